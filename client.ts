@@ -1,0 +1,18 @@
+/**
+ * `deno task client`: a command-line client for RouteGuide. See `--help`.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { type ClientIo, runClient } from "./lib/client_cli.ts";
+
+/** Standard streams as the client uses them. */
+export const stdio: ClientIo = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+  stdinLines: () => createInterface({ input: process.stdin, crlfDelay: Infinity }),
+};
+
+if (import.meta.main) Deno.exit(await runClient(Deno.args, stdio));

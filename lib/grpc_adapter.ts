@@ -1,0 +1,290 @@
+/**
+ * The one module that connects the RouteGuide handlers to grpc-js on the
+ * server side: it turns grpc-js calls into async functions and async
+ * iterables, honours flow control (`'drain'`), turns cancellation and
+ * deadlines into an `AbortSignal`, and maps errors to status codes.
+ *
+ * @module
+ */
+
+import * as grpc from "@grpc/grpc-js";
+import type { Readable } from "node:stream";
+import type { Feature } from "./feature_db.ts";
+import { loadRouteGuidePackage } from "./proto.ts";
+import type {
+  PointInput,
+  RectangleInput,
+  RouteGuideHandlers,
+  RouteNoteInput,
+  RouteSummary,
+} from "./route_guide_service.ts";
+import type { RouteNote } from "./route_notes.ts";
+import { Code, RpcError } from "./rpc_error.ts";
+
+/** A gRPC status as grpc-js takes it from a handler. */
+interface StatusError {
+  code: number;
+  details: string;
+}
+
+/** Options for {@linkcode bindRouteGuide}. */
+export interface BindRouteGuideOptions {
+  /**
+   * Called with every error a handler throws that is not an `RpcError`;
+   * such a call ends with `INTERNAL` and no details of the error.
+   */
+  onUnexpectedError?: (error: unknown, method: string) => void;
+}
+
+/** The RouteGuide service bound to grpc-js, with control over its calls. */
+export interface RouteGuideBinding {
+  /** The service definition to pass to `grpc.Server.addService`. */
+  readonly definition: grpc.ServiceDefinition;
+  /** The implementation to pass to `grpc.Server.addService`. */
+  readonly implementation: grpc.UntypedServiceImplementation;
+  /** Calls that started and have not ended. */
+  readonly inFlight: number;
+  /** From now on, new calls end at once with `UNAVAILABLE`. */
+  drain(): void;
+  /** Resolves once no call is in flight, or when `signal` aborts. */
+  idle(signal?: AbortSignal): Promise<void>;
+  /** Ends every call in flight with `UNAVAILABLE` and aborts its handler; returns how many. */
+  cancelAll(details: string): number;
+}
+
+/** One call in flight. */
+interface ActiveCall {
+  readonly controller: AbortController;
+  /** Sends a status to the client (once), unless the client is gone. */
+  fail(status: StatusError): void;
+}
+
+const SHUTTING_DOWN: StatusError = {
+  code: Code.UNAVAILABLE,
+  details: "the server is shutting down; retry on another server or later",
+};
+
+/** Turns what a handler threw into the status the client sees. */
+function toStatus(
+  error: unknown,
+  method: string,
+  onUnexpected?: (error: unknown, method: string) => void,
+): StatusError {
+  if (error instanceof RpcError) return { code: error.code, details: error.message };
+  onUnexpected?.(error, method);
+  return { code: Code.INTERNAL, details: "internal error" };
+}
+
+/** Resolves on the stream's next `'drain'`, or when the signal aborts. */
+function drained(stream: NodeJS.EventEmitter, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    signal.addEventListener("abort", done);
+  });
+}
+
+/** Writes every message to a grpc-js stream, waiting for `'drain'` whenever `write()` asks to. */
+async function writeAll<T>(
+  stream: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>,
+  messages: AsyncIterable<T>,
+  signal: AbortSignal,
+): Promise<void> {
+  for await (const message of messages) {
+    if (signal.aborted) return;
+    if (!stream.write(message)) {
+      await drained(stream, signal);
+      if (signal.aborted) return;
+    }
+  }
+}
+
+/**
+ * Reads the messages of a grpc-js request stream as an async iterable.
+ *
+ * Unlike the stream's own iterator, stopping early does not destroy the
+ * stream, so the call can still send its status. Throws `CANCELLED` when the
+ * stream closes without the client's half-close.
+ */
+async function* readAll<T>(stream: Readable, signal: AbortSignal): AsyncGenerator<T> {
+  while (true) {
+    let message: T | null;
+    while ((message = stream.read()) !== null) yield message;
+    if (stream.readableEnded) return;
+    if (stream.destroyed || signal.aborted) {
+      throw new RpcError(Code.CANCELLED, "the call was cancelled");
+    }
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        stream.off("readable", done);
+        stream.off("end", done);
+        stream.off("close", done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      stream.on("readable", done);
+      stream.on("end", done);
+      stream.on("close", done);
+      signal.addEventListener("abort", done);
+    });
+  }
+}
+
+/**
+ * Binds RouteGuide handlers to grpc-js.
+ *
+ * @example
+ * ```ts
+ * import * as grpc from "@grpc/grpc-js";
+ * import { createFeatureDb } from "./feature_db.ts";
+ * import { bindRouteGuide } from "./grpc_adapter.ts";
+ * import { createMemoryNotesStore } from "./route_notes.ts";
+ * import { createRouteGuideHandlers } from "./route_guide_service.ts";
+ * const handlers = createRouteGuideHandlers({
+ *   db: createFeatureDb([]).db,
+ *   notes: createMemoryNotesStore(),
+ * });
+ * const binding = bindRouteGuide(handlers);
+ * const server = new grpc.Server();
+ * server.addService(binding.definition, binding.implementation);
+ * ```
+ */
+export function bindRouteGuide(
+  handlers: RouteGuideHandlers,
+  options: BindRouteGuideOptions = {},
+): RouteGuideBinding {
+  const active = new Set<ActiveCall>();
+  const idleWaiters = new Set<() => void>();
+  let draining = false;
+
+  /**
+   * Registers a call. Returns its context and `settle`, which runs the
+   * completion (reply, end or error) once, unless the client has gone or
+   * the call was already ended by {@linkcode RouteGuideBinding.cancelAll}.
+   */
+  function begin(
+    call: NodeJS.EventEmitter & { cancelled: boolean },
+    send: (status: StatusError) => void,
+  ) {
+    const controller = new AbortController();
+    let finished = false;
+    let clientGone = false;
+    const entry: ActiveCall = {
+      controller,
+      fail(status) {
+        if (finished) return;
+        finished = true;
+        if (!clientGone) send(status);
+      },
+    };
+    const settle = (complete: () => void) => {
+      active.delete(entry);
+      if (active.size === 0) { for (const wake of idleWaiters) wake(); }
+      if (finished) return;
+      finished = true;
+      if (!clientGone && !controller.signal.aborted) complete();
+    };
+    call.on("cancelled", () => {
+      clientGone = true;
+      controller.abort(new RpcError(Code.CANCELLED, "cancelled by the client"));
+    });
+    if (draining) {
+      finished = true;
+      send(SHUTTING_DOWN);
+      return undefined;
+    }
+    active.add(entry);
+    return { ctx: { signal: controller.signal }, settle };
+  }
+
+  const fail = (method: string, error: unknown) =>
+    toStatus(error, method, options.onUnexpectedError);
+
+  const implementation: grpc.UntypedServiceImplementation = {
+    GetFeature(
+      call: grpc.ServerUnaryCall<PointInput, Feature>,
+      callback: grpc.sendUnaryData<Feature>,
+    ) {
+      const started = begin(call, (status) => callback(status));
+      if (started === undefined) return;
+      handlers.getFeature(call.request, started.ctx).then(
+        (feature) => started.settle(() => callback(null, feature)),
+        (error) => started.settle(() => callback(fail("GetFeature", error))),
+      );
+    },
+
+    ListFeatures(call: grpc.ServerWritableStream<RectangleInput, Feature>) {
+      const started = begin(call, (status) => call.emit("error", status));
+      if (started === undefined) return;
+      const { signal } = started.ctx;
+      writeAll(call, handlers.listFeatures(call.request, started.ctx), signal)
+        .then(
+          () => started.settle(() => call.end()),
+          (error) => started.settle(() => call.emit("error", fail("ListFeatures", error))),
+        );
+    },
+
+    RecordRoute(
+      call: grpc.ServerReadableStream<PointInput, RouteSummary>,
+      callback: grpc.sendUnaryData<RouteSummary>,
+    ) {
+      const started = begin(call, (status) => callback(status));
+      if (started === undefined) return;
+      const { signal } = started.ctx;
+      handlers.recordRoute(readAll<PointInput>(call, signal), started.ctx).then(
+        (summary) => started.settle(() => callback(null, summary)),
+        (error) => started.settle(() => callback(fail("RecordRoute", error))),
+      );
+    },
+
+    RouteChat(call: grpc.ServerDuplexStream<RouteNoteInput, RouteNote>) {
+      const started = begin(call, (status) => call.emit("error", status));
+      if (started === undefined) return;
+      const { signal } = started.ctx;
+      const replies = handlers.routeChat(readAll<RouteNoteInput>(call, signal), started.ctx);
+      writeAll(call, replies, signal).then(
+        () => started.settle(() => call.end()),
+        (error) => started.settle(() => call.emit("error", fail("RouteChat", error))),
+      );
+    },
+  };
+
+  const pkg = grpc.loadPackageDefinition(loadRouteGuidePackage());
+  const definition = (pkg.routeguide as grpc.GrpcObject)
+    .RouteGuide as grpc.ServiceClientConstructor;
+
+  return {
+    definition: definition.service,
+    implementation,
+    get inFlight() {
+      return active.size;
+    },
+    drain() {
+      draining = true;
+    },
+    idle(signal) {
+      if (active.size === 0 || signal?.aborted) return Promise.resolve();
+      return new Promise((resolve) => {
+        const wake = () => {
+          idleWaiters.delete(wake);
+          signal?.removeEventListener("abort", wake);
+          resolve();
+        };
+        idleWaiters.add(wake);
+        signal?.addEventListener("abort", wake);
+      });
+    },
+    cancelAll(details) {
+      const calls = [...active];
+      for (const call of calls) {
+        call.fail({ code: Code.UNAVAILABLE, details });
+        call.controller.abort(new RpcError(Code.UNAVAILABLE, details));
+      }
+      return calls.length;
+    },
+  };
+}

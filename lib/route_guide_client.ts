@@ -1,0 +1,275 @@
+/**
+ * A promise and async-iterator client for RouteGuide: the one module that
+ * knows grpc-js on the client side.
+ *
+ * @module
+ */
+
+import * as grpc from "@grpc/grpc-js";
+import type { Feature__Output as Feature } from "./generated/routeguide/Feature.ts";
+import type { Point } from "./generated/routeguide/Point.ts";
+import type { Rectangle } from "./generated/routeguide/Rectangle.ts";
+import type { RouteGuideClient as GeneratedClient } from "./generated/routeguide/RouteGuide.ts";
+import type { RouteNote, RouteNote__Output } from "./generated/routeguide/RouteNote.ts";
+import type { RouteSummary__Output as RouteSummary } from "./generated/routeguide/RouteSummary.ts";
+import type { ProtoGrpcType } from "./generated/route_guide.ts";
+import { loadRouteGuidePackage, SERVICE_NAME } from "./proto.ts";
+import { Code, RpcError } from "./rpc_error.ts";
+
+export type { Feature, Point, Rectangle, RouteNote, RouteNote__Output, RouteSummary };
+
+/** Options for one call. */
+export interface RouteGuideCallOptions {
+  /** Cancels the call when aborted; the call then fails with `CANCELLED`. */
+  signal?: AbortSignal;
+  /** When the call must be done: a `Date` or milliseconds since the epoch. */
+  deadline?: Date | number;
+}
+
+/** Options for {@linkcode createRouteGuideClient}. */
+export interface RouteGuideClientOptions {
+  /**
+   * Channel credentials, e.g. `grpc.credentials.createSsl(ca)`.
+   * @default {grpc.credentials.createInsecure()}
+   */
+  credentials?: grpc.ChannelCredentials;
+  /**
+   * Retry idempotent calls (GetFeature, and ListFeatures before its first
+   * message) that fail with `UNAVAILABLE`, with exponential backoff.
+   * @default {true}
+   */
+  retry?: boolean;
+  /** Extra grpc-js channel options. */
+  channelOptions?: grpc.ChannelOptions;
+}
+
+/** A RouteGuide client with promise and async-iterator methods. */
+export interface RouteGuideClient {
+  /** The feature at a point, or an unnamed feature echoing the point. */
+  getFeature(point: Point, options?: RouteGuideCallOptions): Promise<Feature>;
+  /** Every feature inside a rectangle; breaking out of the loop cancels the call. */
+  listFeatures(rectangle: Rectangle, options?: RouteGuideCallOptions): AsyncIterable<Feature>;
+  /** Sends the points of a route, then resolves to the server's summary. */
+  recordRoute(
+    points: Iterable<Point> | AsyncIterable<Point>,
+    options?: RouteGuideCallOptions,
+  ): Promise<RouteSummary>;
+  /**
+   * Sends notes and yields, for each, the earlier notes at its location;
+   * replies arrive while notes are still being sent.
+   */
+  routeChat(
+    notes: Iterable<RouteNote> | AsyncIterable<RouteNote>,
+    options?: RouteGuideCallOptions,
+  ): AsyncIterable<RouteNote__Output>;
+  /** Resolves once connected; rejects with `UNAVAILABLE` when not connected by the deadline. */
+  waitForReady(deadline: Date | number): Promise<void>;
+  /** Closes the channel. */
+  close(): void;
+}
+
+/**
+ * The retry policy: bounded so that an unreachable server is reported in a
+ * few seconds (5 attempts, 0.1 s doubling to at most 1 s apart).
+ */
+export const RETRY_SERVICE_CONFIG = {
+  loadBalancingConfig: [{ round_robin: {} }],
+  methodConfig: [{
+    name: [
+      { service: SERVICE_NAME, method: "GetFeature" },
+      { service: SERVICE_NAME, method: "ListFeatures" },
+    ],
+    retryPolicy: {
+      maxAttempts: 5,
+      initialBackoff: "0.1s",
+      maxBackoff: "1s",
+      backoffMultiplier: 2,
+      retryableStatusCodes: ["UNAVAILABLE"],
+    },
+  }],
+};
+
+/** Converts a grpc-js error into an {@linkcode RpcError} carrying its code and details. */
+export function toRpcError(error: unknown): RpcError {
+  if (error instanceof RpcError) return error;
+  const e = error as Partial<grpc.ServiceError>;
+  if (typeof e?.code === "number") {
+    return new RpcError(e.code as Code, e.details ?? e.message ?? "");
+  }
+  return new RpcError(Code.UNKNOWN, String((error as Error)?.message ?? error));
+}
+
+function callOptions(options: RouteGuideCallOptions | undefined): grpc.CallOptions {
+  return options?.deadline === undefined ? {} : { deadline: options.deadline };
+}
+
+/** Cancels `call` when `signal` aborts; returns the function that stops listening. */
+function linkSignal(call: { cancel(): void }, signal: AbortSignal | undefined): () => void {
+  if (signal === undefined) return () => {};
+  const cancel = () => call.cancel();
+  if (signal.aborted) cancel();
+  else signal.addEventListener("abort", cancel, { once: true });
+  return () => signal.removeEventListener("abort", cancel);
+}
+
+/** Writes every item to a grpc-js stream with flow control, then half-closes it. */
+async function sendAll<T>(
+  call: grpc.ClientWritableStream<T>,
+  items: Iterable<T> | AsyncIterable<T>,
+  stopped: () => boolean,
+): Promise<void> {
+  for await (const item of items) {
+    if (stopped()) return;
+    if (!call.write(item)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          call.off("drain", done);
+          call.off("close", done);
+          call.off("error", done);
+          resolve();
+        };
+        call.on("drain", done);
+        call.on("close", done);
+        call.on("error", done);
+      });
+    }
+  }
+  if (!stopped()) call.end();
+}
+
+/** Reads a grpc-js response stream as an async iterable; stopping early cancels the call. */
+async function* receiveAll<T>(
+  call: grpc.ClientReadableStream<T> | grpc.ClientDuplexStream<unknown, T>,
+): AsyncGenerator<T> {
+  try {
+    for await (const message of call) yield message as T;
+  } catch (error) {
+    throw toRpcError(error);
+  } finally {
+    call.cancel();
+  }
+}
+
+/**
+ * Creates a client for the RouteGuide server at `target` (`host:port`,
+ * several as `host1:port,host2:port`, or `dns:///name:port`).
+ *
+ * @example
+ * ```ts
+ * import { createRouteGuideClient } from "./route_guide_client.ts";
+ * import { createFeatureDb } from "./feature_db.ts";
+ * import { serve } from "./serve.ts";
+ * import assert from "node:assert/strict";
+ * const server = await serve({
+ *   db: createFeatureDb([{ name: "Here", location: { latitude: 1, longitude: 2 } }]).db,
+ *   host: "127.0.0.1",
+ *   port: 0,
+ * });
+ * const client = createRouteGuideClient(`127.0.0.1:${server.port}`);
+ * const feature = await client.getFeature({ latitude: 1, longitude: 2 });
+ * assert.equal(feature.name, "Here");
+ * client.close();
+ * await server.shutdown(1000);
+ * ```
+ */
+export function createRouteGuideClient(
+  target: string,
+  options: RouteGuideClientOptions = {},
+): RouteGuideClient {
+  const proto = grpc.loadPackageDefinition(loadRouteGuidePackage()) as unknown as ProtoGrpcType;
+  const channelOptions: grpc.ChannelOptions = { ...options.channelOptions };
+  if (options.retry !== false) {
+    channelOptions["grpc.service_config"] = JSON.stringify(RETRY_SERVICE_CONFIG);
+  }
+  const targets = target.split(",").map((t) => t.trim()).filter((t) => t !== "");
+  const address = targets.length > 1 ? `ipv4:${targets.join(",")}` : target;
+  const client: GeneratedClient = new proto.routeguide.RouteGuide(
+    address,
+    options.credentials ?? grpc.credentials.createInsecure(),
+    channelOptions,
+  );
+
+  return {
+    getFeature(point, opts) {
+      return new Promise((resolve, reject) => {
+        const call = client.getFeature(point, callOptions(opts), (error, feature) => {
+          unlink();
+          if (error) reject(toRpcError(error));
+          else resolve(feature!);
+        });
+        const unlink = linkSignal(call, opts?.signal);
+      });
+    },
+
+    listFeatures(rectangle, opts) {
+      return {
+        async *[Symbol.asyncIterator]() {
+          const call = client.listFeatures(rectangle, callOptions(opts));
+          const unlink = linkSignal(call, opts?.signal);
+          try {
+            yield* receiveAll(call);
+          } finally {
+            unlink();
+          }
+        },
+      };
+    },
+
+    recordRoute(points, opts) {
+      let finished = false;
+      let unlink = () => {};
+      let call: grpc.ClientWritableStream<Point>;
+      const summary = new Promise<RouteSummary>((resolve, reject) => {
+        call = client.recordRoute(callOptions(opts), (error, value) => {
+          finished = true;
+          unlink();
+          if (error) reject(toRpcError(error));
+          else resolve(value!);
+        });
+        unlink = linkSignal(call, opts?.signal);
+      });
+      const sending = sendAll(call!, points, () => finished).catch((error) => {
+        call.cancel();
+        throw error;
+      });
+      return Promise.all([summary, sending]).then(([value]) => value);
+    },
+
+    routeChat(notes, opts) {
+      return {
+        async *[Symbol.asyncIterator]() {
+          const call = client.routeChat(callOptions(opts));
+          const unlink = linkSignal(call, opts?.signal);
+          let done = false;
+          let sendError: unknown;
+          const sending = sendAll(call, notes, () => done).catch((error) => {
+            sendError = error;
+            call.cancel();
+          });
+          try {
+            yield* receiveAll(call);
+            await sending;
+          } catch (error) {
+            throw sendError ?? error;
+          } finally {
+            done = true;
+            unlink();
+          }
+        },
+      };
+    },
+
+    waitForReady(deadline) {
+      return new Promise((resolve, reject) => {
+        client.waitForReady(deadline, (error) => {
+          if (error) reject(new RpcError(Code.UNAVAILABLE, error.message));
+          else resolve();
+        });
+      });
+    },
+
+    close() {
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * `deno task server`: loads the feature database, serves RouteGuide, and
+ * shuts down gracefully on SIGINT or SIGTERM.
+ *
+ * @module
+ */
+
+import { loadFeatureDb } from "./lib/feature_db.ts";
+import { runtimeWarning } from "./lib/runtime.ts";
+import { formatAddress, serve } from "./lib/serve.ts";
+import { parseServerConfig, serverUsage, UsageError } from "./lib/server_config.ts";
+
+/** Runs the server with command-line arguments; resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const warning = runtimeWarning(Deno.version.deno);
+  if (warning !== undefined) console.error(warning);
+
+  let config;
+  try {
+    config = parseServerConfig(args, (name) => Deno.env.get(name));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`error: ${error.message}`);
+    return 2;
+  }
+  if (config === "help") {
+    console.log(serverUsage());
+    return 0;
+  }
+
+  let server;
+  try {
+    // Load and check the data before binding: a bad file never opens a port.
+    const { db, duplicates } = await loadFeatureDb(config.db);
+    for (const d of duplicates.slice(0, 5)) {
+      console.error(
+        `warning: ${config.db}: feature ${d.index} repeats the location of feature ${d.firstIndex} ` +
+          `(${d.location.latitude}, ${d.location.longitude}); the first one is kept`,
+      );
+    }
+    if (duplicates.length > 5) {
+      console.error(`warning: ${config.db}: ${duplicates.length} repeated locations in all`);
+    }
+    server = await serve({
+      db,
+      host: config.host,
+      port: config.port,
+      maxNoteBytes: config.maxNoteBytes,
+      notesLimits: {
+        maxNotesPerLocation: config.maxNotesPerLocation,
+        maxLocations: config.maxNoteLocations,
+      },
+    });
+    console.log(`listening on ${formatAddress(server.host, server.port)} (${db.size} features)`);
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 1;
+  }
+
+  const signal = await new Promise<Deno.Signal>((resolve) => {
+    for (const name of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(name, () => resolve(name));
+    }
+  });
+  console.error(
+    `${signal}: shutting down; ${server.inFlight} calls in flight get up to ${config.graceSeconds} s`,
+  );
+  const { cancelled } = await server.shutdown(config.graceSeconds * 1000);
+  console.error(`stopped; ${cancelled} calls cancelled at the end of the grace period`);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
