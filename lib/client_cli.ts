@@ -476,8 +476,10 @@ export async function runClient(args: string[], io: ClientIo): Promise<number> {
     }
     if (!(error instanceof RpcError)) throw error;
     if (isUnreachable(error)) {
+      const reason = error.message.match(/(connect|getaddrinfo) [A-Z]+[^.]*/)?.[0] ??
+        error.message;
       io.err(
-        `error: cannot reach a RouteGuide server at ${cmd.target} (${error.message}). ` +
+        `error: cannot reach a RouteGuide server at ${cmd.target} (${reason}). ` +
           "Start one with `deno task server`, or point --target at a running server.",
       );
       return ExitCode.UNREACHABLE;

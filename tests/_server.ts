@@ -1,0 +1,126 @@
+/**
+ * Test helpers: start the real server as a child process on a free port and
+ * read its address from the ready line.
+ *
+ * @module
+ */
+
+import { TextLineReader } from "./_lines.ts";
+
+/** The project root, as a path. */
+export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).pathname);
+
+/** Permissions the server task runs with (kept in step with deno.json). */
+export const SERVER_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-env=GRPC_*,ROUTEGUIDE_*,grpc_proxy,http_proxy,https_proxy,no_grpc_proxy,no_proxy",
+];
+
+/** A server process started by {@linkcode startServer}. */
+export interface ServerProcess extends AsyncDisposable {
+  /** `127.0.0.1:PORT`, ready for a client. */
+  target: string;
+  /** The port it listens on. */
+  port: number;
+  /** The child process. */
+  process: Deno.ChildProcess;
+  /** The ready line as printed. */
+  readyLine: string;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  /** Sends a signal and waits for the exit status. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Options for {@linkcode startServer}. */
+export interface StartServerOptions {
+  /** Extra server flags, e.g. `["--db", path]`. */
+  args?: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts `server.ts` on 127.0.0.1 port 0 and resolves once it printed its
+ * ready line. Use with `await using` so the process is always stopped.
+ */
+export async function startServer(options: StartServerOptions = {}): Promise<ServerProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...SERVER_PERMISSIONS,
+      `${ROOT}server.ts`,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      ...(options.args ?? []),
+    ],
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let errText = "";
+  const errDone = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) errText += chunk;
+  })();
+  const lines = new TextLineReader(child.stdout);
+  const readyLine = await lines.next();
+  // Keep draining stdout so the child never blocks on a full pipe.
+  const outDone = (async () => {
+    while (await lines.next() !== undefined) { /* discard */ }
+  })();
+  const match = readyLine?.match(/^listening on (\S+):(\d+) \((\d+) features\)$/);
+  if (!match) {
+    await child.status;
+    await errDone;
+    throw new Error(`server did not start: ${readyLine ?? "(no output)"}\n${errText}`);
+  }
+  const port = Number(match[2]);
+  let status: Promise<Deno.CommandStatus> | undefined;
+  const stop = (signal: Deno.Signal = "SIGTERM") => {
+    status ??= (async () => {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+      const s = await child.status;
+      await Promise.all([errDone, outDone]);
+      return s;
+    })();
+    return status;
+  };
+  return {
+    target: `127.0.0.1:${port}`,
+    port,
+    process: child,
+    readyLine: readyLine!,
+    stderr: () => errText,
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop("SIGKILL");
+    },
+  };
+}
+
+/** Runs the CLI client with arguments; resolves to its exit code and output. */
+export async function runClientProcess(
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SERVER_PERMISSIONS, `${ROOT}client.ts`, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const { code, stdout, stderr } = await child.output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code, stdout: decode(stdout), stderr: decode(stderr) };
+}
