@@ -28,6 +28,14 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
 
+  // Listen for signals first: one that arrives while starting must not kill
+  // the process before the handlers are in place.
+  const stopSignal = new Promise<Deno.Signal>((resolve) => {
+    for (const name of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(name, () => resolve(name));
+    }
+  });
+
   let server;
   try {
     // Load and check the data before binding: a bad file never opens a port.
@@ -57,11 +65,7 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
 
-  const signal = await new Promise<Deno.Signal>((resolve) => {
-    for (const name of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(name, () => resolve(name));
-    }
-  });
+  const signal = await stopSignal;
   console.error(
     `${signal}: shutting down; ${server.inFlight} calls in flight get up to ${config.graceSeconds} s`,
   );

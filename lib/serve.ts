@@ -7,6 +7,7 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
+import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { FeatureDb } from "./feature_db.ts";
 import { bindRouteGuide } from "./grpc_adapter.ts";
 import {
@@ -72,18 +73,53 @@ export function formatAddress(host: string, port: number): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** Rewords grpc-js's bind error into one line saying what to do. */
-function bindErrorMessage(address: string, error: Error): string {
-  if (/EADDRINUSE|address already in use/i.test(error.message)) {
-    return `cannot listen on ${address}: the port is already in use (stop the other server or pick another --port)`;
+/** Rewords a listen error into one line saying what to do. */
+function listenErrorMessage(address: string, error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case "EADDRINUSE":
+      return `cannot listen on ${address}: the port is already in use (stop the other server or pick another --port)`;
+    case "EACCES":
+      return `cannot listen on ${address}: permission denied (ports below 1024 need privileges)`;
+    case "EADDRNOTAVAIL":
+    case "ENOTFOUND":
+      return `cannot listen on ${address}: no such local address (check --host)`;
+    default:
+      return `cannot listen on ${address}: ${error.message}`;
   }
-  if (/EACCES|permission denied/i.test(error.message)) {
-    return `cannot listen on ${address}: permission denied (ports below 1024 need privileges)`;
-  }
-  if (/EADDRNOTAVAIL|ENOTFOUND|getaddrinfo/i.test(error.message)) {
-    return `cannot listen on ${address}: no such local address (check --host)`;
-  }
-  return `cannot listen on ${address}: ${error.message}`;
+}
+
+/** Listens on host:port; resolves once listening, rejects with a one-line error. */
+function listen(listener: NetServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      listener.off("listening", onListening);
+      reject(new Error(listenErrorMessage(formatAddress(host, port), error)));
+    };
+    const onListening = () => {
+      listener.off("error", onError);
+      resolve((listener.address() as { port: number }).port);
+    };
+    listener.once("error", onError);
+    listener.once("listening", onListening);
+    listener.listen({ host, port });
+  });
+}
+
+/** Resolves once every socket has closed, or when `ms` have passed. */
+function socketsClosed(sockets: Set<Socket>, ms: number): Promise<void> {
+  if (sockets.size === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(finish, ms);
+    function check() {
+      if (sockets.size === 0) finish();
+    }
+    function finish() {
+      clearTimeout(timer);
+      for (const socket of sockets) socket.off("close", check);
+      resolve();
+    }
+    for (const socket of sockets) socket.on("close", check);
+  });
 }
 
 /**
@@ -117,13 +153,16 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   const server = new grpc.Server();
   server.addService(binding.definition, binding.implementation);
 
-  const address = formatAddress(host, options.port ?? 50051);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
-      if (error) reject(new Error(bindErrorMessage(address, error)));
-      else resolve(port);
-    });
+  // We own the listener and hand each accepted connection to grpc-js: this
+  // lets shutdown see every socket and wait for it to flush and close.
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const sockets = new Set<Socket>();
+  const listener = createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    injector.injectConnection(socket);
   });
+  const port = await listen(listener, host, options.port ?? 50051);
 
   let stopping: Promise<ShutdownResult> | undefined;
   return {
@@ -134,18 +173,19 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     },
     shutdown(graceMs) {
       stopping ??= (async () => {
+        const deadline = Date.now() + graceMs;
         binding.drain();
-        // Closes the listener and asks every connection to go away once its
-        // calls end; new calls on them fail over to UNAVAILABLE.
-        server.tryShutdown(() => {});
+        listener.close();
+        // Tells every connection to go away once its calls end.
+        injector.drain(graceMs + 2000);
         await binding.idle(AbortSignal.timeout(graceMs));
         const cancelled = binding.cancelAll("the server is shutting down");
-        if (cancelled > 0) {
-          // Give the UNAVAILABLE statuses a moment to leave before the
-          // connections are torn down.
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
+        // Let the last replies and statuses reach the clients, which then
+        // close their connections; do not wait long for those that do not.
+        await socketsClosed(sockets, Math.max(1000, Math.min(2000, deadline - Date.now())));
+        injector.destroy();
         server.forceShutdown();
+        for (const socket of sockets) socket.destroy();
         await notes.close();
         return { cancelled };
       })();

@@ -1,0 +1,128 @@
+/**
+ * Graceful shutdown of the real process: stop accepting, let calls in flight
+ * finish within --grace, cancel the rest, exit 0.
+ */
+
+import assert from "node:assert/strict";
+import { haversineMeters } from "../lib/geo.ts";
+import { Code, RpcError } from "../lib/rpc_error.ts";
+import { createRouteGuideClient } from "../lib/route_guide_client.ts";
+import { startServer } from "./_server.ts";
+
+const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
+const BROOKLYN_BRIDGE = { latitude: 407061000, longitude: -739969000 };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("SIGTERM with nothing in flight exits 0 at once", async () => {
+  await using server = await startServer();
+  const started = Date.now();
+  const status = await server.stop("SIGTERM");
+  assert.equal(status.code, 0, server.stderr());
+  assert.ok(Date.now() - started < 5000);
+  assert.match(server.stderr(), /0 calls cancelled/);
+});
+
+Deno.test("SIGINT also shuts down gracefully", async () => {
+  await using server = await startServer();
+  const status = await server.stop("SIGINT");
+  assert.equal(status.code, 0, server.stderr());
+  assert.match(server.stderr(), /SIGINT: shutting down/);
+});
+
+Deno.test("a RecordRoute in flight at SIGTERM completes with the right summary; new calls get UNAVAILABLE", async () => {
+  await using server = await startServer();
+  const client = createRouteGuideClient(server.target, { retry: false });
+  try {
+    let signalled!: () => void;
+    const afterSignal = new Promise<void>((resolve) => signalled = resolve);
+    async function* route() {
+      yield EMPIRE_STATE;
+      await afterSignal;
+      // Keep sending for a while after the signal.
+      await sleep(500);
+      yield BROOKLYN_BRIDGE;
+      await sleep(200);
+      yield EMPIRE_STATE;
+    }
+    const summary = client.recordRoute(route());
+    await sleep(300);
+    const exited = server.stop("SIGTERM");
+    await sleep(200);
+    signalled();
+
+    // A new client cannot start calls any more.
+    const late = createRouteGuideClient(server.target, { retry: false });
+    try {
+      await assert.rejects(late.getFeature(EMPIRE_STATE), (error: unknown) => {
+        assert.ok(error instanceof RpcError);
+        assert.equal(error.code, Code.UNAVAILABLE);
+        return true;
+      });
+    } finally {
+      late.close();
+    }
+
+    const result = await summary;
+    assert.equal(result.point_count, 3);
+    assert.equal(result.feature_count, 3);
+    const leg = haversineMeters(EMPIRE_STATE, BROOKLYN_BRIDGE);
+    assert.equal(result.distance, Math.trunc(leg + leg));
+    assert.equal((await exited).code, 0, server.stderr());
+    assert.match(server.stderr(), /0 calls cancelled/);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("calls still open when the grace period ends are cancelled with UNAVAILABLE and counted", async () => {
+  await using server = await startServer({ args: ["--grace", "1"] });
+  const client = createRouteGuideClient(server.target);
+  try {
+    async function* openChat() {
+      yield { location: { latitude: 123, longitude: 456 }, message: "still here" };
+      await sleep(30_000);
+    }
+    // Settled into a value at once, so the rejection is never unhandled.
+    const chatError = (async () => {
+      for await (const _ of client.routeChat(openChat())) { /* no replies expected */ }
+    })().then(() => undefined, (error: unknown) => error);
+    await sleep(300);
+    const started = Date.now();
+    const status = await server.stop("SIGTERM");
+    const took = Date.now() - started;
+    assert.equal(status.code, 0, server.stderr());
+    assert.ok(took >= 900 && took < 5000, `took ${took} ms`);
+    assert.match(server.stderr(), /1 calls cancelled/);
+    const error = await chatError;
+    assert.ok(error instanceof RpcError, `chat ended with ${error}`);
+    assert.equal(error.code, Code.UNAVAILABLE, error.message);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("cancelled and expired calls leave nothing in flight behind", async () => {
+  await using server = await startServer();
+  const client = createRouteGuideClient(server.target);
+  try {
+    async function* silent<T>(): AsyncGenerator<T> {
+      await sleep(3000);
+    }
+    await assert.rejects(client.recordRoute(silent(), { deadline: Date.now() + 200 }));
+    const controller = new AbortController();
+    const chat = (async () => {
+      for await (const _ of client.routeChat(silent(), { signal: controller.signal })) {
+        // nothing
+      }
+    })();
+    await sleep(200);
+    controller.abort();
+    await assert.rejects(chat);
+    await sleep(200);
+  } finally {
+    client.close();
+  }
+  const status = await server.stop("SIGTERM");
+  assert.equal(status.code, 0);
+  assert.match(server.stderr(), /SIGTERM: shutting down; 0 calls in flight/);
+});
