@@ -51,7 +51,10 @@ export interface Bounds {
  * ```
  */
 export function toE7(degrees: number): number {
-  return Math.round(degrees * E7_PER_DEGREE);
+  // Halves round away from zero on both sides (Math.round alone would take
+  // -0.5 up to 0).
+  const e7 = Math.round(Math.abs(degrees) * E7_PER_DEGREE);
+  return degrees < 0 && e7 !== 0 ? -e7 : e7;
 }
 
 /** Converts E7 to degrees. */
@@ -137,7 +140,9 @@ export function haversineMeters(from: Point, to: Point): number {
   const dLon = (to.longitude - from.longitude) * RADIANS_PER_E7;
   const sinLat = Math.sin(dLat / 2);
   const sinLon = Math.sin(dLon / 2);
-  const a = sinLat * sinLat + Math.cos(lat1) * Math.cos(lat2) * sinLon * sinLon;
+  // Rounding can push `a` a hair past 1 for antipodal points; sqrt(1 - a)
+  // would then be NaN.
+  const a = Math.min(1, sinLat * sinLat + Math.cos(lat1) * Math.cos(lat2) * sinLon * sinLon);
   return 2 * EARTH_RADIUS_M * Math.atan2(Math.sqrt(a), Math.sqrt(1 - a));
 }
 

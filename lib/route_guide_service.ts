@@ -168,26 +168,35 @@ export function createRouteGuideHandlers(options: RouteGuideHandlersOptions): Ro
     },
 
     async *routeChat(incoming, ctx) {
-      let index = 0;
-      for await (const input of incoming) {
-        const location = readPoint(input.location, `note[${index}].location`);
-        const message = input.message ?? "";
-        // UTF-8 needs at least one byte per UTF-16 unit and at most three.
-        if (message.length * 3 > maxNoteBytes) {
-          const bytes = encoder.encode(message).length;
-          if (bytes > maxNoteBytes) {
-            throw new RpcError(
-              Code.INVALID_ARGUMENT,
-              `note[${index}].message is too long: ${bytes} bytes, the limit is ${maxNoteBytes}`,
-            );
+      const { signal } = ctx;
+      // Pulled by hand so that a cancelled call neither reads nor stores
+      // another note.
+      const notesIn = incoming[Symbol.asyncIterator]();
+      try {
+        for (let index = 0; !signal.aborted; index++) {
+          const next = await notesIn.next();
+          if (next.done || signal.aborted) return;
+          const input = next.value;
+          const location = readPoint(input.location, `note[${index}].location`);
+          const message = input.message ?? "";
+          // UTF-8 needs at least one byte per UTF-16 unit and at most three.
+          if (message.length * 3 > maxNoteBytes) {
+            const bytes = encoder.encode(message).length;
+            if (bytes > maxNoteBytes) {
+              throw new RpcError(
+                Code.INVALID_ARGUMENT,
+                `note[${index}].message is too long: ${bytes} bytes, the limit is ${maxNoteBytes}`,
+              );
+            }
+          }
+          const earlier = await notes.exchange({ location, message });
+          for (const note of earlier) {
+            if (signal.aborted) return;
+            yield note;
           }
         }
-        index++;
-        const earlier = await notes.exchange({ location, message });
-        for (const note of earlier) {
-          if (ctx.signal.aborted) return;
-          yield note;
-        }
+      } finally {
+        await notesIn.return?.();
       }
     },
   };

@@ -1,0 +1,102 @@
+/**
+ * Interop: an independent Python client (Debian's grpcio) drives the real
+ * server through all four RPCs and checks the answers against the feature
+ * database on its own. See `tests/interop/route_guide_check.py`.
+ *
+ * Needs `/usr/bin/python3` (or `python3` on the PATH) able to
+ * `import grpc, grpc_tools`: `apt-get install python3-grpcio python3-grpc-tools`.
+ * Without it the test is skipped, except under `CI=true`, where it fails.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { ROOT, startServer } from "./_server.ts";
+
+const SCRIPT = `${ROOT}tests/interop/route_guide_check.py`;
+const DB = `${ROOT}data/route_guide_db.json`;
+const INSTALL_HINT = "apt-get install python3-grpcio python3-grpc-tools";
+/** How long the Python client may run before it is killed. */
+const PYTHON_TIMEOUT_MS = 60_000;
+
+/** Finds a Python that can `import grpc, grpc_tools`, or says why there is none. */
+function findPython(): { python?: string; reason: string } {
+  const reasons: string[] = [];
+  for (const candidate of ["/usr/bin/python3", "python3"]) {
+    try {
+      const out = new Deno.Command(candidate, {
+        args: ["-c", "import grpc, grpc_tools"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).outputSync();
+      if (out.success) return { python: candidate, reason: "" };
+      const err = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "";
+      reasons.push(`${candidate}: ${err || `exit code ${out.code}`}`);
+    } catch (error) {
+      reasons.push(`${candidate}: ${(error as Error).message}`);
+    }
+  }
+  return { reason: reasons.join("; ") };
+}
+
+function isCi(): boolean {
+  try {
+    return Deno.env.get("CI") === "true";
+  } catch {
+    return false;
+  }
+}
+
+const found = findPython();
+const TEST_NAME = "interop: Python grpcio client passes every check against our server";
+
+if (found.python === undefined) {
+  const message = `no Python with grpc and grpc_tools (${found.reason}); ` +
+    `install them with \`${INSTALL_HINT}\``;
+  if (isCi()) {
+    Deno.test(TEST_NAME, () => {
+      assert.fail(`CI=true but ${message}`);
+    });
+  } else {
+    console.log(`skipping the Python interop test: ${message} to enable it`);
+    Deno.test({ name: TEST_NAME, ignore: true, fn() {} });
+  }
+} else {
+  const python = found.python;
+  Deno.test(TEST_NAME, async () => {
+    await using server = await startServer();
+    const child = new Deno.Command(python, {
+      args: [SCRIPT, "--target", server.target, "--db", DB],
+      env: { PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }, PYTHON_TIMEOUT_MS);
+    let output: Deno.CommandOutput;
+    try {
+      output = await child.output();
+    } finally {
+      clearTimeout(timer);
+    }
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    const stdout = decode(output.stdout);
+    const stderr = decode(output.stderr);
+    const details = `${python} ${SCRIPT} --target ${server.target} --db ${DB}\n` +
+      `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}\n` +
+      `--- server stderr ---\n${server.stderr()}`;
+    assert.ok(!timedOut, `the Python client was killed after ${PYTHON_TIMEOUT_MS} ms\n${details}`);
+    assert.equal(output.code, 0, `the Python client exited with ${output.code}\n${details}`);
+    assert.ok(
+      /^python interop: \d+ passed, 0 failed$/m.test(stdout),
+      `no "0 failed" summary line\n${details}`,
+    );
+  });
+}

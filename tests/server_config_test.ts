@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { DEFAULT_MAX_NOTE_BYTES } from "../lib/route_guide_service.ts";
+import { DEFAULT_MAX_LOCATIONS, DEFAULT_MAX_NOTES_PER_LOCATION } from "../lib/route_notes.ts";
+import {
+  DEFAULT_DB_PATH,
+  parseServerConfig,
+  SERVER_SETTINGS,
+  type ServerConfig,
+  serverUsage,
+  UsageError,
+} from "../lib/server_config.ts";
+
+/** An environment holding only these variables. */
+const envOf = (vars: Record<string, string>) => (name: string): string | undefined => vars[name];
+
+/** Parses arguments that must give a configuration, not `"help"`. */
+function parse(args: string[], vars: Record<string, string> = {}): ServerConfig {
+  const config = parseServerConfig(args, envOf(vars));
+  assert.notEqual(config, "help");
+  return config as ServerConfig;
+}
+
+/** Asserts that parsing throws a `UsageError` whose message matches. */
+function assertUsageError(args: string[], vars: Record<string, string>, message: RegExp): void {
+  assert.throws(() => parseServerConfig(args, envOf(vars)), (error) => {
+    assert.ok(error instanceof UsageError, `expected a UsageError, got ${error}`);
+    assert.equal(error.name, "UsageError");
+    assert.match(error.message, message);
+    return true;
+  }, `${args.join(" ")} ${JSON.stringify(vars)}`);
+}
+
+Deno.test("parseServerConfig() without flags or variables gives the defaults", () => {
+  const expected: ServerConfig = {
+    host: "0.0.0.0",
+    port: 50051,
+    db: DEFAULT_DB_PATH,
+    graceSeconds: 10,
+    maxNotesPerLocation: DEFAULT_MAX_NOTES_PER_LOCATION,
+    maxNoteLocations: DEFAULT_MAX_LOCATIONS,
+    maxNoteBytes: DEFAULT_MAX_NOTE_BYTES,
+  };
+  assert.deepEqual(parse([]), expected);
+  // The environment is optional.
+  assert.deepEqual(parseServerConfig([]), expected);
+});
+
+Deno.test("the default database is the project's own, whatever the working directory", () => {
+  assert.ok(DEFAULT_DB_PATH.endsWith("/data/route_guide_db.json"), DEFAULT_DB_PATH);
+  assert.ok(DEFAULT_DB_PATH.startsWith("/"), "an absolute path");
+  assert.equal(
+    DEFAULT_DB_PATH,
+    decodeURIComponent(new URL("../data/route_guide_db.json", import.meta.url).pathname),
+  );
+  assert.ok(Deno.statSync(DEFAULT_DB_PATH).isFile);
+});
+
+Deno.test("parseServerConfig() reads every setting from its variable when the flag is absent", () => {
+  assert.deepEqual(
+    parse([], {
+      ROUTEGUIDE_HOST: "127.0.0.1",
+      ROUTEGUIDE_PORT: "8080",
+      ROUTEGUIDE_DB: "/tmp/features.json",
+      ROUTEGUIDE_GRACE: "2.5",
+      ROUTEGUIDE_MAX_NOTES_PER_LOCATION: "7",
+      ROUTEGUIDE_MAX_NOTE_LOCATIONS: "100",
+      ROUTEGUIDE_MAX_NOTE_BYTES: "256",
+    }),
+    {
+      host: "127.0.0.1",
+      port: 8080,
+      db: "/tmp/features.json",
+      graceSeconds: 2.5,
+      maxNotesPerLocation: 7,
+      maxNoteLocations: 100,
+      maxNoteBytes: 256,
+    },
+  );
+});
+
+Deno.test("parseServerConfig() reads every setting from its flag", () => {
+  assert.deepEqual(
+    parse([
+      "--host",
+      "::1",
+      "--port=9000",
+      "--db",
+      "db.json",
+      "--grace",
+      "0",
+      "--max-notes-per-location",
+      "1",
+      "--max-note-locations",
+      "2",
+      "--max-note-bytes=3",
+    ]),
+    {
+      host: "::1",
+      port: 9000,
+      db: "db.json",
+      graceSeconds: 0,
+      maxNotesPerLocation: 1,
+      maxNoteLocations: 2,
+      maxNoteBytes: 3,
+    },
+  );
+});
+
+Deno.test("parseServerConfig() lets a flag override its variable", () => {
+  const config = parse(["--port", "7000", "--grace", "1"], {
+    ROUTEGUIDE_PORT: "8000",
+    ROUTEGUIDE_GRACE: "30",
+    ROUTEGUIDE_HOST: "localhost",
+  });
+  assert.equal(config.port, 7000);
+  assert.equal(config.graceSeconds, 1);
+  assert.equal(config.host, "localhost"); // no flag: the variable still counts
+  // A flag even overrides a variable that would be invalid.
+  assert.equal(parse(["--port", "1"], { ROUTEGUIDE_PORT: "x" }).port, 1);
+});
+
+Deno.test("parseServerConfig() ignores an empty variable", () => {
+  assert.equal(parse([], { ROUTEGUIDE_PORT: "", ROUTEGUIDE_HOST: "" }).port, 50051);
+  assert.equal(parse([], { ROUTEGUIDE_HOST: "" }).host, "0.0.0.0");
+});
+
+Deno.test("parseServerConfig() accepts ports 0 and 65535", () => {
+  assert.equal(parse(["--port", "0"]).port, 0);
+  assert.equal(parse(["--port", "65535"]).port, 65535);
+  assert.equal(parse([], { ROUTEGUIDE_PORT: "0" }).port, 0);
+});
+
+Deno.test("parseServerConfig() rejects a bad port, naming the flag or variable", () => {
+  assertUsageError(
+    ["--port", "70000"],
+    {},
+    /^--port must be a port number from 0 to 65535: got "70000"$/,
+  );
+  assertUsageError(["--port", "65536"], {}, /^--port must be a port number/);
+  assertUsageError(
+    ["--port", "abc"],
+    {},
+    /^--port must be a port number from 0 to 65535: got "abc"$/,
+  );
+  assertUsageError(["--port", "1.5"], {}, /^--port must be a port number/);
+  assertUsageError(["--port", ""], {}, /^--port must be a port number/);
+  assertUsageError(["--port", "-1"], {}, /'--port'/);
+  assertUsageError(["--port=-1"], {}, /^--port must be a port number/);
+  assertUsageError(
+    [],
+    { ROUTEGUIDE_PORT: "x" },
+    /^ROUTEGUIDE_PORT must be a port number from 0 to 65535: got "x"$/,
+  );
+  assertUsageError([], { ROUTEGUIDE_PORT: "99999" }, /^ROUTEGUIDE_PORT must be/);
+});
+
+Deno.test("parseServerConfig() rejects a negative or non-numeric grace period", () => {
+  assertUsageError(["--grace", "-1"], {}, /'--grace'/);
+  assertUsageError(
+    ["--grace=-1"],
+    {},
+    /^--grace must be a number of seconds, 0 or more: got "-1"$/,
+  );
+  assertUsageError(["--grace", "soon"], {}, /^--grace must be a number of seconds/);
+  assertUsageError(["--grace", "Infinity"], {}, /^--grace must be a number of seconds/);
+  assertUsageError([], { ROUTEGUIDE_GRACE: "-5" }, /^ROUTEGUIDE_GRACE must be a number of seconds/);
+  assertUsageError([], { ROUTEGUIDE_GRACE: " " }, /^ROUTEGUIDE_GRACE must be a number of seconds/);
+});
+
+Deno.test("parseServerConfig() rejects limits that are not whole numbers of 1 or more", () => {
+  assertUsageError(
+    ["--max-note-bytes", "0"],
+    {},
+    /^--max-note-bytes must be a whole number, 1 or more: got "0"$/,
+  );
+  assertUsageError(
+    ["--max-notes-per-location", "2.5"],
+    {},
+    /^--max-notes-per-location must be a whole number/,
+  );
+  assertUsageError(
+    [],
+    { ROUTEGUIDE_MAX_NOTE_LOCATIONS: "many" },
+    /^ROUTEGUIDE_MAX_NOTE_LOCATIONS must be a whole number/,
+  );
+  assertUsageError(
+    ["--max-note-locations", "99999999999999999999"],
+    {},
+    /^--max-note-locations must be a whole number/,
+  );
+});
+
+Deno.test("parseServerConfig() rejects an empty host or database path", () => {
+  assertUsageError(["--host", ""], {}, /^--host must be a non-empty value: got ""$/);
+  assertUsageError(["--db="], {}, /^--db must be a non-empty value/);
+});
+
+Deno.test("parseServerConfig() rejects unknown flags, positionals and missing values", () => {
+  assertUsageError(["--verbose"], {}, /'--verbose'.*\(see --help\)$/);
+  assertUsageError(["-p", "1"], {}, /'-p'/);
+  assertUsageError(["serve"], {}, /'serve'.*\(see --help\)$/);
+  assertUsageError(["--port"], {}, /'--port <value>' argument missing/);
+});
+
+Deno.test('parseServerConfig() returns "help" for --help', () => {
+  assert.equal(parseServerConfig(["--help"]), "help");
+  assert.equal(parseServerConfig(["--port", "1", "--help"]), "help");
+  // Help wins over a value that would be rejected.
+  assert.equal(
+    parseServerConfig(["--help", "--port", "abc"], envOf({ ROUTEGUIDE_PORT: "x" })),
+    "help",
+  );
+});
+
+Deno.test("serverUsage() lists every flag with its variable and default", () => {
+  const usage = serverUsage();
+  assert.match(usage, /^Usage: deno task server/);
+  for (const s of SERVER_SETTINGS) {
+    assert.ok(usage.includes(`--${s.flag} VALUE`), s.flag);
+    assert.ok(usage.includes(`env ${s.env}`), s.env);
+    assert.ok(usage.includes(`default ${s.default}`), `${s.flag} default`);
+  }
+  assert.match(usage, /--help/);
+});
