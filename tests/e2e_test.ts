@@ -122,11 +122,11 @@ Deno.test("RecordRoute summarises the points once the client half-closes", async
 
 Deno.test("RecordRoute's elapsed time runs from the start of the call to the half-close", async () => {
   await withServer(async (client) => {
-    async function* slowRoute() {
+    const slowRoute = async function* () {
       yield EMPIRE_STATE;
       await new Promise((resolve) => setTimeout(resolve, 1100));
       yield BROOKLYN_BRIDGE;
-    }
+    };
     const summary = await client.recordRoute(slowRoute());
     assert.equal(summary.point_count, 2);
     assert.equal(summary.elapsed_time, 1);
@@ -164,13 +164,13 @@ Deno.test("RouteChat replies flow while the client is still sending", async () =
     let resolveReply!: () => void;
     const replied = new Promise<void>((resolve) => resolveReply = resolve);
     let sentSecond = false;
-    async function* notes() {
+    const notes = async function* () {
       yield { location: here, message: "hello" };
       // Only continue once the reply to the first note arrived.
       await replied;
       sentSecond = true;
       yield { location: freshLocation(), message: "bye" };
-    }
+    };
     const got: string[] = [];
     for await (const note of client.routeChat(notes(), { deadline: Date.now() + 5000 })) {
       got.push(note.message ?? "");
@@ -189,16 +189,16 @@ Deno.test("two concurrent chat clients share notes server-wide", async () => {
     try {
       let aSent!: () => void;
       const aDone = new Promise<void>((resolve) => aSent = resolve);
-      async function* aNotes() {
+      const aNotes = async function* () {
         yield { location: here, message: "from A" };
         aSent();
         await new Promise((resolve) => setTimeout(resolve, 300));
-      }
-      async function* bNotes() {
+      };
+      const bNotes = async function* () {
         await aDone;
         await new Promise((resolve) => setTimeout(resolve, 100));
         yield { location: here, message: "from B" };
-      }
+      };
       const [fromA, fromB] = await Promise.all([
         collect(client.routeChat(aNotes())),
         collect(b.routeChat(bNotes())),
@@ -256,9 +256,11 @@ Deno.test("a RouteNote message over the limit gets INVALID_ARGUMENT", async () =
 
 Deno.test("a deadline shorter than the work ends the call with DEADLINE_EXCEEDED", async () => {
   await withServer(async (client) => {
-    async function* never<T>(): AsyncGenerator<T> {
+    // A request stream that never sends anything.
+    // deno-lint-ignore require-yield
+    const never = async function* <T>(): AsyncGenerator<T> {
       await new Promise((resolve) => setTimeout(resolve, 2000));
-    }
+    };
     await rejectsWith(
       client.recordRoute(never<Point>(), { deadline: Date.now() + 300 }),
       Code.DEADLINE_EXCEEDED,
@@ -295,22 +297,22 @@ Deno.test("cancelling each streaming RPC midway leaves the server healthy", asyn
 
     // RecordRoute: abort while points are still coming.
     const record = new AbortController();
-    async function* endless() {
+    const endless = async function* () {
       for (let i = 0;; i++) {
         if (i === 5) record.abort();
         yield EMPIRE_STATE;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
-    }
+    };
     await rejectsWith(client.recordRoute(endless(), { signal: record.signal }), Code.CANCELLED);
 
     // RouteChat: abort an open chat.
     const chat = new AbortController();
-    async function* openEnded() {
+    const openEnded = async function* () {
       yield { location: freshLocation(), message: "hello" };
       chat.abort();
       await new Promise((resolve) => setTimeout(resolve, 5000));
-    }
+    };
     await rejectsWith(
       collect(client.routeChat(openEnded(), { signal: chat.signal })),
       Code.CANCELLED,

@@ -35,7 +35,7 @@ Deno.test("a RecordRoute in flight at SIGTERM completes with the right summary; 
   try {
     let signalled!: () => void;
     const afterSignal = new Promise<void>((resolve) => signalled = resolve);
-    async function* route() {
+    const route = async function* () {
       yield EMPIRE_STATE;
       await afterSignal;
       // Keep sending for a while after the signal.
@@ -43,7 +43,7 @@ Deno.test("a RecordRoute in flight at SIGTERM completes with the right summary; 
       yield BROOKLYN_BRIDGE;
       await sleep(200);
       yield EMPIRE_STATE;
-    }
+    };
     const summary = client.recordRoute(route());
     await sleep(300);
     const exited = server.stop("SIGTERM");
@@ -78,10 +78,10 @@ Deno.test("calls still open when the grace period ends are cancelled with UNAVAI
   await using server = await startServer({ args: ["--grace", "1"] });
   const client = createRouteGuideClient(server.target);
   try {
-    async function* openChat() {
+    const openChat = async function* () {
       yield { location: { latitude: 123, longitude: 456 }, message: "still here" };
       await sleep(30_000);
-    }
+    };
     // Settled into a value at once, so the rejection is never unhandled.
     const chatError = (async () => {
       for await (const _ of client.routeChat(openChat())) { /* no replies expected */ }
@@ -105,9 +105,11 @@ Deno.test("cancelled and expired calls leave nothing in flight behind", async ()
   await using server = await startServer();
   const client = createRouteGuideClient(server.target);
   try {
-    async function* silent<T>(): AsyncGenerator<T> {
+    // A request stream that never sends anything.
+    // deno-lint-ignore require-yield
+    const silent = async function* <T>(): AsyncGenerator<T> {
       await sleep(3000);
-    }
+    };
     await assert.rejects(client.recordRoute(silent(), { deadline: Date.now() + 200 }));
     const controller = new AbortController();
     const chat = (async () => {
