@@ -10,6 +10,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Readable } from "node:stream";
 import type { Feature } from "./feature_db.ts";
+import { type BacklogTracker, createBacklogTracker, type Http2StreamLike } from "./h2_backlog.ts";
 import { loadRouteGuidePackage } from "./proto.ts";
 import type {
   PointInput,
@@ -34,7 +35,16 @@ export interface BindRouteGuideOptions {
    * such a call ends with `INTERNAL` and no details of the error.
    */
   onUnexpectedError?: (error: unknown, method: string) => void;
+  /**
+   * Most response bytes one stream may have waiting for a client that is
+   * not reading; the handler pauses above this and resumes at half of it.
+   * @default {262144}
+   */
+  maxQueuedBytesPerStream?: number;
 }
+
+/** Default for {@linkcode BindRouteGuideOptions.maxQueuedBytesPerStream}. */
+export const DEFAULT_MAX_QUEUED_BYTES_PER_STREAM = 256 * 1024;
 
 /** The RouteGuide service bound to grpc-js, with control over its calls. */
 export interface RouteGuideBinding {
@@ -88,18 +98,53 @@ function drained(stream: NodeJS.EventEmitter, signal: AbortSignal): Promise<void
   });
 }
 
-/** Writes every message to a grpc-js stream, waiting for `'drain'` whenever `write()` asks to. */
+/**
+ * The HTTP/2 stream under a grpc-js server call. grpc-js keeps it private:
+ * the call's interceptor chain (`call.call`, then `nextCall`) ends in the
+ * object holding `stream`. `undefined` if grpc-js changes shape.
+ */
+function http2StreamOf(call: object): Http2StreamLike | undefined {
+  let link = (call as { call?: unknown }).call as
+    | { stream?: Http2StreamLike; nextCall?: unknown }
+    | undefined;
+  for (let depth = 0; link != null && depth < 16; depth++) {
+    if (link.stream?.session != null) return link.stream;
+    link = link.nextCall as typeof link;
+  }
+  return undefined;
+}
+
+/**
+ * Writes every message to a grpc-js stream with flow control: it waits for
+ * `'drain'` whenever `write()` asks to and, where the runtime lets us see
+ * it, while more than `maxQueued` bytes wait for a client that is not
+ * reading (see `h2_backlog.ts`).
+ */
 async function writeAll<T>(
   stream: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>,
   messages: AsyncIterable<T>,
   signal: AbortSignal,
+  pacing: { tracker: BacklogTracker; maxQueued: number },
 ): Promise<void> {
-  for await (const message of messages) {
-    if (signal.aborted) return;
-    if (!stream.write(message)) {
-      await drained(stream, signal);
+  const backlog = (() => {
+    const h2 = http2StreamOf(stream);
+    return h2 === undefined ? undefined : pacing.tracker.track(h2);
+  })();
+  const { maxQueued } = pacing;
+  try {
+    for await (const message of messages) {
       if (signal.aborted) return;
+      if (!stream.write(message)) {
+        await drained(stream, signal);
+        if (signal.aborted) return;
+      }
+      if (backlog !== undefined && backlog.queued > maxQueued) {
+        await backlog.waitUntilAtMost(maxQueued / 2, signal);
+        if (signal.aborted) return;
+      }
     }
+  } finally {
+    backlog?.release();
   }
 }
 
@@ -158,6 +203,10 @@ export function bindRouteGuide(
   options: BindRouteGuideOptions = {},
 ): RouteGuideBinding {
   const active = new Set<ActiveCall>();
+  const pacing = {
+    tracker: createBacklogTracker(),
+    maxQueued: options.maxQueuedBytesPerStream ?? DEFAULT_MAX_QUEUED_BYTES_PER_STREAM,
+  };
   const idleWaiters = new Set<() => void>();
   let draining = false;
 
@@ -221,7 +270,7 @@ export function bindRouteGuide(
       const started = begin(call, (status) => call.emit("error", status));
       if (started === undefined) return;
       const { signal } = started.ctx;
-      writeAll(call, handlers.listFeatures(call.request, started.ctx), signal)
+      writeAll(call, handlers.listFeatures(call.request, started.ctx), signal, pacing)
         .then(
           () => started.settle(() => call.end()),
           (error) => started.settle(() => call.emit("error", fail("ListFeatures", error))),
@@ -246,7 +295,7 @@ export function bindRouteGuide(
       if (started === undefined) return;
       const { signal } = started.ctx;
       const replies = handlers.routeChat(readAll<RouteNoteInput>(call, signal), started.ctx);
-      writeAll(call, replies, signal).then(
+      writeAll(call, replies, signal, pacing).then(
         () => started.settle(() => call.end()),
         (error) => started.settle(() => call.emit("error", fail("RouteChat", error))),
       );

@@ -10,12 +10,23 @@ import { TextLineReader } from "./_lines.ts";
 /** The project root, as a path. */
 export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
-/** Permissions the server task runs with (kept in step with deno.json). */
-export const SERVER_PERMISSIONS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-env=GRPC_*,ROUTEGUIDE_*,grpc_proxy,http_proxy,https_proxy,no_grpc_proxy,no_proxy",
-];
+/**
+ * The flags `deno task server` runs `server.ts` with (permissions, V8
+ * settings), read from deno.json so the tests run the server exactly as
+ * users do.
+ */
+export const SERVER_FLAGS: string[] = (() => {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
+  const words: string[] = config.tasks.server.command.split(/\s+/);
+  return words.slice(words.indexOf("run") + 1, words.indexOf("server.ts"));
+})();
+
+/** The flags `deno task client` runs `client.ts` with. */
+export const CLIENT_FLAGS: string[] = (() => {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
+  const words: string[] = config.tasks.client.command.split(/\s+/);
+  return words.slice(words.indexOf("run") + 1, words.indexOf("client.ts"));
+})();
 
 /** A server process started by {@linkcode startServer}. */
 export interface ServerProcess extends AsyncDisposable {
@@ -49,7 +60,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...SERVER_PERMISSIONS,
+      ...SERVER_FLAGS,
       `${ROOT}server.ts`,
       "--host",
       "127.0.0.1",
@@ -110,7 +121,7 @@ export async function runClientProcess(
   stdin?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVER_PERMISSIONS, `${ROOT}client.ts`, ...args],
+    args: ["run", ...CLIENT_FLAGS, `${ROOT}client.ts`, ...args],
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

@@ -3,13 +3,13 @@
  */
 
 import assert from "node:assert/strict";
-import { ROOT, runClientProcess, SERVER_PERMISSIONS, startServer } from "./_server.ts";
+import { ROOT, runClientProcess, SERVER_FLAGS, startServer } from "./_server.ts";
 
 async function runServerProcess(
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVER_PERMISSIONS, `${ROOT}server.ts`, ...args],
+    args: ["run", ...SERVER_FLAGS, `${ROOT}server.ts`, ...args],
     stdin: "null",
   }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -1,0 +1,99 @@
+/**
+ * Slow readers are served, not buffered: 4 clients each start a
+ * ListFeatures over 300,000 features, read one message, stop reading for
+ * 6 s, then read the rest. The server's memory must stay bounded meanwhile.
+ */
+
+import assert from "node:assert/strict";
+import { createRouteGuideClient } from "../lib/route_guide_client.ts";
+import { startServer } from "./_server.ts";
+
+const FEATURES = 300_000;
+const READERS = 4;
+const PAUSE_MS = 6000;
+const BOUND_MB = 32;
+
+async function writeDb(): Promise<string> {
+  const features = [];
+  // A 600 × 500 grid over a 1° × 1° box: every feature distinct.
+  for (let i = 0; i < FEATURES; i++) {
+    features.push({
+      name: i % 10 === 0 ? "" : `Feature ${i}`,
+      location: {
+        latitude: 400000000 + Math.floor(i / 500) * 16000,
+        longitude: -750000000 + (i % 500) * 19000,
+      },
+    });
+  }
+  const path = await Deno.makeTempFile({ prefix: "routeguide_300k_", suffix: ".json" });
+  await Deno.writeTextFile(path, JSON.stringify(features));
+  return path;
+}
+
+/** The process's resident set in MB (Deno only reads /proc with --allow-all, so ask `cat`). */
+async function rssMb(pid: number): Promise<number> {
+  const { stdout } = await new Deno.Command("cat", { args: [`/proc/${pid}/status`] }).output();
+  const kb = new TextDecoder().decode(stdout).match(/VmRSS:\s+(\d+) kB/)?.[1];
+  return kb === undefined ? 0 : Number(kb) / 1024;
+}
+
+Deno.test({
+  name:
+    `4 paused readers of ${FEATURES} features grow the server by less than ${BOUND_MB} MB, then get everything`,
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const db = await writeDb();
+    try {
+      await using server = await startServer({ args: ["--db", db] });
+      const pid = server.process.pid;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const before = await rssMb(pid);
+      let peak = before;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          peak = Math.max(peak, await rssMb(pid));
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+      const rect = {
+        lo: { latitude: 400000000, longitude: -750000000 },
+        hi: { latitude: 410000000, longitude: -740000000 },
+      };
+      const read = async () => {
+        // One connection per reader, as separate clients would have.
+        const client = createRouteGuideClient(server.target, {
+          channelOptions: { "grpc.use_local_subchannel_pool": 1 },
+        });
+        try {
+          let n = 0;
+          for await (const _ of client.listFeatures(rect)) {
+            if (++n === 1) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+          }
+          return n;
+        } finally {
+          client.close();
+        }
+      };
+      const readers = Array.from({ length: READERS }, read);
+      await new Promise((resolve) => setTimeout(resolve, PAUSE_MS - 500));
+      const duringPause = peak - before;
+      const counts = await Promise.all(readers);
+      sampling = false;
+      await sampler;
+      console.log(
+        `server RSS ${before.toFixed(1)} MB before; +${
+          duringPause.toFixed(1)
+        } MB during the pause; ` +
+          `+${(peak - before).toFixed(1)} MB at the peak`,
+      );
+      assert.deepEqual(counts, Array(READERS).fill(FEATURES));
+      assert.ok(
+        duringPause < BOUND_MB,
+        `the server grew by ${duringPause.toFixed(1)} MB while the readers paused`,
+      );
+    } finally {
+      await Deno.remove(db);
+    }
+  },
+});
