@@ -58,8 +58,35 @@ export async function main(args: string[]): Promise<number> {
         maxNotesPerLocation: config.maxNotesPerLocation,
         maxLocations: config.maxNoteLocations,
       },
+      limits: {
+        maxConcurrentStreams: config.maxConcurrentStreams,
+        maxConcurrentLists: config.maxConcurrentLists,
+        maxMessageBytes: config.maxMessageBytes,
+        maxMetadataBytes: config.maxMetadataBytes,
+        maxConnections: config.maxConnections,
+      },
+      keepalive: {
+        timeMs: config.keepaliveSeconds * 1000,
+        timeoutMs: config.keepaliveTimeoutSeconds * 1000,
+        maxIdleMs: config.maxConnectionIdleSeconds * 1000,
+        maxAgeMs: config.maxConnectionAgeSeconds * 1000,
+      },
+      tls: config.tlsCert === undefined || config.tlsKey === undefined ? undefined : {
+        certFile: config.tlsCert,
+        keyFile: config.tlsKey,
+        clientCaFile: config.tlsClientCa,
+      },
     });
     console.log(`listening on ${formatAddress(server.host, server.port)} (${db.size} features)`);
+    if (config.tlsCert !== undefined) {
+      const running = server;
+      Deno.addSignalListener("SIGHUP", () => {
+        running.reloadTls().then(
+          () => console.error("SIGHUP: reloaded the TLS certificate and key"),
+          (error) => console.error(`SIGHUP: kept the old TLS files: ${(error as Error).message}`),
+        );
+      });
+    }
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 1;

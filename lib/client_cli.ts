@@ -16,6 +16,7 @@ import {
   type RouteGuideClient,
   type RouteNote,
   type RouteSummary,
+  tlsChannelCredentials,
 } from "./route_guide_client.ts";
 import { DEFAULT_DB_PATH } from "./server_config.ts";
 
@@ -54,6 +55,10 @@ Options:
   --json               one JSON object per line on stdout, E7 coordinates, proto field names
   --db PATH            features to pick from for 'record' and the tour (default: the project's)
   --pause SECONDS      wait between the points and notes sent (default 0)
+  --tls                connect with TLS, trusting the system's CAs
+  --tls-ca FILE        connect with TLS, trusting this CA bundle (PEM)
+  --tls-cert FILE      client certificate (PEM) for servers that require one (with --tls-key)
+  --tls-key FILE       the client certificate's private key (PEM)
   --help               show this help
 
 Exit codes: 0 success, 1 the call failed, 2 usage error, 3 server unreachable.`;
@@ -66,6 +71,10 @@ const OPTIONS = {
   pause: { type: "string" },
   count: { type: "string" },
   file: { type: "string" },
+  tls: { type: "boolean" },
+  "tls-ca": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
   help: { type: "boolean" },
 } as const;
 
@@ -106,6 +115,8 @@ export interface ClientCommand {
   pauseSeconds: number;
   count: number;
   file?: string;
+  /** TLS settings; `undefined` for plaintext. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 function nonNegative(raw: string | undefined, flag: string, fallback: number): number {
@@ -144,6 +155,10 @@ export function parseClientArgs(args: string[]): ClientCommand {
       `--count must be a whole number, 1 or more: got ${JSON.stringify(values.count)}`,
     );
   }
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
+  }
+  const useTls = values.tls || values["tls-ca"] !== undefined || values["tls-cert"] !== undefined;
   const timeoutSeconds = nonNegative(values.timeout, "timeout", 10);
   if (timeoutSeconds === 0) throw new UsageError("--timeout must be more than 0");
   return {
@@ -156,7 +171,27 @@ export function parseClientArgs(args: string[]): ClientCommand {
     pauseSeconds: nonNegative(values.pause, "pause", 0),
     count,
     file: values.file,
+    tls: useTls
+      ? { caFile: values["tls-ca"], certFile: values["tls-cert"], keyFile: values["tls-key"] }
+      : undefined,
   };
+}
+
+/** Reads the client's TLS files into channel credentials. */
+async function tlsCredentials(tls: NonNullable<ClientCommand["tls"]>) {
+  const read = async (path: string | undefined, flag: string) => {
+    if (path === undefined) return undefined;
+    try {
+      return await Deno.readFile(path);
+    } catch (error) {
+      throw new UsageError(`cannot read ${flag} ${path}: ${(error as Error).message}`);
+    }
+  };
+  return tlsChannelCredentials({
+    ca: await read(tls.caFile, "--tls-ca"),
+    cert: await read(tls.certFile, "--tls-cert"),
+    key: await read(tls.keyFile, "--tls-key"),
+  });
 }
 
 /** Reads a "LAT LON" pair in degrees into an E7 point, naming what is wrong. */
@@ -459,7 +494,15 @@ export async function runClient(args: string[], io: ClientIo): Promise<number> {
     return ExitCode.USAGE;
   }
 
-  const client = createRouteGuideClient(cmd.target);
+  let credentials;
+  try {
+    credentials = cmd.tls === undefined ? undefined : await tlsCredentials(cmd.tls);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.err(`error: ${error.message}`);
+    return ExitCode.USAGE;
+  }
+  const client = createRouteGuideClient(cmd.target, { credentials });
   const session: Session = {
     client,
     io,

@@ -41,6 +41,17 @@ export interface BindRouteGuideOptions {
    * @default {262144}
    */
   maxQueuedBytesPerStream?: number;
+  /**
+   * Concurrent ListFeatures calls; more end at once with `RESOURCE_EXHAUSTED`.
+   * @default {64}
+   */
+  maxConcurrentLists?: number;
+  /**
+   * Largest request metadata (keys and values, in bytes); more ends the
+   * call with `RESOURCE_EXHAUSTED`.
+   * @default {8192}
+   */
+  maxMetadataBytes?: number;
 }
 
 /** Default for {@linkcode BindRouteGuideOptions.maxQueuedBytesPerStream}. */
@@ -83,6 +94,15 @@ function toStatus(
   if (error instanceof RpcError) return { code: error.code, details: error.message };
   onUnexpected?.(error, method);
   return { code: Code.INTERNAL, details: "internal error" };
+}
+
+/** The size of metadata as sent: keys and values, in bytes. */
+function sizeOf(metadata: grpc.Metadata): number {
+  let bytes = 0;
+  for (const [key, values] of Object.entries(metadata.toJSON())) {
+    for (const value of values) bytes += key.length + value.length;
+  }
+  return bytes;
 }
 
 /** Resolves on the stream's next `'drain'`, or when the signal aborts. */
@@ -203,6 +223,9 @@ export function bindRouteGuide(
   options: BindRouteGuideOptions = {},
 ): RouteGuideBinding {
   const active = new Set<ActiveCall>();
+  const maxMetadataBytes = options.maxMetadataBytes ?? 8192;
+  const maxConcurrentLists = options.maxConcurrentLists ?? 64;
+  let lists = 0;
   const pacing = {
     tracker: createBacklogTracker(),
     maxQueued: options.maxQueuedBytesPerStream ?? DEFAULT_MAX_QUEUED_BYTES_PER_STREAM,
@@ -216,7 +239,7 @@ export function bindRouteGuide(
    * the call was already ended by {@linkcode RouteGuideBinding.cancelAll}.
    */
   function begin(
-    call: NodeJS.EventEmitter & { cancelled: boolean },
+    call: NodeJS.EventEmitter & { cancelled: boolean; metadata: grpc.Metadata },
     send: (status: StatusError) => void,
   ) {
     const controller = new AbortController();
@@ -246,6 +269,15 @@ export function bindRouteGuide(
       send(SHUTTING_DOWN);
       return undefined;
     }
+    const metadataBytes = sizeOf(call.metadata);
+    if (metadataBytes > maxMetadataBytes) {
+      finished = true;
+      send({
+        code: Code.RESOURCE_EXHAUSTED,
+        details: `request metadata is ${metadataBytes} bytes, the limit is ${maxMetadataBytes}`,
+      });
+      return undefined;
+    }
     active.add(entry);
     return { ctx: { signal: controller.signal }, settle };
   }
@@ -267,10 +299,20 @@ export function bindRouteGuide(
     },
 
     ListFeatures(call: grpc.ServerWritableStream<RectangleInput, Feature>) {
-      const started = begin(call, (status) => call.emit("error", status));
+      const reply = (status: StatusError) => call.emit("error", status);
+      if (lists >= maxConcurrentLists) {
+        reply({
+          code: Code.RESOURCE_EXHAUSTED,
+          details: `too many ListFeatures calls at once (limit ${maxConcurrentLists}); retry later`,
+        });
+        return;
+      }
+      const started = begin(call, reply);
       if (started === undefined) return;
+      lists++;
       const { signal } = started.ctx;
       writeAll(call, handlers.listFeatures(call.request, started.ctx), signal, pacing)
+        .finally(() => lists--)
         .then(
           () => started.settle(() => call.end()),
           (error) => started.settle(() => call.emit("error", fail("ListFeatures", error))),

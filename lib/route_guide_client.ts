@@ -6,6 +6,7 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
+import { Buffer } from "node:buffer";
 import type { Feature__Output as Feature } from "./generated/routeguide/Feature.ts";
 import type { Point } from "./generated/routeguide/Point.ts";
 import type { Rectangle } from "./generated/routeguide/Rectangle.ts";
@@ -97,6 +98,23 @@ export function toRpcError(error: unknown): RpcError {
     return new RpcError(e.code as Code, e.details ?? e.message ?? "");
   }
   return new RpcError(Code.UNKNOWN, String((error as Error)?.message ?? error));
+}
+
+/** PEM bytes for a TLS connection; every field is optional. */
+export interface TlsMaterial {
+  /** CA bundle to trust instead of the system's. */
+  ca?: Uint8Array;
+  /** Client certificate chain, for servers that require one. */
+  cert?: Uint8Array;
+  /** The client certificate's private key. */
+  key?: Uint8Array;
+}
+
+/** Channel credentials for TLS (and mutual TLS when `cert` and `key` are given). */
+export function tlsChannelCredentials(tls: TlsMaterial = {}): grpc.ChannelCredentials {
+  const buffer = (bytes: Uint8Array | undefined) =>
+    bytes === undefined ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return grpc.credentials.createSsl(buffer(tls.ca), buffer(tls.key), buffer(tls.cert));
 }
 
 function callOptions(options: RouteGuideCallOptions | undefined): grpc.CallOptions {

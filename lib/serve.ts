@@ -8,6 +8,12 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
+import {
+  createServer as createTlsServer,
+  type SecureContextOptions,
+  type TLSSocket,
+} from "node:tls";
+import { isTrustedClientCertificate, parseCertificateBundle } from "./client_certs.ts";
 import type { FeatureDb } from "./feature_db.ts";
 import { bindRouteGuide } from "./grpc_adapter.ts";
 import {
@@ -45,6 +51,80 @@ export interface ServeOptions {
   port?: number;
   /** Receives one line for each unexpected handler error. */
   log?: (line: string) => void;
+  /** Limits that keep one client from taking the server down. */
+  limits?: ServerLimits;
+  /** Keepalive pings and connection lifetimes. */
+  keepalive?: KeepaliveOptions;
+  /** Serve TLS only, from these PEM files; read again by {@linkcode RouteGuideServer.reloadTls}. */
+  tls?: TlsFiles;
+}
+
+/** Limits on what clients may use; each has a default that suits a small server. */
+export interface ServerLimits {
+  /**
+   * Concurrent calls (HTTP/2 streams) on one connection.
+   * @default {100}
+   */
+  maxConcurrentStreams?: number;
+  /**
+   * Concurrent ListFeatures calls on the whole server; more get `RESOURCE_EXHAUSTED`.
+   * @default {64}
+   */
+  maxConcurrentLists?: number;
+  /**
+   * Largest request message in bytes; larger ones get `RESOURCE_EXHAUSTED`.
+   * @default {4194304}
+   */
+  maxMessageBytes?: number;
+  /**
+   * Largest request metadata in bytes; more gets `RESOURCE_EXHAUSTED`.
+   * @default {8192}
+   */
+  maxMetadataBytes?: number;
+  /**
+   * Open connections; more are closed as soon as they arrive.
+   * @default {1000}
+   */
+  maxConnections?: number;
+  /**
+   * Response bytes one stream may have waiting for a client that is not reading.
+   * @default {262144}
+   */
+  maxQueuedBytesPerStream?: number;
+}
+
+/** Keepalive and connection lifetime settings, in milliseconds; 0 turns one off. */
+export interface KeepaliveOptions {
+  /**
+   * Time between pings on each connection.
+   * @default {60000}
+   */
+  timeMs?: number;
+  /**
+   * How long to wait for a ping's answer before closing the connection.
+   * @default {20000}
+   */
+  timeoutMs?: number;
+  /**
+   * Close connections without calls for this long.
+   * @default {0}
+   */
+  maxIdleMs?: number;
+  /**
+   * Ask connections this old to go away (they finish their calls first).
+   * @default {0}
+   */
+  maxAgeMs?: number;
+}
+
+/** PEM files for TLS. */
+export interface TlsFiles {
+  /** Certificate chain. */
+  certFile: string;
+  /** Private key. */
+  keyFile: string;
+  /** CA bundle client certificates must chain to; when set, clients must present one. */
+  clientCaFile?: string;
 }
 
 /** What {@linkcode RouteGuideServer.shutdown} did. */
@@ -61,6 +141,14 @@ export interface RouteGuideServer {
   readonly port: number;
   /** Calls in flight now. */
   readonly inFlight: number;
+  /** Open connections now. */
+  readonly connections: number;
+  /**
+   * Reads the TLS files again and uses them for new connections; open
+   * connections are not dropped. Rejects (keeping the old ones) when the
+   * files are unreadable or do not match.
+   */
+  reloadTls(): Promise<void>;
   /**
    * Stops accepting calls (new ones get `UNAVAILABLE`), lets the calls in
    * flight finish for up to `graceMs`, then cancels the rest and closes.
@@ -122,6 +210,57 @@ function socketsClosed(sockets: Set<Socket>, ms: number): Promise<void> {
   });
 }
 
+/** The TLS files, read. */
+interface TlsMaterial {
+  /** Certificate and key, as `node:tls` takes them. */
+  context: SecureContextOptions;
+  /** CAs client certificates must chain to; `undefined` when none are asked for. */
+  clientCas?: ReturnType<typeof parseCertificateBundle>;
+}
+
+/** Reads the TLS files, naming a file it cannot read or use. */
+async function readTlsFiles(tls: TlsFiles): Promise<TlsMaterial> {
+  const read = async (path: string, what: string) => {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (error) {
+      throw new Error(`cannot read the TLS ${what} ${path}: ${(error as Error).message}`);
+    }
+  };
+  const context = {
+    cert: await read(tls.certFile, "certificate"),
+    key: await read(tls.keyFile, "key"),
+  };
+  if (tls.clientCaFile === undefined) return { context };
+  try {
+    return {
+      context,
+      clientCas: parseCertificateBundle(await read(tls.clientCaFile, "client CA")),
+    };
+  } catch (error) {
+    throw new Error(
+      `cannot use the TLS client CA ${tls.clientCaFile}: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** grpc-js server options from our limits and keepalive settings. */
+function grpcServerOptions(limits: ServerLimits, keepalive: KeepaliveOptions): grpc.ServerOptions {
+  const options: grpc.ServerOptions = {
+    "grpc.max_concurrent_streams": limits.maxConcurrentStreams ?? 100,
+    "grpc.max_receive_message_length": limits.maxMessageBytes ?? 4 * 1024 * 1024,
+    "grpc.keepalive_time_ms": keepalive.timeMs ?? 60_000,
+    "grpc.keepalive_timeout_ms": keepalive.timeoutMs ?? 20_000,
+  };
+  if (keepalive.maxIdleMs) options["grpc.max_connection_idle_ms"] = keepalive.maxIdleMs;
+  if (keepalive.maxAgeMs) {
+    options["grpc.max_connection_age_ms"] = keepalive.maxAgeMs;
+    // Calls on an old connection get as long to finish as a shutdown gives.
+    options["grpc.max_connection_age_grace_ms"] = 30_000;
+  }
+  return options;
+}
+
 /**
  * Starts a RouteGuide server and resolves once it listens.
  *
@@ -146,22 +285,62 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     notes,
     maxNoteBytes: options.maxNoteBytes,
   });
+  const limits = options.limits ?? {};
   const binding = bindRouteGuide(handlers, {
     onUnexpectedError: (error, method) =>
       log(`${method}: unexpected error: ${(error as Error)?.stack ?? error}`),
+    maxQueuedBytesPerStream: limits.maxQueuedBytesPerStream,
+    maxConcurrentLists: limits.maxConcurrentLists,
+    maxMetadataBytes: limits.maxMetadataBytes,
   });
-  const server = new grpc.Server();
+  const server = new grpc.Server(grpcServerOptions(limits, options.keepalive ?? {}));
   server.addService(binding.definition, binding.implementation);
 
   // We own the listener and hand each accepted connection to grpc-js: this
   // lets shutdown see every socket and wait for it to flush and close.
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const sockets = new Set<Socket>();
-  const listener = createServer((socket) => {
+  const maxConnections = limits.maxConnections ?? 1000;
+  const accept = (socket: Socket) => {
+    if (sockets.size >= maxConnections) {
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     injector.injectConnection(socket);
-  });
+  };
+  const tls = options.tls;
+  let listener: NetServer;
+  let reloadTls = () => Promise.resolve();
+  if (tls === undefined) {
+    listener = createServer(accept);
+  } else {
+    let material = await readTlsFiles(tls);
+    const secure = createTlsServer({
+      ...material.context,
+      ALPNProtocols: ["h2"],
+      // The runtime cannot verify client certificates itself (see
+      // client_certs.ts): it asks for one, and we check it below.
+      requestCert: material.clientCas !== undefined,
+      rejectUnauthorized: false,
+    });
+    secure.on("secureConnection", (socket: TLSSocket) => {
+      const cas = material.clientCas;
+      if (cas !== undefined && !isTrustedClientCertificate(socket.getPeerCertificate(true), cas)) {
+        socket.destroy();
+        return;
+      }
+      accept(socket);
+    });
+    secure.on("tlsClientError", () => {/* a failed handshake only ends that connection */});
+    listener = secure;
+    reloadTls = async () => {
+      const fresh = await readTlsFiles(tls);
+      secure.setSecureContext(fresh.context);
+      material = fresh;
+    };
+  }
   const port = await listen(listener, host, options.port ?? 50051);
 
   let stopping: Promise<ShutdownResult> | undefined;
@@ -170,6 +349,12 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     port,
     get inFlight() {
       return binding.inFlight;
+    },
+    get connections() {
+      return sockets.size;
+    },
+    reloadTls() {
+      return reloadTls();
     },
     shutdown(graceMs) {
       stopping ??= (async () => {

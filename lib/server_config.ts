@@ -30,6 +30,30 @@ export interface ServerConfig {
   maxNoteLocations: number;
   /** Longest RouteNote message, in UTF-8 bytes. */
   maxNoteBytes: number;
+  /** Concurrent calls (HTTP/2 streams) one connection may have open. */
+  maxConcurrentStreams: number;
+  /** Concurrent ListFeatures calls on the whole server. */
+  maxConcurrentLists: number;
+  /** Largest request message accepted, in bytes. */
+  maxMessageBytes: number;
+  /** Largest request metadata (headers) accepted, in bytes. */
+  maxMetadataBytes: number;
+  /** Most open connections; more are closed as they arrive. */
+  maxConnections: number;
+  /** Seconds between keepalive pings on a connection. */
+  keepaliveSeconds: number;
+  /** Seconds to wait for a ping's answer before closing the connection. */
+  keepaliveTimeoutSeconds: number;
+  /** Seconds a connection may stay without calls before it is closed; 0: no limit. */
+  maxConnectionIdleSeconds: number;
+  /** Seconds a connection may live before it is asked to go away; 0: no limit. */
+  maxConnectionAgeSeconds: number;
+  /** TLS certificate chain (PEM); with `tlsKey`, the server speaks TLS only. */
+  tlsCert?: string;
+  /** TLS private key (PEM). */
+  tlsKey?: string;
+  /** CA bundle (PEM) that client certificates must chain to; requires them. */
+  tlsClientCa?: string;
 }
 
 /** A mistake in the flags or variables, worth one line and exit code 2. */
@@ -45,8 +69,8 @@ interface Setting {
   flag: string;
   env: string;
   key: keyof ServerConfig;
-  kind: "string" | "port" | "seconds" | "count";
-  default: string | number;
+  kind: "string" | "path" | "port" | "seconds" | "count";
+  default: string | number | undefined;
   help: string;
 }
 
@@ -101,6 +125,102 @@ export const SERVER_SETTINGS: readonly Setting[] = [
     help: "locations with notes (least recently written dropped)",
   },
   {
+    flag: "max-concurrent-streams",
+    env: "ROUTEGUIDE_MAX_CONCURRENT_STREAMS",
+    key: "maxConcurrentStreams",
+    kind: "count",
+    default: 100,
+    help: "concurrent calls per connection (HTTP/2 streams)",
+  },
+  {
+    flag: "max-concurrent-lists",
+    env: "ROUTEGUIDE_MAX_CONCURRENT_LISTS",
+    key: "maxConcurrentLists",
+    kind: "count",
+    default: 64,
+    help: "concurrent ListFeatures calls on the server; more get RESOURCE_EXHAUSTED",
+  },
+  {
+    flag: "max-message-bytes",
+    env: "ROUTEGUIDE_MAX_MESSAGE_BYTES",
+    key: "maxMessageBytes",
+    kind: "count",
+    default: 4 * 1024 * 1024,
+    help: "largest request message; larger ones get RESOURCE_EXHAUSTED",
+  },
+  {
+    flag: "max-metadata-bytes",
+    env: "ROUTEGUIDE_MAX_METADATA_BYTES",
+    key: "maxMetadataBytes",
+    kind: "count",
+    default: 8192,
+    help: "largest request metadata; larger gets RESOURCE_EXHAUSTED",
+  },
+  {
+    flag: "max-connections",
+    env: "ROUTEGUIDE_MAX_CONNECTIONS",
+    key: "maxConnections",
+    kind: "count",
+    default: 1000,
+    help: "open connections; more are closed on arrival",
+  },
+  {
+    flag: "keepalive",
+    env: "ROUTEGUIDE_KEEPALIVE",
+    key: "keepaliveSeconds",
+    kind: "seconds",
+    default: 60,
+    help: "seconds between keepalive pings to each client",
+  },
+  {
+    flag: "keepalive-timeout",
+    env: "ROUTEGUIDE_KEEPALIVE_TIMEOUT",
+    key: "keepaliveTimeoutSeconds",
+    kind: "seconds",
+    default: 20,
+    help: "seconds to wait for a ping answer before dropping the connection",
+  },
+  {
+    flag: "max-connection-idle",
+    env: "ROUTEGUIDE_MAX_CONNECTION_IDLE",
+    key: "maxConnectionIdleSeconds",
+    kind: "seconds",
+    default: 0,
+    help: "close connections idle this long; 0: never",
+  },
+  {
+    flag: "max-connection-age",
+    env: "ROUTEGUIDE_MAX_CONNECTION_AGE",
+    key: "maxConnectionAgeSeconds",
+    kind: "seconds",
+    default: 0,
+    help: "ask connections this old to reconnect; 0: never",
+  },
+  {
+    flag: "tls-cert",
+    env: "ROUTEGUIDE_TLS_CERT",
+    key: "tlsCert",
+    kind: "path",
+    default: undefined,
+    help: "TLS certificate chain (PEM); with --tls-key serves TLS only",
+  },
+  {
+    flag: "tls-key",
+    env: "ROUTEGUIDE_TLS_KEY",
+    key: "tlsKey",
+    kind: "path",
+    default: undefined,
+    help: "TLS private key (PEM)",
+  },
+  {
+    flag: "tls-client-ca",
+    env: "ROUTEGUIDE_TLS_CLIENT_CA",
+    key: "tlsClientCa",
+    kind: "path",
+    default: undefined,
+    help: "require client certificates signed by this CA (PEM)",
+  },
+  {
     flag: "max-note-bytes",
     env: "ROUTEGUIDE_MAX_NOTE_BYTES",
     key: "maxNoteBytes",
@@ -115,6 +235,7 @@ function convert(setting: Setting, raw: string, source: string): string | number
     new UsageError(`${source} must be ${what}: got ${JSON.stringify(raw)}`);
   switch (setting.kind) {
     case "string":
+    case "path":
       if (raw === "") throw bad("a non-empty value");
       return raw;
     case "port": {
@@ -142,7 +263,9 @@ function convert(setting: Setting, raw: string, source: string): string | number
 /** The `--help` text. */
 export function serverUsage(): string {
   const rows = SERVER_SETTINGS.map((s) =>
-    `  --${`${s.flag} VALUE`.padEnd(32)} ${s.help} (default ${s.default}; env ${s.env})`
+    `  --${`${s.flag} VALUE`.padEnd(32)} ${s.help} (${
+      s.default === undefined ? "" : `default ${s.default}; `
+    }env ${s.env})`
   );
   return [
     "Usage: deno task server [options]",
@@ -175,13 +298,20 @@ export function parseServerConfig(
     throw new UsageError(`${(error as Error).message.split("\n")[0]} (see --help)`);
   }
   if (values.help) return "help";
-  const config: Record<string, string | number> = {};
+  const config: Record<string, string | number | undefined> = {};
   for (const s of SERVER_SETTINGS) {
     const flag = values[s.flag] as string | undefined;
     const fromEnv = env(s.env);
     if (flag !== undefined) config[s.key] = convert(s, flag, `--${s.flag}`);
     else if (fromEnv !== undefined && fromEnv !== "") config[s.key] = convert(s, fromEnv, s.env);
-    else config[s.key] = s.key === "db" ? DEFAULT_DB_PATH : s.default;
+    else if (s.key === "db") config[s.key] = DEFAULT_DB_PATH;
+    else if (s.default !== undefined) config[s.key] = s.default;
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (config.tlsClientCa !== undefined && config.tlsCert === undefined) {
+    throw new UsageError("--tls-client-ca needs --tls-cert and --tls-key");
   }
   return config as unknown as ServerConfig;
 }

@@ -39,11 +39,35 @@ Deno.test("parseServerConfig() without flags or variables gives the defaults", (
     maxNotesPerLocation: DEFAULT_MAX_NOTES_PER_LOCATION,
     maxNoteLocations: DEFAULT_MAX_LOCATIONS,
     maxNoteBytes: DEFAULT_MAX_NOTE_BYTES,
+    maxConcurrentStreams: 100,
+    maxConcurrentLists: 64,
+    maxMessageBytes: 4 * 1024 * 1024,
+    maxMetadataBytes: 8192,
+    maxConnections: 1000,
+    keepaliveSeconds: 60,
+    keepaliveTimeoutSeconds: 20,
+    maxConnectionIdleSeconds: 0,
+    maxConnectionAgeSeconds: 0,
   };
   assert.deepEqual(parse([]), expected);
   // The environment is optional.
   assert.deepEqual(parseServerConfig([]), expected);
 });
+
+Deno.test("parseServerConfig() takes TLS files in pairs, and a client CA only with them", () => {
+  assert.deepEqual(
+    pick(parse(["--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-client-ca", "ca.pem"])),
+    { tlsCert: "c.pem", tlsKey: "k.pem", tlsClientCa: "ca.pem" },
+  );
+  assertUsageError(["--tls-cert", "c.pem"], {}, /--tls-cert and --tls-key go together/);
+  assertUsageError(["--tls-key", "k.pem"], {}, /--tls-cert and --tls-key go together/);
+  assertUsageError(["--tls-client-ca", "ca.pem"], {}, /--tls-client-ca needs --tls-cert/);
+  assertUsageError([], { ROUTEGUIDE_TLS_CERT: "c.pem" }, /go together/);
+});
+
+function pick({ tlsCert, tlsKey, tlsClientCa }: ServerConfig) {
+  return { tlsCert, tlsKey, tlsClientCa };
+}
 
 Deno.test("the default database is the project's own, whatever the working directory", () => {
   assert.ok(DEFAULT_DB_PATH.endsWith("/data/route_guide_db.json"), DEFAULT_DB_PATH);
@@ -55,55 +79,37 @@ Deno.test("the default database is the project's own, whatever the working direc
   assert.ok(Deno.statSync(DEFAULT_DB_PATH).isFile);
 });
 
+/** A valid raw value for each kind of setting, and what it parses to. */
+const SAMPLES = {
+  string: ["127.0.0.1", "127.0.0.1"],
+  path: ["/tmp/file.pem", "/tmp/file.pem"],
+  port: ["8080", 8080],
+  seconds: ["2.5", 2.5],
+  count: ["7", 7],
+} as const;
+
+/** Every setting set to its sample value (TLS files come as a pair, so all are set). */
+function sampleConfig() {
+  const vars: Record<string, string> = {};
+  const flags: string[] = [];
+  const expected: Record<string, string | number> = {};
+  for (const s of SERVER_SETTINGS) {
+    const [raw, value] = SAMPLES[s.kind];
+    vars[s.env] = raw;
+    flags.push(`--${s.flag}`, raw);
+    expected[s.key] = value;
+  }
+  return { vars, flags, expected };
+}
+
 Deno.test("parseServerConfig() reads every setting from its variable when the flag is absent", () => {
-  assert.deepEqual(
-    parse([], {
-      ROUTEGUIDE_HOST: "127.0.0.1",
-      ROUTEGUIDE_PORT: "8080",
-      ROUTEGUIDE_DB: "/tmp/features.json",
-      ROUTEGUIDE_GRACE: "2.5",
-      ROUTEGUIDE_MAX_NOTES_PER_LOCATION: "7",
-      ROUTEGUIDE_MAX_NOTE_LOCATIONS: "100",
-      ROUTEGUIDE_MAX_NOTE_BYTES: "256",
-    }),
-    {
-      host: "127.0.0.1",
-      port: 8080,
-      db: "/tmp/features.json",
-      graceSeconds: 2.5,
-      maxNotesPerLocation: 7,
-      maxNoteLocations: 100,
-      maxNoteBytes: 256,
-    },
-  );
+  const { vars, expected } = sampleConfig();
+  assert.deepEqual(parse([], vars), expected);
 });
 
 Deno.test("parseServerConfig() reads every setting from its flag", () => {
-  assert.deepEqual(
-    parse([
-      "--host",
-      "::1",
-      "--port=9000",
-      "--db",
-      "db.json",
-      "--grace",
-      "0",
-      "--max-notes-per-location",
-      "1",
-      "--max-note-locations",
-      "2",
-      "--max-note-bytes=3",
-    ]),
-    {
-      host: "::1",
-      port: 9000,
-      db: "db.json",
-      graceSeconds: 0,
-      maxNotesPerLocation: 1,
-      maxNoteLocations: 2,
-      maxNoteBytes: 3,
-    },
-  );
+  const { flags, expected } = sampleConfig();
+  assert.deepEqual(parse(flags), expected);
 });
 
 Deno.test("parseServerConfig() lets a flag override its variable", () => {
@@ -218,7 +224,9 @@ Deno.test("serverUsage() lists every flag with its variable and default", () => 
   for (const s of SERVER_SETTINGS) {
     assert.ok(usage.includes(`--${s.flag} VALUE`), s.flag);
     assert.ok(usage.includes(`env ${s.env}`), s.env);
-    assert.ok(usage.includes(`default ${s.default}`), `${s.flag} default`);
+    if (s.default !== undefined) {
+      assert.ok(usage.includes(`default ${s.default}`), `${s.flag} default`);
+    }
   }
   assert.match(usage, /--help/);
 });
