@@ -171,9 +171,11 @@ export function parseClientArgs(args: string[]): ClientCommand {
     pauseSeconds: nonNegative(values.pause, "pause", 0),
     count,
     file: values.file,
-    tls: useTls
-      ? { caFile: values["tls-ca"], certFile: values["tls-cert"], keyFile: values["tls-key"] }
-      : undefined,
+    ...(useTls
+      ? {
+        tls: { caFile: values["tls-ca"], certFile: values["tls-cert"], keyFile: values["tls-key"] },
+      }
+      : {}),
   };
 }
 
