@@ -9,6 +9,7 @@ import { loadFeatureDb } from "./lib/feature_db.ts";
 import { runtimeWarning } from "./lib/runtime.ts";
 import { formatAddress, serve } from "./lib/serve.ts";
 import { parseServerConfig, serverUsage, UsageError } from "./lib/server_config.ts";
+import { createLogger } from "./lib/telemetry.ts";
 
 /** Runs the server with command-line arguments; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -36,23 +37,27 @@ export async function main(args: string[]): Promise<number> {
     }
   });
 
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   let server;
   try {
     // Load and check the data before binding: a bad file never opens a port.
     const { db, duplicates } = await loadFeatureDb(config.db);
     for (const d of duplicates.slice(0, 5)) {
-      console.error(
-        `warning: ${config.db}: feature ${d.index} repeats the location of feature ${d.firstIndex} ` +
+      logger.log(
+        "warn",
+        `${config.db}: feature ${d.index} repeats the location of feature ${d.firstIndex} ` +
           `(${d.location.latitude}, ${d.location.longitude}); the first one is kept`,
       );
     }
     if (duplicates.length > 5) {
-      console.error(`warning: ${config.db}: ${duplicates.length} repeated locations in all`);
+      logger.log("warn", `${config.db}: ${duplicates.length} repeated locations in all`);
     }
     server = await serve({
       db,
       host: config.host,
       port: config.port,
+      healthPort: config.healthPort,
+      logger,
       maxNoteBytes: config.maxNoteBytes,
       notesLimits: {
         maxNotesPerLocation: config.maxNotesPerLocation,
@@ -78,12 +83,19 @@ export async function main(args: string[]): Promise<number> {
       },
     });
     console.log(`listening on ${formatAddress(server.host, server.port)} (${db.size} features)`);
+    if (server.healthPort !== undefined) {
+      logger.log(
+        "notice",
+        `health checks in plaintext on ${formatAddress(server.host, server.healthPort)}`,
+      );
+    }
     if (config.tlsCert !== undefined) {
       const running = server;
       Deno.addSignalListener("SIGHUP", () => {
         running.reloadTls().then(
-          () => console.error("SIGHUP: reloaded the TLS certificate and key"),
-          (error) => console.error(`SIGHUP: kept the old TLS files: ${(error as Error).message}`),
+          () => logger.log("notice", "SIGHUP: reloaded the TLS certificate and key"),
+          (error) =>
+            logger.log("error", `SIGHUP: kept the old TLS files: ${(error as Error).message}`),
         );
       });
     }
@@ -93,11 +105,12 @@ export async function main(args: string[]): Promise<number> {
   }
 
   const signal = await stopSignal;
-  console.error(
+  logger.log(
+    "notice",
     `${signal}: shutting down; ${server.inFlight} calls in flight get up to ${config.graceSeconds} s`,
   );
   const { cancelled } = await server.shutdown(config.graceSeconds * 1000);
-  console.error(`stopped; ${cancelled} calls cancelled at the end of the grace period`);
+  logger.log("notice", `stopped; ${cancelled} calls cancelled at the end of the grace period`);
   return 0;
 }
 

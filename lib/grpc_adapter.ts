@@ -21,6 +21,7 @@ import type {
 } from "./route_guide_service.ts";
 import type { RouteNote } from "./route_notes.ts";
 import { Code, RpcError } from "./rpc_error.ts";
+import type { CallObserver } from "./telemetry.ts";
 
 /** A gRPC status as grpc-js takes it from a handler. */
 interface StatusError {
@@ -377,5 +378,48 @@ export function bindRouteGuide(
       }
       return calls.length;
     },
+  };
+}
+
+/**
+ * A grpc-js server interceptor that reports every call (any service) to an
+ * observer when its status is sent, or when the client goes away first.
+ *
+ * @example
+ * ```ts
+ * import * as grpc from "@grpc/grpc-js";
+ * import { observeCalls } from "./grpc_adapter.ts";
+ * import { createCallObserver, createLogger } from "./telemetry.ts";
+ * const server = new grpc.Server({
+ *   interceptors: [observeCalls(createCallObserver(createLogger({ level: "info" })))],
+ * });
+ * server.forceShutdown();
+ * ```
+ */
+export function observeCalls(observer: CallObserver): grpc.ServerInterceptor {
+  return (descriptor, call) => {
+    const observation = observer.start(descriptor.path, call.getPeer());
+    const listener = new grpc.ServerListenerBuilder()
+      .withOnCancel(() => {
+        // grpc-js ends an expired call below the interceptors, so the status
+        // is never seen here; the deadline tells which it was.
+        const deadline = call.getDeadline();
+        const expired = deadline instanceof Date
+          ? deadline.getTime() <= Date.now()
+          : deadline !== Infinity && deadline <= Date.now();
+        observation.end(
+          expired ? Code.DEADLINE_EXCEEDED : Code.CANCELLED,
+          expired ? "deadline exceeded" : "cancelled by the client",
+        );
+      })
+      .build();
+    const responder = new grpc.ResponderBuilder()
+      .withStart((next) => next(listener))
+      .withSendStatus((status, next) => {
+        observation.end(status.code, status.details);
+        next(status);
+      })
+      .build();
+    return new grpc.ServerInterceptingCall(call, responder);
   };
 }

@@ -15,7 +15,12 @@ import {
 } from "node:tls";
 import { isTrustedClientCertificate, parseCertificateBundle } from "./client_certs.ts";
 import type { FeatureDb } from "./feature_db.ts";
-import { bindRouteGuide } from "./grpc_adapter.ts";
+import { bindRouteGuide, observeCalls } from "./grpc_adapter.ts";
+import { HealthImplementation, protoPath as HEALTH_PROTO_PATH } from "grpc-health-check";
+import { ReflectionService } from "@grpc/reflection";
+import { loadSync } from "@grpc/proto-loader";
+import { loadRouteGuidePackage, PROTO_LOADER_OPTIONS, SERVICE_NAME } from "./proto.ts";
+import { createCallObserver, createLogger, type Logger } from "./telemetry.ts";
 import {
   createMemoryNotesStore,
   type RouteNotesLimits,
@@ -49,8 +54,16 @@ export interface ServeOptions {
    * @default {50051}
    */
   port?: number;
-  /** Receives one line for each unexpected handler error. */
-  log?: (line: string) => void;
+  /**
+   * Where call lines and unexpected errors are logged.
+   * @default {a logger at level "warn", text lines on stderr}
+   */
+  logger?: Logger;
+  /**
+   * Also serve the health service alone, in plaintext, on this port (for
+   * probes that cannot speak TLS); 0 picks a free port.
+   */
+  healthPort?: number;
   /** Limits that keep one client from taking the server down. */
   limits?: ServerLimits;
   /** Keepalive pings and connection lifetimes. */
@@ -139,6 +152,8 @@ export interface RouteGuideServer {
   readonly host: string;
   /** The port it listens on (the one picked, when 0 was asked for). */
   readonly port: number;
+  /** The plaintext health-only port, when one was asked for. */
+  readonly healthPort?: number;
   /** Calls in flight now. */
   readonly inFlight: number;
   /** Open connections now. */
@@ -279,7 +294,7 @@ function grpcServerOptions(limits: ServerLimits, keepalive: KeepaliveOptions): g
 export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   const host = options.host ?? "0.0.0.0";
   const notes = options.notes ?? createMemoryNotesStore(options.notesLimits);
-  const log = options.log ?? ((line: string) => console.error(line));
+  const logger = options.logger ?? createLogger();
   const handlers = createRouteGuideHandlers({
     db: options.db,
     notes,
@@ -288,13 +303,26 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   const limits = options.limits ?? {};
   const binding = bindRouteGuide(handlers, {
     onUnexpectedError: (error, method) =>
-      log(`${method}: unexpected error: ${(error as Error)?.stack ?? error}`),
+      logger.log("error", "unexpected handler error", {
+        method,
+        error: String((error as Error)?.stack ?? error),
+      }),
     maxQueuedBytesPerStream: limits.maxQueuedBytesPerStream,
     maxConcurrentLists: limits.maxConcurrentLists,
     maxMetadataBytes: limits.maxMetadataBytes,
   });
-  const server = new grpc.Server(grpcServerOptions(limits, options.keepalive ?? {}));
+  const server = new grpc.Server({
+    ...grpcServerOptions(limits, options.keepalive ?? {}),
+    interceptors: [observeCalls(createCallObserver(logger))],
+  });
   server.addService(binding.definition, binding.implementation);
+  // The database is loaded before serve() is called, so both start SERVING.
+  const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
+  health.addToServer(server);
+  new ReflectionService({
+    ...loadRouteGuidePackage(),
+    ...loadSync(HEALTH_PROTO_PATH, PROTO_LOADER_OPTIONS),
+  }).addToServer(server);
 
   // We own the listener and hand each accepted connection to grpc-js: this
   // lets shutdown see every socket and wait for it to flush and close.
@@ -343,10 +371,32 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   }
   const port = await listen(listener, host, options.port ?? 50051);
 
+  let healthOnly: { server: grpc.Server; listener: NetServer; port: number } | undefined;
+  if (options.healthPort !== undefined) {
+    const healthServer = new grpc.Server();
+    health.addToServer(healthServer);
+    const healthInjector = healthServer.createConnectionInjector(
+      grpc.ServerCredentials.createInsecure(),
+    );
+    const healthListener = createServer((socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+      healthInjector.injectConnection(socket);
+    });
+    try {
+      const healthPort = await listen(healthListener, host, options.healthPort);
+      healthOnly = { server: healthServer, listener: healthListener, port: healthPort };
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
+  }
+
   let stopping: Promise<ShutdownResult> | undefined;
   return {
     host,
     port,
+    healthPort: healthOnly?.port,
     get inFlight() {
       return binding.inFlight;
     },
@@ -359,6 +409,8 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     shutdown(graceMs) {
       stopping ??= (async () => {
         const deadline = Date.now() + graceMs;
+        health.setStatus("", "NOT_SERVING");
+        health.setStatus(SERVICE_NAME, "NOT_SERVING");
         binding.drain();
         listener.close();
         // Tells every connection to go away once its calls end.
@@ -370,6 +422,10 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
         await socketsClosed(sockets, Math.max(1000, Math.min(2000, deadline - Date.now())));
         injector.destroy();
         server.forceShutdown();
+        if (healthOnly !== undefined) {
+          healthOnly.listener.close();
+          healthOnly.server.forceShutdown();
+        }
         for (const socket of sockets) socket.destroy();
         await notes.close();
         return { cancelled };

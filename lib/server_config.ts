@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_MAX_LOCATIONS, DEFAULT_MAX_NOTES_PER_LOCATION } from "./route_notes.ts";
 import { DEFAULT_MAX_NOTE_BYTES } from "./route_guide_service.ts";
+import { LOG_LEVELS, type LogFormat, type LogLevel } from "./telemetry.ts";
 
 /** The project's own feature database, found from this module's location. */
 export const DEFAULT_DB_PATH: string = decodeURIComponent(
@@ -54,6 +55,12 @@ export interface ServerConfig {
   tlsKey?: string;
   /** CA bundle (PEM) that client certificates must chain to; requires them. */
   tlsClientCa?: string;
+  /** Plaintext port serving only the health service. */
+  healthPort?: number;
+  /** Least severe log level written. */
+  logLevel: LogLevel;
+  /** Log line format. */
+  logFormat: LogFormat;
 }
 
 /** A mistake in the flags or variables, worth one line and exit code 2. */
@@ -69,7 +76,7 @@ interface Setting {
   flag: string;
   env: string;
   key: keyof ServerConfig;
-  kind: "string" | "path" | "port" | "seconds" | "count";
+  kind: "string" | "path" | "port" | "seconds" | "count" | "level" | "format";
   default: string | number | undefined;
   help: string;
 }
@@ -221,6 +228,30 @@ export const SERVER_SETTINGS: readonly Setting[] = [
     help: "require client certificates signed by this CA (PEM)",
   },
   {
+    flag: "health-port",
+    env: "ROUTEGUIDE_HEALTH_PORT",
+    key: "healthPort",
+    kind: "port",
+    default: undefined,
+    help: "also serve health checks alone, in plaintext, on this port",
+  },
+  {
+    flag: "log-level",
+    env: "ROUTEGUIDE_LOG_LEVEL",
+    key: "logLevel",
+    kind: "level",
+    default: "notice",
+    help: `least severe log line written: ${LOG_LEVELS.join(", ")} (info logs every call)`,
+  },
+  {
+    flag: "log-format",
+    env: "ROUTEGUIDE_LOG_FORMAT",
+    key: "logFormat",
+    kind: "format",
+    default: "text",
+    help: "log lines as text or json",
+  },
+  {
     flag: "max-note-bytes",
     env: "ROUTEGUIDE_MAX_NOTE_BYTES",
     key: "maxNoteBytes",
@@ -250,6 +281,14 @@ function convert(setting: Setting, raw: string, source: string): string | number
       }
       return n;
     }
+    case "level":
+      if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
+        throw bad(`one of ${LOG_LEVELS.join(", ")}`);
+      }
+      return raw;
+    case "format":
+      if (raw !== "text" && raw !== "json") throw bad("text or json");
+      return raw;
     case "count": {
       const n = Number(raw);
       if (!/^\d+$/.test(raw) || n < 1 || !Number.isSafeInteger(n)) {

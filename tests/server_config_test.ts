@@ -48,6 +48,8 @@ Deno.test("parseServerConfig() without flags or variables gives the defaults", (
     keepaliveTimeoutSeconds: 20,
     maxConnectionIdleSeconds: 0,
     maxConnectionAgeSeconds: 0,
+    logLevel: "notice",
+    logFormat: "text",
   };
   assert.deepEqual(parse([]), expected);
   // The environment is optional.
@@ -86,6 +88,8 @@ const SAMPLES = {
   port: ["8080", 8080],
   seconds: ["2.5", 2.5],
   count: ["7", 7],
+  level: ["debug", "debug"],
+  format: ["json", "json"],
 } as const;
 
 /** Every setting set to its sample value (TLS files come as a pair, so all are set). */
