@@ -58,6 +58,7 @@ export async function main(args: string[]): Promise<number> {
       port: config.port,
       healthPort: config.healthPort,
       logger,
+      telemetry: Deno.env.get("OTEL_DENO") === "true",
       maxNoteBytes: config.maxNoteBytes,
       notesLimits: {
         maxNotesPerLocation: config.maxNotesPerLocation,

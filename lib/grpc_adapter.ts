@@ -10,7 +10,12 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Readable } from "node:stream";
 import type { Feature } from "./feature_db.ts";
-import { type BacklogTracker, createBacklogTracker, type Http2StreamLike } from "./h2_backlog.ts";
+import {
+  type BacklogTracker,
+  coalesceWrites,
+  createBacklogTracker,
+  type Http2StreamLike,
+} from "./deno_h2.ts";
 import { loadRouteGuidePackage } from "./proto.ts";
 import type {
   PointInput,
@@ -81,6 +86,9 @@ interface ActiveCall {
   fail(status: StatusError): void;
 }
 
+/** The abort reason of a call whose client went away (shared: no stack trace per call). */
+const CANCELLED_BY_CLIENT = new RpcError(Code.CANCELLED, "cancelled by the client");
+
 const SHUTTING_DOWN: StatusError = {
   code: Code.UNAVAILABLE,
   details: "the server is shutting down; retry on another server or later",
@@ -139,7 +147,7 @@ function http2StreamOf(call: object): Http2StreamLike | undefined {
  * Writes every message to a grpc-js stream with flow control: it waits for
  * `'drain'` whenever `write()` asks to and, where the runtime lets us see
  * it, while more than `maxQueued` bytes wait for a client that is not
- * reading (see `h2_backlog.ts`).
+ * reading (see `deno_h2.ts`).
  */
 async function writeAll<T>(
   stream: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>,
@@ -239,10 +247,18 @@ export function bindRouteGuide(
    * completion (reply, end or error) once, unless the client has gone or
    * the call was already ended by {@linkcode RouteGuideBinding.cancelAll}.
    */
+  // Sessions whose writes are coalesced already (see deno_h2.ts).
+  const coalesced = new WeakSet<object>();
+
   function begin(
     call: NodeJS.EventEmitter & { cancelled: boolean; metadata: grpc.Metadata },
     send: (status: StatusError) => void,
   ) {
+    const session = http2StreamOf(call)?.session;
+    if (session != null && !coalesced.has(session)) {
+      coalesced.add(session);
+      coalesceWrites(session);
+    }
     const controller = new AbortController();
     let finished = false;
     let clientGone = false;
@@ -263,7 +279,9 @@ export function bindRouteGuide(
     };
     call.on("cancelled", () => {
       clientGone = true;
-      controller.abort(new RpcError(Code.CANCELLED, "cancelled by the client"));
+      // grpc-js also reports a cancel when the stream closes after a call
+      // ended normally; only a call still running needs its handler stopped.
+      if (active.has(entry)) controller.abort(CANCELLED_BY_CLIENT);
     });
     if (draining) {
       finished = true;

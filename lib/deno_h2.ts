@@ -1,6 +1,11 @@
 /**
- * Measures, per HTTP/2 stream, how many bytes the runtime still holds for a
- * peer that has not opened its flow-control window for them.
+ * Two workarounds for the pinned Deno's `node:http2`, both at the point
+ * where bytes leave its HTTP/2 engine: a per-stream backlog measure (for
+ * flow control) and write coalescing (for throughput).
+ *
+ * **Backlog.** Measures, per HTTP/2 stream, how many bytes the runtime
+ * still holds for a peer that has not opened its flow-control window for
+ * them.
  *
  * Why this exists: on the pinned Deno (2.8.3) `node:http2` takes every
  * write at once (`write()` may return `false`, but the bytes move on into
@@ -14,12 +19,63 @@
  *
  * This reaches into Deno's internals (the session's `kHandle` symbol and its
  * `getOutgoingChunk` method). Where they are missing, as on Node.js (whose
- * `'drain'` works), {@linkcode trackBacklog} returns `undefined` and the
+ * `'drain'` works), {@linkcode BacklogTracker.track} returns `undefined` and the
  * caller falls back to `'drain'` alone. `tests/slow_reader_test.ts` checks
  * the memory bound this gives, so a runtime change that breaks it shows.
  *
+ * **Coalescing.** Deno's `node:http2` writes every frame nghttp2 produces
+ * with its own `socket.write()`: three writes, and as many system calls,
+ * for one unary reply. {@linkcode coalesceWrites} hands the send loop all
+ * frames that are ready at once, as one buffer (up to 64 KiB).
+ *
  * @module
  */
+
+import { Buffer } from "node:buffer";
+
+/** The native handle of a session, where the send loop pulls its bytes from. */
+interface OutgoingHandle {
+  getOutgoingChunk: () => Uint8Array | null;
+}
+
+/** The session's native handle, if the runtime has the hook these workarounds use. */
+function outgoingHandle(session: object): OutgoingHandle | undefined {
+  const key = Object.getOwnPropertySymbols(session).find((s) => s.description === "kHandle");
+  const handle = key === undefined
+    ? undefined
+    : (session as Record<symbol, Partial<OutgoingHandle> | undefined>)[key];
+  return typeof handle?.getOutgoingChunk === "function" ? handle as OutgoingHandle : undefined;
+}
+
+/** Largest buffer {@linkcode coalesceWrites} builds. */
+const COALESCE_BYTES = 64 * 1024;
+
+/**
+ * Makes a session's send loop write every frame that is ready in one
+ * buffer; returns whether it could (false where the runtime has no such
+ * hook, as on Node.js, which needs none).
+ */
+export function coalesceWrites(session: object): boolean {
+  const handle = outgoingHandle(session);
+  if (handle === undefined) return false;
+  const next = handle.getOutgoingChunk.bind(handle);
+  handle.getOutgoingChunk = () => {
+    const first = next();
+    if (first === null || first.byteLength === 0) return first;
+    let chunk = next();
+    if (chunk === null || chunk.byteLength === 0) return first;
+    const parts = [first];
+    let size = first.byteLength;
+    while (chunk !== null && chunk.byteLength > 0) {
+      parts.push(chunk);
+      size += chunk.byteLength;
+      if (size >= COALESCE_BYTES) break;
+      chunk = next();
+    }
+    return Buffer.concat(parts, size);
+  };
+  return true;
+}
 
 /** The parts of a `node:http2` stream this module uses. */
 export interface Http2StreamLike {
@@ -54,11 +110,8 @@ function ledgerFor(
 ): SessionLedger | undefined {
   const existing = ledgers.get(session);
   if (existing !== undefined) return existing;
-  const handleKey = Object.getOwnPropertySymbols(session).find((s) => s.description === "kHandle");
-  const handle = handleKey === undefined
-    ? undefined
-    : (session as Record<symbol, { getOutgoingChunk?: () => Uint8Array | null }>)[handleKey];
-  if (typeof handle?.getOutgoingChunk !== "function") return undefined;
+  const handle = outgoingHandle(session);
+  if (handle === undefined) return undefined;
 
   const ledger: SessionLedger = { sent: new Map(), waiters: new Map() };
   const original = handle.getOutgoingChunk.bind(handle);
@@ -129,7 +182,7 @@ export interface BacklogTracker {
  *
  * @example
  * ```ts
- * import { createBacklogTracker } from "./h2_backlog.ts";
+ * import { createBacklogTracker } from "./deno_h2.ts";
  * import assert from "node:assert/strict";
  * const tracker = createBacklogTracker();
  * // A stream whose session has no native handle cannot be tracked.
