@@ -127,21 +127,45 @@ function drained(stream: NodeJS.EventEmitter, signal: AbortSignal): Promise<void
   });
 }
 
+/** The innermost grpc-js call object, which owns the HTTP/2 stream and the message decoder. */
+interface BaseCall {
+  stream?: Http2StreamLike;
+  decoder?: { readState?: number };
+  nextCall?: unknown;
+}
+
 /**
- * The HTTP/2 stream under a grpc-js server call. grpc-js keeps it private:
+ * The innermost link of a grpc-js server call. grpc-js keeps it private:
  * the call's interceptor chain (`call.call`, then `nextCall`) ends in the
- * object holding `stream`. `undefined` if grpc-js changes shape.
+ * object holding `stream` and `decoder`. `undefined` if grpc-js changes
+ * shape.
  */
-function http2StreamOf(call: object): Http2StreamLike | undefined {
-  let link = (call as { call?: unknown }).call as
-    | { stream?: Http2StreamLike; nextCall?: unknown }
-    | undefined;
+function baseCallOf(call: object): BaseCall | undefined {
+  let link = (call as { call?: unknown }).call as BaseCall | undefined;
   for (let depth = 0; link != null && depth < 16; depth++) {
-    if (link.stream?.session != null) return link.stream;
-    link = link.nextCall as typeof link;
+    if (link.stream?.session != null) return link;
+    link = link.nextCall as BaseCall | undefined;
   }
   return undefined;
 }
+
+/** The HTTP/2 stream under a grpc-js server call. */
+function http2StreamOf(call: object): Http2StreamLike | undefined {
+  return baseCallOf(call)?.stream;
+}
+
+/**
+ * Whether the client's request stream ended in the middle of a message.
+ * grpc-js drops such a partial message without a word (a RecordRoute would
+ * report success on what arrived); gRPC servers in other languages answer
+ * `INTERNAL`, and so do we.
+ */
+function endedMidMessage(call: object): boolean {
+  const state = baseCallOf(call)?.decoder?.readState;
+  return state !== undefined && state !== 0;
+}
+
+const TRUNCATED = "the request stream ended in the middle of a message";
 
 /**
  * Writes every message to a grpc-js stream with flow control: it waits for
@@ -188,7 +212,10 @@ async function* readAll<T>(stream: Readable, signal: AbortSignal): AsyncGenerato
   while (true) {
     let message: T | null;
     while ((message = stream.read()) !== null) yield message;
-    if (stream.readableEnded) return;
+    if (stream.readableEnded) {
+      if (endedMidMessage(stream)) throw new RpcError(Code.INTERNAL, TRUNCATED);
+      return;
+    }
     if (stream.destroyed || signal.aborted) {
       throw new RpcError(Code.CANCELLED, "the call was cancelled");
     }
@@ -253,6 +280,7 @@ export function bindRouteGuide(
   function begin(
     call: NodeJS.EventEmitter & { cancelled: boolean; metadata: grpc.Metadata },
     send: (status: StatusError) => void,
+    requestComplete = false,
   ) {
     const session = http2StreamOf(call)?.session;
     if (session != null && !coalesced.has(session)) {
@@ -288,6 +316,13 @@ export function bindRouteGuide(
       send(SHUTTING_DOWN);
       return undefined;
     }
+    // Unary and server-streaming handlers start at the half-close, when a
+    // cut-off last message is already known.
+    if (requestComplete && endedMidMessage(call)) {
+      finished = true;
+      send({ code: Code.INTERNAL, details: TRUNCATED });
+      return undefined;
+    }
     const metadataBytes = sizeOf(call.metadata);
     if (metadataBytes > maxMetadataBytes) {
       finished = true;
@@ -309,7 +344,7 @@ export function bindRouteGuide(
       call: grpc.ServerUnaryCall<PointInput, Feature>,
       callback: grpc.sendUnaryData<Feature>,
     ) {
-      const started = begin(call, (status) => callback(status));
+      const started = begin(call, (status) => callback(status), true);
       if (started === undefined) return;
       handlers.getFeature(call.request, started.ctx).then(
         (feature) => started.settle(() => callback(null, feature)),
@@ -326,7 +361,7 @@ export function bindRouteGuide(
         });
         return;
       }
-      const started = begin(call, reply);
+      const started = begin(call, reply, true);
       if (started === undefined) return;
       lists++;
       const { signal } = started.ctx;
