@@ -90,16 +90,21 @@ export async function main(args: string[]): Promise<number> {
         `health checks in plaintext on ${formatAddress(server.host, server.healthPort)}`,
       );
     }
-    if (config.tlsCert !== undefined) {
-      const running = server;
-      Deno.addSignalListener("SIGHUP", () => {
-        running.reloadTls().then(
-          () => logger.log("notice", "SIGHUP: reloaded the TLS certificate and key"),
-          (error) =>
-            logger.log("error", `SIGHUP: kept the old TLS files: ${(error as Error).message}`),
-        );
-      });
-    }
+    const running = server;
+    const tls = config.tlsCert !== undefined;
+    // SIGHUP would end the process by default; it reloads TLS files, or says
+    // there are none (so `systemctl reload` is safe on a plaintext server).
+    Deno.addSignalListener("SIGHUP", () => {
+      if (!tls) {
+        logger.log("notice", "SIGHUP: nothing to reload (no TLS files)");
+        return;
+      }
+      running.reloadTls().then(
+        () => logger.log("notice", "SIGHUP: reloaded the TLS certificate and key"),
+        (error) =>
+          logger.log("error", `SIGHUP: kept the old TLS files: ${(error as Error).message}`),
+      );
+    });
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 1;

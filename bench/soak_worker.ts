@@ -92,12 +92,17 @@ if (import.meta.main) {
             break;
           }
           case "slow": {
-            // A slow reader: one feature, a pause, then the rest or a cancel.
+            // A slow reader: one feature, a pause, then the rest (a whole
+            // listing, so a longer deadline) or a cancel.
+            const slowDeadline = Date.now() + 120_000;
             const controller = new AbortController();
             let n = 0;
             try {
               for await (
-                const _ of client.listFeatures(box, { signal: controller.signal, deadline })
+                const _ of client.listFeatures(box, {
+                  signal: controller.signal,
+                  deadline: slowDeadline,
+                })
               ) {
                 if (++n === 1) await sleep(500 + Math.random() * 1500);
                 if (n === 1 && op % 12 === 5) controller.abort();

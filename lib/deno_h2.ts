@@ -85,6 +85,10 @@ export interface Http2StreamLike {
   readonly session?: object | null;
   /** Whether the stream is gone. */
   readonly destroyed: boolean;
+  /** Whether the peer reset the stream. */
+  readonly aborted?: boolean;
+  /** The RST_STREAM code, once the stream was reset. */
+  readonly rstCode?: number;
   /** Writes bytes to the stream. */
   write(chunk: Uint8Array, ...rest: unknown[]): boolean;
   /** Listens once for an event. */

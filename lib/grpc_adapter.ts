@@ -213,6 +213,12 @@ async function* readAll<T>(stream: Readable, signal: AbortSignal): AsyncGenerato
     let message: T | null;
     while ((message = stream.read()) !== null) yield message;
     if (stream.readableEnded) {
+      // A client's RST_STREAM also ends the stream on this runtime ('aborted',
+      // then 'end', then 'close'); grpc-js takes that end for a half-close.
+      const h2 = http2StreamOf(stream);
+      if (h2?.aborted || (h2?.rstCode ?? 0) !== 0) {
+        throw new RpcError(Code.CANCELLED, "the call was cancelled");
+      }
       if (endedMidMessage(stream)) throw new RpcError(Code.INTERNAL, TRUNCATED);
       return;
     }

@@ -85,7 +85,10 @@ export const RETRY_SERVICE_CONFIG = {
       initialBackoff: "0.1s",
       maxBackoff: "1s",
       backoffMultiplier: 2,
-      retryableStatusCodes: ["UNAVAILABLE"],
+      // INTERNAL too: Deno's HTTP/2 client reports a connection that died
+      // under a call as EPIPE, which grpc-js maps to INTERNAL. Both methods
+      // only read, so a retry is always safe.
+      retryableStatusCodes: ["UNAVAILABLE", "INTERNAL"],
     },
   }],
 };
@@ -115,6 +118,45 @@ export function tlsChannelCredentials(tls: TlsMaterial = {}): grpc.ChannelCreden
   const buffer = (bytes: Uint8Array | undefined) =>
     bytes === undefined ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return grpc.credentials.createSsl(buffer(tls.ca), buffer(tls.key), buffer(tls.cert));
+}
+
+/** Retries after grpc-js's own: how many, and the first pause. */
+const TRANSPORT_RETRIES = 3;
+const TRANSPORT_BACKOFF_MS = 100;
+
+/** Errors that mean the connection died under the call, not that the server answered. */
+const TRANSPORT_FAILURE = /Connection dropped|ECONNRESET|EPIPE/;
+
+/** Whether a read-only call that failed this way may be tried again now. */
+function mayRetry(
+  error: unknown,
+  attempt: number,
+  opts: RouteGuideCallOptions | undefined,
+): boolean {
+  if (attempt >= TRANSPORT_RETRIES || opts?.signal?.aborted) return false;
+  if (opts?.deadline !== undefined && new Date(opts.deadline).getTime() <= Date.now()) return false;
+  return error instanceof RpcError &&
+    (error.code === Code.UNAVAILABLE || error.code === Code.INTERNAL) &&
+    TRANSPORT_FAILURE.test(error.message);
+}
+
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, TRANSPORT_BACKOFF_MS * 2 ** attempt));
+}
+
+/** Runs a read-only call, again after a transport failure (see {@linkcode mayRetry}). */
+async function retryOnTransportError<T>(
+  run: () => Promise<T>,
+  opts: RouteGuideCallOptions | undefined,
+): Promise<T> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!mayRetry(error, attempt, opts)) throw error;
+    }
+    await backoff(attempt);
+  }
 }
 
 function callOptions(options: RouteGuideCallOptions | undefined): grpc.CallOptions {
@@ -195,10 +237,15 @@ export function createRouteGuideClient(
   options: RouteGuideClientOptions = {},
 ): RouteGuideClient {
   const proto = grpc.loadPackageDefinition(loadRouteGuidePackage()) as unknown as ProtoGrpcType;
-  const channelOptions: grpc.ChannelOptions = { ...options.channelOptions };
-  if (options.retry !== false) {
-    channelOptions["grpc.service_config"] = JSON.stringify(RETRY_SERVICE_CONFIG);
-  }
+  const channelOptions: grpc.ChannelOptions = {
+    // Reconnect to a restarted server within the retry window (grpc-js
+    // waits 1 s by default before the first reconnection attempt).
+    "grpc.initial_reconnect_backoff_ms": 200,
+    "grpc.max_reconnect_backoff_ms": 2000,
+    ...options.channelOptions,
+  };
+  const retry = options.retry !== false;
+  if (retry) channelOptions["grpc.service_config"] = JSON.stringify(RETRY_SERVICE_CONFIG);
   const targets = target.split(",").map((t) => t.trim()).filter((t) => t !== "");
   const address = targets.length > 1 ? `ipv4:${targets.join(",")}` : target;
   const client: GeneratedClient = new proto.routeguide.RouteGuide(
@@ -207,27 +254,45 @@ export function createRouteGuideClient(
     channelOptions,
   );
 
+  const getFeatureOnce = (point: Point, opts: RouteGuideCallOptions | undefined) =>
+    new Promise<Feature>((resolve, reject) => {
+      const call = client.getFeature(point, callOptions(opts), (error, feature) => {
+        unlink();
+        if (error) reject(toRpcError(error));
+        else resolve(feature!);
+      });
+      const unlink = linkSignal(call, opts?.signal);
+    });
+
   return {
     getFeature(point, opts) {
-      return new Promise((resolve, reject) => {
-        const call = client.getFeature(point, callOptions(opts), (error, feature) => {
-          unlink();
-          if (error) reject(toRpcError(error));
-          else resolve(feature!);
-        });
-        const unlink = linkSignal(call, opts?.signal);
-      });
+      // A call whose connection died after its reply started is never
+      // retried by grpc-js (it has committed); GetFeature only reads, so we
+      // try it again while the deadline allows.
+      if (!retry) return getFeatureOnce(point, opts);
+      return retryOnTransportError(() => getFeatureOnce(point, opts), opts);
     },
 
     listFeatures(rectangle, opts) {
       return {
         async *[Symbol.asyncIterator]() {
-          const call = client.listFeatures(rectangle, callOptions(opts));
-          const unlink = linkSignal(call, opts?.signal);
-          try {
-            yield* receiveAll(call);
-          } finally {
-            unlink();
+          for (let attempt = 0;; attempt++) {
+            const call = client.listFeatures(rectangle, callOptions(opts));
+            const unlink = linkSignal(call, opts?.signal);
+            let received = 0;
+            try {
+              for await (const feature of receiveAll(call)) {
+                received++;
+                yield feature;
+              }
+              return;
+            } catch (error) {
+              // Only before the first feature: after it, a retry would repeat features.
+              if (!retry || received > 0 || !mayRetry(error, attempt, opts)) throw error;
+            } finally {
+              unlink();
+            }
+            await backoff(attempt);
           }
         },
       };

@@ -13,6 +13,7 @@ import {
   type SecureContextOptions,
   type TLSSocket,
 } from "node:tls";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { isTrustedClientCertificate, parseCertificateBundle } from "./client_certs.ts";
 import type { FeatureDb } from "./feature_db.ts";
 import { bindRouteGuide, observeCalls } from "./grpc_adapter.ts";
@@ -240,6 +241,14 @@ interface TlsMaterial {
   clientCas?: ReturnType<typeof parseCertificateBundle>;
 }
 
+/** The reflection protos inside the @grpc/reflection package. */
+const REFLECTION_PROTOS = ["v1", "v1alpha"].map((version) =>
+  new URL(
+    `../proto/grpc/reflection/${version}/reflection.proto`,
+    import.meta.resolve("@grpc/reflection"),
+  )
+);
+
 /** Reads the TLS files, naming a file it cannot read or use. */
 async function readTlsFiles(tls: TlsFiles): Promise<TlsMaterial> {
   const read = async (path: string, what: string) => {
@@ -253,6 +262,19 @@ async function readTlsFiles(tls: TlsFiles): Promise<TlsMaterial> {
     cert: await read(tls.certFile, "certificate"),
     key: await read(tls.keyFile, "key"),
   };
+  // node:tls takes a mismatched pair without a word and then fails every
+  // handshake; refuse it here instead.
+  let matches: boolean;
+  try {
+    matches = new X509Certificate(context.cert).checkPrivateKey(createPrivateKey(context.key));
+  } catch (error) {
+    throw new Error(
+      `cannot use the TLS files ${tls.certFile} and ${tls.keyFile}: ${(error as Error).message}`,
+    );
+  }
+  if (!matches) {
+    throw new Error(`the TLS key ${tls.keyFile} does not match the certificate ${tls.certFile}`);
+  }
   if (tls.clientCaFile === undefined) return { context };
   try {
     return {
@@ -330,6 +352,12 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   new ReflectionService({
     ...loadRouteGuidePackage(),
     ...loadSync(HEALTH_PROTO_PATH, PROTO_LOADER_OPTIONS),
+    // The reflection services list themselves too, as grpc-go's and
+    // grpc-java's do; their protos ship inside @grpc/reflection.
+    ...loadSync(
+      REFLECTION_PROTOS.map((url) => decodeURIComponent(url.pathname)),
+      PROTO_LOADER_OPTIONS,
+    ),
   }).addToServer(server);
 
   // We own the listener and hand each accepted connection to grpc-js: this

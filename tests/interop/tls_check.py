@@ -1,0 +1,238 @@
+#!/usr/bin/python3
+"""TLS interop check: Python's grpcio against a RouteGuide server over TLS.
+
+An independent TLS client (grpcio's own TLS stack, not Deno's): stubs are
+generated at run time with grpc_tools.protoc from protos/route_guide.proto into
+a temporary directory (nothing generated is kept). Checks:
+
+- over TLS (--tls-target, a server started with --tls-cert/--tls-key),
+  GetFeature answers, trusting only --ca; a plaintext channel is refused;
+- over mutual TLS (--mtls-target, a server that also has --tls-client-ca),
+  GetFeature answers with the client certificate --cert/--key, and the call
+  fails with UNAVAILABLE without a client certificate, and with the
+  self-signed --rogue-cert/--rogue-key when given.
+
+Targets must name the host as the certificate does, e.g. localhost:PORT.
+
+    /usr/bin/python3 tests/interop/tls_check.py --tls-target localhost:50051 \\
+        --mtls-target localhost:50052 --ca ca.pem --cert client.pem --key client.key
+
+Prints one "ok - ..." or "not ok - ..." line per check and a last line
+"python tls: N passed, M failed". Exit status: 0 when every check passed,
+1 when one failed, 2 on a usage error.
+"""
+
+import argparse
+import importlib
+import os
+import sys
+import tempfile
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROJECT = os.path.normpath(os.path.join(HERE, "..", ".."))
+DEFAULT_PROTO = os.path.join(PROJECT, "protos", "route_guide.proto")
+
+# Seconds any single call may take.
+CALL_TIMEOUT = 10.0
+
+EMPIRE_STATE = (407484000, -739857000)
+EMPIRE_STATE_NAME = "Empire State Building, New York, NY"
+
+# No proxy, whatever the environment says: the servers are on this machine.
+CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
+
+
+class UsageError(Exception):
+    """Bad command line or unreadable input: exit status 2."""
+
+
+class Report:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, description, detail=None):
+        if ok:
+            self.passed += 1
+            print("ok - %s" % description, flush=True)
+        else:
+            self.failed += 1
+            line = "not ok - %s" % description
+            if detail:
+                line += ": %s" % detail
+            print(line, flush=True)
+        return ok
+
+    def error(self, description, exc):
+        self.failed += 1
+        print("not ok - %s: unexpected %s" % (description, describe_error(exc)), flush=True)
+        sys.stderr.write(traceback.format_exc())
+
+
+def describe_error(exc):
+    import grpc
+
+    if isinstance(exc, grpc.RpcError) and hasattr(exc, "code"):
+        try:
+            return "RPC error %s (%r)" % (exc.code(), exc.details())
+        except Exception:  # noqa: BLE001 - best effort description only
+            pass
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
+def load_stubs(proto_path, out_dir):
+    try:
+        from grpc_tools import protoc
+    except ImportError:
+        raise UsageError(
+            "grpc_tools is missing: apt-get install python3-grpcio python3-grpc-tools "
+            "and run with /usr/bin/python3")
+    if not os.path.isfile(proto_path):
+        raise UsageError("proto file not found: %s" % proto_path)
+    proto_dir, proto_file = os.path.split(os.path.abspath(proto_path))
+    rc = protoc.main([
+        "grpc_tools.protoc",
+        "--proto_path=" + proto_dir,
+        "--python_out=" + out_dir,
+        "--grpc_python_out=" + out_dir,
+        proto_file,
+    ])
+    if rc != 0:
+        raise UsageError("grpc_tools.protoc failed on %s (exit code %d)" % (proto_path, rc))
+    base = os.path.splitext(proto_file)[0]
+    sys.path.insert(0, out_dir)
+    try:
+        return importlib.import_module(base + "_pb2"), importlib.import_module(base + "_pb2_grpc")
+    finally:
+        sys.path.remove(out_dir)
+
+
+def read_bytes(path, what):
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise UsageError("cannot read the %s %s: %s" % (what, path, e))
+
+
+def get_feature(pb2, pb2_grpc, channel):
+    stub = pb2_grpc.RouteGuideStub(channel)
+    point = pb2.Point(latitude=EMPIRE_STATE[0], longitude=EMPIRE_STATE[1])
+    return stub.GetFeature(point, timeout=CALL_TIMEOUT)
+
+
+def expect_feature(report, pb2, pb2_grpc, description, make_channel):
+    try:
+        with make_channel() as channel:
+            feature = get_feature(pb2, pb2_grpc, channel)
+        report.check(
+            feature.name == EMPIRE_STATE_NAME
+            and feature.location.latitude == EMPIRE_STATE[0]
+            and feature.location.longitude == EMPIRE_STATE[1],
+            description,
+            "got %r at (%d, %d)" % (
+                feature.name, feature.location.latitude, feature.location.longitude))
+    except Exception as exc:  # noqa: BLE001 - reported as a failed check
+        report.error(description, exc)
+
+
+def expect_refused(report, pb2, pb2_grpc, description, make_channel):
+    import grpc
+
+    try:
+        with make_channel() as channel:
+            feature = get_feature(pb2, pb2_grpc, channel)
+        report.check(False, description, "the call succeeded: %r" % feature.name)
+    except grpc.RpcError as exc:
+        code = exc.code() if hasattr(exc, "code") else None
+        report.check(
+            code == grpc.StatusCode.UNAVAILABLE,
+            description,
+            "expected UNAVAILABLE, got %s" % describe_error(exc))
+    except Exception as exc:  # noqa: BLE001 - reported as a failed check
+        report.error(description, exc)
+
+
+def run(args):
+    import grpc
+
+    ca = read_bytes(args.ca, "CA certificate")
+    cert = read_bytes(args.cert, "client certificate")
+    key = read_bytes(args.key, "client key")
+    rogue_cert = read_bytes(args.rogue_cert, "rogue certificate")
+    rogue_key = read_bytes(args.rogue_key, "rogue key")
+
+    report = Report()
+    with tempfile.TemporaryDirectory(prefix="routeguide-tls-stubs-") as out_dir:
+        pb2, pb2_grpc = load_stubs(args.proto, out_dir)
+
+        def secure(target, credentials):
+            return lambda: grpc.secure_channel(target, credentials, options=CHANNEL_OPTIONS)
+
+        if args.tls_target:
+            expect_feature(
+                report, pb2, pb2_grpc,
+                "TLS: GetFeature trusting only the test CA",
+                secure(args.tls_target, grpc.ssl_channel_credentials(ca)))
+            expect_refused(
+                report, pb2, pb2_grpc,
+                "TLS: a plaintext channel to the TLS port is refused",
+                lambda: grpc.insecure_channel(args.tls_target, options=CHANNEL_OPTIONS))
+
+        if args.mtls_target:
+            expect_feature(
+                report, pb2, pb2_grpc,
+                "mTLS: GetFeature with a client certificate signed by the CA",
+                secure(args.mtls_target, grpc.ssl_channel_credentials(ca, key, cert)))
+            expect_refused(
+                report, pb2, pb2_grpc,
+                "mTLS: no client certificate is refused",
+                secure(args.mtls_target, grpc.ssl_channel_credentials(ca)))
+            if rogue_cert is not None and rogue_key is not None:
+                expect_refused(
+                    report, pb2, pb2_grpc,
+                    "mTLS: a self-signed client certificate is refused",
+                    secure(args.mtls_target,
+                           grpc.ssl_channel_credentials(ca, rogue_key, rogue_cert)))
+            # The server still serves good clients after refusing the others.
+            expect_feature(
+                report, pb2, pb2_grpc,
+                "mTLS: GetFeature with the good certificate again",
+                secure(args.mtls_target, grpc.ssl_channel_credentials(ca, key, cert)))
+
+    print("python tls: %d passed, %d failed" % (report.passed, report.failed), flush=True)
+    return 0 if report.failed == 0 else 1
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def main(argv):
+    parser = Parser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tls-target", help="HOST:PORT of a TLS server")
+    parser.add_argument("--mtls-target", help="HOST:PORT of a server requiring client certs")
+    parser.add_argument("--ca", required=True, help="CA certificate (PEM) to trust")
+    parser.add_argument("--cert", help="client certificate (PEM), for --mtls-target")
+    parser.add_argument("--key", help="client private key (PEM), for --mtls-target")
+    parser.add_argument("--rogue-cert", help="a client certificate the server must refuse")
+    parser.add_argument("--rogue-key", help="its private key")
+    parser.add_argument("--proto", default=DEFAULT_PROTO, help="default: %(default)s")
+    try:
+        args = parser.parse_args(argv)
+        if not args.tls_target and not args.mtls_target:
+            raise UsageError("give --tls-target, --mtls-target or both")
+        if args.mtls_target and (args.cert is None or args.key is None):
+            raise UsageError("--mtls-target needs --cert and --key")
+        return run(args)
+    except UsageError as e:
+        print("usage error: %s" % e, file=sys.stderr, flush=True)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
