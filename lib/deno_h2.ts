@@ -85,6 +85,8 @@ export interface Http2StreamLike {
   readonly session?: object | null;
   /** Whether the stream is gone. */
   readonly destroyed: boolean;
+  /** Whether the stream has closed. */
+  readonly closed?: boolean;
   /** Whether the peer reset the stream. */
   readonly aborted?: boolean;
   /** The RST_STREAM code, once the stream was reset. */

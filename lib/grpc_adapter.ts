@@ -141,7 +141,12 @@ interface BaseCall {
  * shape.
  */
 function baseCallOf(call: object): BaseCall | undefined {
-  let link = (call as { call?: unknown }).call as BaseCall | undefined;
+  return baseCallFrom((call as { call?: unknown }).call as BaseCall | undefined);
+}
+
+/** The innermost link, starting the walk at an interceptor chain link. */
+function baseCallFrom(start: BaseCall | undefined): BaseCall | undefined {
+  let link = start;
   for (let depth = 0; link != null && depth < 16; depth++) {
     if (link.stream?.session != null) return link;
     link = link.nextCall as BaseCall | undefined;
@@ -166,6 +171,9 @@ function endedMidMessage(call: object): boolean {
 }
 
 const TRUNCATED = "the request stream ended in the middle of a message";
+
+/** The RST_STREAM code a client's cancel sends. */
+const NGHTTP2_CANCEL = 8;
 
 /**
  * Writes every message to a grpc-js stream with flow control: it waits for
@@ -458,8 +466,12 @@ export function bindRouteGuide(
 export function observeCalls(observer: CallObserver): grpc.ServerInterceptor {
   return (descriptor, call) => {
     const observation = observer.start(descriptor.path, call.getPeer());
+    // grpc-js also reports a cancel when the stream closes after the status
+    // went out; from then on the stream's close decides (below).
+    let statusSent = false;
     const listener = new grpc.ServerListenerBuilder()
       .withOnCancel(() => {
+        if (statusSent) return;
         // grpc-js ends an expired call below the interceptors, so the status
         // is never seen here; the deadline tells which it was.
         const deadline = call.getDeadline();
@@ -475,8 +487,22 @@ export function observeCalls(observer: CallObserver): grpc.ServerInterceptor {
     const responder = new grpc.ResponderBuilder()
       .withStart((next) => next(listener))
       .withSendStatus((status, next) => {
-        observation.end(status.code, status.details);
+        statusSent = true;
         next(status);
+        // A client that cancels while a reply is on its way resets the
+        // stream; the status that counts is the one the stream closed with.
+        const h2 = baseCallFrom(call as BaseCall)?.stream;
+        if (h2 === undefined || h2.closed) {
+          observation.end(status.code, status.details);
+          return;
+        }
+        h2.once("close", () => {
+          if (h2.rstCode === NGHTTP2_CANCEL) {
+            observation.end(Code.CANCELLED, "cancelled by the client");
+          } else {
+            observation.end(status.code, status.details);
+          }
+        });
       })
       .build();
     return new grpc.ServerInterceptingCall(call, responder);

@@ -74,8 +74,11 @@
  */
 
 export {
+  type ChannelCredentials,
+  type ChannelOptions,
   createRouteGuideClient,
   type Feature,
+  type Point,
   type Rectangle,
   RETRY_SERVICE_CONFIG,
   type RouteGuideCallOptions,
@@ -88,5 +91,6 @@ export {
   type TlsMaterial,
 } from "./route_guide_client.ts";
 export { Code, codeName, RpcError } from "./rpc_error.ts";
-export { fromE7, haversineMeters, type Point, toE7 } from "./geo.ts";
+export type { Point__Output } from "./generated/routeguide/Point.ts";
+export { fromE7, haversineMeters, type Point as E7Point, toE7 } from "./geo.ts";
 export { point } from "./points.ts";

@@ -27,13 +27,25 @@ export interface RouteGuideCallOptions {
   deadline?: Date | number;
 }
 
+/**
+ * How a channel connects: made by {@linkcode tlsChannelCredentials}, or
+ * any `ChannelCredentials` of grpc-js (`credentials.createInsecure()`).
+ */
+export type ChannelCredentials = object & {
+  /** Marks the type; grpc-js's credentials objects fit it. */
+  readonly __channelCredentials?: never;
+};
+
+/** grpc-js channel options, e.g. `{ "grpc.keepalive_time_ms": 10000 }`. */
+export type ChannelOptions = Record<string, string | number>;
+
 /** Options for {@linkcode createRouteGuideClient}. */
 export interface RouteGuideClientOptions {
   /**
    * Channel credentials, e.g. `grpc.credentials.createSsl(ca)`.
    * @default {grpc.credentials.createInsecure()}
    */
-  credentials?: grpc.ChannelCredentials;
+  credentials?: ChannelCredentials;
   /**
    * Retry idempotent calls (GetFeature, and ListFeatures before its first
    * message) that fail with `UNAVAILABLE`, with exponential backoff.
@@ -41,7 +53,7 @@ export interface RouteGuideClientOptions {
    */
   retry?: boolean;
   /** Extra grpc-js channel options. */
-  channelOptions?: grpc.ChannelOptions;
+  channelOptions?: ChannelOptions;
 }
 
 /** A RouteGuide client with promise and async-iterator methods. */
@@ -114,10 +126,14 @@ export interface TlsMaterial {
 }
 
 /** Channel credentials for TLS (and mutual TLS when `cert` and `key` are given). */
-export function tlsChannelCredentials(tls: TlsMaterial = {}): grpc.ChannelCredentials {
+export function tlsChannelCredentials(tls: TlsMaterial = {}): ChannelCredentials {
   const buffer = (bytes: Uint8Array | undefined) =>
     bytes === undefined ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return grpc.credentials.createSsl(buffer(tls.ca), buffer(tls.key), buffer(tls.cert));
+  return grpc.credentials.createSsl(
+    buffer(tls.ca),
+    buffer(tls.key),
+    buffer(tls.cert),
+  ) as ChannelCredentials;
 }
 
 /** Retries after grpc-js's own: how many, and the first pause. */
@@ -250,7 +266,8 @@ export function createRouteGuideClient(
   const address = targets.length > 1 ? `ipv4:${targets.join(",")}` : target;
   const client: GeneratedClient = new proto.routeguide.RouteGuide(
     address,
-    options.credentials ?? grpc.credentials.createInsecure(),
+    (options.credentials as grpc.ChannelCredentials | undefined) ??
+      grpc.credentials.createInsecure(),
     channelOptions,
   );
 

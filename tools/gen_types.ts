@@ -58,6 +58,8 @@ export async function generateTypes(outDir: string): Promise<void> {
       "--enums=String",
       "--defaults",
       "--oneofs",
+      // The proto's comments become the types' JSDoc.
+      "--includeComments",
       "--grpcLib=@grpc/grpc-js",
       `--outDir=${outDir}`,
       "--targetFileExtension=.ts",

@@ -19,6 +19,9 @@ export interface ProtoGrpcType {
     Feature: MessageTypeDefinition<_routeguide_Feature, _routeguide_Feature__Output>
     Point: MessageTypeDefinition<_routeguide_Point, _routeguide_Point__Output>
     Rectangle: MessageTypeDefinition<_routeguide_Rectangle, _routeguide_Rectangle__Output>
+    /**
+     * A small map service: look up, list, record and chat about places.
+     */
     RouteGuide: SubtypeConstructor<typeof grpc.Client, _routeguide_RouteGuideClient> & { service: _routeguide_RouteGuideDefinition }
     RouteNote: MessageTypeDefinition<_routeguide_RouteNote, _routeguide_RouteNote__Output>
     RouteSummary: MessageTypeDefinition<_routeguide_RouteSummary, _routeguide_RouteSummary__Output>

@@ -4,12 +4,30 @@
 
 import type { Point as _routeguide_Point, Point__Output as _routeguide_Point__Output } from '../routeguide/Point.ts';
 
+/**
+ * A named place. An empty name means nothing is named at that location.
+ */
 export interface Feature {
+  /**
+   * The place's name; empty when nothing is named at the location.
+   */
   'name'?: (string);
+  /**
+   * Where the place is.
+   */
   'location'?: (_routeguide_Point | null);
 }
 
+/**
+ * A named place. An empty name means nothing is named at that location.
+ */
 export interface Feature__Output {
+  /**
+   * The place's name; empty when nothing is named at the location.
+   */
   'name': (string);
+  /**
+   * Where the place is.
+   */
   'location': (_routeguide_Point__Output | null);
 }

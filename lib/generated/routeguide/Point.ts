@@ -3,12 +3,30 @@
 // Original file: protos/route_guide.proto
 
 
+/**
+ * A position in E7 coordinates. An unset Point reads as (0, 0).
+ */
 export interface Point {
+  /**
+   * Degrees north of the equator × 10^7, from -900000000 to 900000000.
+   */
   'latitude'?: (number);
+  /**
+   * Degrees east of Greenwich × 10^7, from -1800000000 to 1800000000.
+   */
   'longitude'?: (number);
 }
 
+/**
+ * A position in E7 coordinates. An unset Point reads as (0, 0).
+ */
 export interface Point__Output {
+  /**
+   * Degrees north of the equator × 10^7, from -900000000 to 900000000.
+   */
   'latitude': (number);
+  /**
+   * Degrees east of Greenwich × 10^7, from -1800000000 to 1800000000.
+   */
   'longitude': (number);
 }

@@ -4,12 +4,30 @@
 
 import type { Point as _routeguide_Point, Point__Output as _routeguide_Point__Output } from '../routeguide/Point.ts';
 
+/**
+ * An axis-aligned box given by two opposite corners, in either order.
+ */
 export interface Rectangle {
+  /**
+   * One corner.
+   */
   'lo'?: (_routeguide_Point | null);
+  /**
+   * The opposite corner.
+   */
   'hi'?: (_routeguide_Point | null);
 }
 
+/**
+ * An axis-aligned box given by two opposite corners, in either order.
+ */
 export interface Rectangle__Output {
+  /**
+   * One corner.
+   */
   'lo': (_routeguide_Point__Output | null);
+  /**
+   * The opposite corner.
+   */
   'hi': (_routeguide_Point__Output | null);
 }

@@ -10,44 +10,101 @@ import type { Rectangle as _routeguide_Rectangle, Rectangle__Output as _routegui
 import type { RouteNote as _routeguide_RouteNote, RouteNote__Output as _routeguide_RouteNote__Output } from '../routeguide/RouteNote.ts';
 import type { RouteSummary as _routeguide_RouteSummary, RouteSummary__Output as _routeguide_RouteSummary__Output } from '../routeguide/RouteSummary.ts';
 
+/**
+ * A small map service: look up, list, record and chat about places.
+ */
 export interface RouteGuideClient extends grpc.Client {
+  /**
+   * Returns the feature at exactly the given point. When nothing is known
+   * there, the answer is a Feature with an empty name and the same point.
+   */
   GetFeature(argument: _routeguide_Point, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_routeguide_Feature__Output>): grpc.ClientUnaryCall;
   GetFeature(argument: _routeguide_Point, metadata: grpc.Metadata, callback: grpc.requestCallback<_routeguide_Feature__Output>): grpc.ClientUnaryCall;
   GetFeature(argument: _routeguide_Point, options: grpc.CallOptions, callback: grpc.requestCallback<_routeguide_Feature__Output>): grpc.ClientUnaryCall;
   GetFeature(argument: _routeguide_Point, callback: grpc.requestCallback<_routeguide_Feature__Output>): grpc.ClientUnaryCall;
+  /**
+   * Returns the feature at exactly the given point. When nothing is known
+   * there, the answer is a Feature with an empty name and the same point.
+   */
   getFeature(argument: _routeguide_Point, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_routeguide_Feature__Output>): grpc.ClientUnaryCall;
   getFeature(argument: _routeguide_Point, metadata: grpc.Metadata, callback: grpc.requestCallback<_routeguide_Feature__Output>): grpc.ClientUnaryCall;
   getFeature(argument: _routeguide_Point, options: grpc.CallOptions, callback: grpc.requestCallback<_routeguide_Feature__Output>): grpc.ClientUnaryCall;
   getFeature(argument: _routeguide_Point, callback: grpc.requestCallback<_routeguide_Feature__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * Streams every feature inside the rectangle, edges included. The two
+   * corners may be given in any order.
+   */
   ListFeatures(argument: _routeguide_Rectangle, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_routeguide_Feature__Output>;
   ListFeatures(argument: _routeguide_Rectangle, options?: grpc.CallOptions): grpc.ClientReadableStream<_routeguide_Feature__Output>;
+  /**
+   * Streams every feature inside the rectangle, edges included. The two
+   * corners may be given in any order.
+   */
   listFeatures(argument: _routeguide_Rectangle, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_routeguide_Feature__Output>;
   listFeatures(argument: _routeguide_Rectangle, options?: grpc.CallOptions): grpc.ClientReadableStream<_routeguide_Feature__Output>;
   
+  /**
+   * Takes a stream of points along a route and, once the client half-closes,
+   * answers with a summary of the trip.
+   */
   RecordRoute(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_routeguide_RouteSummary__Output>): grpc.ClientWritableStream<_routeguide_Point>;
   RecordRoute(metadata: grpc.Metadata, callback: grpc.requestCallback<_routeguide_RouteSummary__Output>): grpc.ClientWritableStream<_routeguide_Point>;
   RecordRoute(options: grpc.CallOptions, callback: grpc.requestCallback<_routeguide_RouteSummary__Output>): grpc.ClientWritableStream<_routeguide_Point>;
   RecordRoute(callback: grpc.requestCallback<_routeguide_RouteSummary__Output>): grpc.ClientWritableStream<_routeguide_Point>;
+  /**
+   * Takes a stream of points along a route and, once the client half-closes,
+   * answers with a summary of the trip.
+   */
   recordRoute(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_routeguide_RouteSummary__Output>): grpc.ClientWritableStream<_routeguide_Point>;
   recordRoute(metadata: grpc.Metadata, callback: grpc.requestCallback<_routeguide_RouteSummary__Output>): grpc.ClientWritableStream<_routeguide_Point>;
   recordRoute(options: grpc.CallOptions, callback: grpc.requestCallback<_routeguide_RouteSummary__Output>): grpc.ClientWritableStream<_routeguide_Point>;
   recordRoute(callback: grpc.requestCallback<_routeguide_RouteSummary__Output>): grpc.ClientWritableStream<_routeguide_Point>;
   
+  /**
+   * For each note the client sends, first replays every earlier note left at
+   * the same location (by any client, oldest first), then keeps the new one,
+   * so clients also receive RouteNotes from other users.
+   */
   RouteChat(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_routeguide_RouteNote, _routeguide_RouteNote__Output>;
   RouteChat(options?: grpc.CallOptions): grpc.ClientDuplexStream<_routeguide_RouteNote, _routeguide_RouteNote__Output>;
+  /**
+   * For each note the client sends, first replays every earlier note left at
+   * the same location (by any client, oldest first), then keeps the new one,
+   * so clients also receive RouteNotes from other users.
+   */
   routeChat(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_routeguide_RouteNote, _routeguide_RouteNote__Output>;
   routeChat(options?: grpc.CallOptions): grpc.ClientDuplexStream<_routeguide_RouteNote, _routeguide_RouteNote__Output>;
   
 }
 
+/**
+ * A small map service: look up, list, record and chat about places.
+ */
 export interface RouteGuideHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * Returns the feature at exactly the given point. When nothing is known
+   * there, the answer is a Feature with an empty name and the same point.
+   */
   GetFeature: grpc.handleUnaryCall<_routeguide_Point__Output, _routeguide_Feature>;
   
+  /**
+   * Streams every feature inside the rectangle, edges included. The two
+   * corners may be given in any order.
+   */
   ListFeatures: grpc.handleServerStreamingCall<_routeguide_Rectangle__Output, _routeguide_Feature>;
   
+  /**
+   * Takes a stream of points along a route and, once the client half-closes,
+   * answers with a summary of the trip.
+   */
   RecordRoute: grpc.handleClientStreamingCall<_routeguide_Point__Output, _routeguide_RouteSummary>;
   
+  /**
+   * For each note the client sends, first replays every earlier note left at
+   * the same location (by any client, oldest first), then keeps the new one,
+   * so clients also receive RouteNotes from other users.
+   */
   RouteChat: grpc.handleBidiStreamingCall<_routeguide_RouteNote__Output, _routeguide_RouteNote>;
   
 }

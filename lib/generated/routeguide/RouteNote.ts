@@ -4,12 +4,30 @@
 
 import type { Point as _routeguide_Point, Point__Output as _routeguide_Point__Output } from '../routeguide/Point.ts';
 
+/**
+ * A message left at a location.
+ */
 export interface RouteNote {
+  /**
+   * Where the note was left.
+   */
   'location'?: (_routeguide_Point | null);
+  /**
+   * The text of the note.
+   */
   'message'?: (string);
 }
 
+/**
+ * A message left at a location.
+ */
 export interface RouteNote__Output {
+  /**
+   * Where the note was left.
+   */
   'location': (_routeguide_Point__Output | null);
+  /**
+   * The text of the note.
+   */
   'message': (string);
 }

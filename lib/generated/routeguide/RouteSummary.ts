@@ -3,16 +3,46 @@
 // Original file: protos/route_guide.proto
 
 
+/**
+ * What RecordRoute reports about the points it received.
+ */
 export interface RouteSummary {
+  /**
+   * Points received.
+   */
   'point_count'?: (number);
+  /**
+   * Points that fell on a named feature.
+   */
   'feature_count'?: (number);
+  /**
+   * Great-circle distance along the route, in whole metres.
+   */
   'distance'?: (number);
+  /**
+   * Whole seconds from the start of the call to the client's half-close.
+   */
   'elapsed_time'?: (number);
 }
 
+/**
+ * What RecordRoute reports about the points it received.
+ */
 export interface RouteSummary__Output {
+  /**
+   * Points received.
+   */
   'point_count': (number);
+  /**
+   * Points that fell on a named feature.
+   */
   'feature_count': (number);
+  /**
+   * Great-circle distance along the route, in whole metres.
+   */
   'distance': (number);
+  /**
+   * Whole seconds from the start of the call to the client's half-close.
+   */
   'elapsed_time': (number);
 }
