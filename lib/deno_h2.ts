@@ -1,11 +1,8 @@
 /**
- * Two workarounds for the pinned Deno's `node:http2`, both at the point
- * where bytes leave its HTTP/2 engine: a per-stream backlog measure (for
- * flow control) and write coalescing (for throughput).
- *
- * **Backlog.** Measures, per HTTP/2 stream, how many bytes the runtime
- * still holds for a peer that has not opened its flow-control window for
- * them.
+ * A workaround for the pinned Deno's `node:http2`, at the point where bytes
+ * leave its HTTP/2 engine: measures, per HTTP/2 stream, how many bytes the
+ * runtime still holds for a peer that has not opened its flow-control
+ * window for them.
  *
  * Why this exists: on the pinned Deno (2.8.3) `node:http2` takes every
  * write at once (`write()` may return `false`, but the bytes move on into
@@ -23,58 +20,21 @@
  * caller falls back to `'drain'` alone. `tests/slow_reader_test.ts` checks
  * the memory bound this gives, so a runtime change that breaks it shows.
  *
- * **Coalescing.** Deno's `node:http2` writes every frame nghttp2 produces
- * with its own `socket.write()`: three writes, and as many system calls,
- * for one unary reply. {@linkcode coalesceWrites} hands the send loop all
- * frames that are ready at once, as one buffer (up to 64 KiB).
- *
  * @module
  */
-
-import { Buffer } from "node:buffer";
 
 /** The native handle of a session, where the send loop pulls its bytes from. */
 interface OutgoingHandle {
   getOutgoingChunk: () => Uint8Array | null;
 }
 
-/** The session's native handle, if the runtime has the hook these workarounds use. */
+/** The session's native handle, if the runtime has the hook this module uses. */
 function outgoingHandle(session: object): OutgoingHandle | undefined {
   const key = Object.getOwnPropertySymbols(session).find((s) => s.description === "kHandle");
   const handle = key === undefined
     ? undefined
     : (session as Record<symbol, Partial<OutgoingHandle> | undefined>)[key];
   return typeof handle?.getOutgoingChunk === "function" ? handle as OutgoingHandle : undefined;
-}
-
-/** Largest buffer {@linkcode coalesceWrites} builds. */
-const COALESCE_BYTES = 64 * 1024;
-
-/**
- * Makes a session's send loop write every frame that is ready in one
- * buffer; returns whether it could (false where the runtime has no such
- * hook, as on Node.js, which needs none).
- */
-export function coalesceWrites(session: object): boolean {
-  const handle = outgoingHandle(session);
-  if (handle === undefined) return false;
-  const next = handle.getOutgoingChunk.bind(handle);
-  handle.getOutgoingChunk = () => {
-    const first = next();
-    if (first === null || first.byteLength === 0) return first;
-    let chunk = next();
-    if (chunk === null || chunk.byteLength === 0) return first;
-    const parts = [first];
-    let size = first.byteLength;
-    while (chunk !== null && chunk.byteLength > 0) {
-      parts.push(chunk);
-      size += chunk.byteLength;
-      if (size >= COALESCE_BYTES) break;
-      chunk = next();
-    }
-    return Buffer.concat(parts, size);
-  };
-  return true;
 }
 
 /** The parts of a `node:http2` stream this module uses. */

@@ -10,12 +10,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Readable } from "node:stream";
 import type { Feature } from "./feature_db.ts";
-import {
-  type BacklogTracker,
-  coalesceWrites,
-  createBacklogTracker,
-  type Http2StreamLike,
-} from "./deno_h2.ts";
+import { type BacklogTracker, createBacklogTracker, type Http2StreamLike } from "./deno_h2.ts";
 import { loadRouteGuidePackage } from "./proto.ts";
 import type {
   PointInput,
@@ -288,19 +283,11 @@ export function bindRouteGuide(
    * completion (reply, end or error) once, unless the client has gone or
    * the call was already ended by {@linkcode RouteGuideBinding.cancelAll}.
    */
-  // Sessions whose writes are coalesced already (see deno_h2.ts).
-  const coalesced = new WeakSet<object>();
-
   function begin(
     call: NodeJS.EventEmitter & { cancelled: boolean; metadata: grpc.Metadata },
     send: (status: StatusError) => void,
     requestComplete = false,
   ) {
-    const session = http2StreamOf(call)?.session;
-    if (session != null && !coalesced.has(session)) {
-      coalesced.add(session);
-      coalesceWrites(session);
-    }
     const controller = new AbortController();
     let finished = false;
     let clientGone = false;
