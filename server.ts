@@ -52,6 +52,17 @@ export async function main(args: string[]): Promise<number> {
     if (duplicates.length > 5) {
       logger.log("warn", `${config.db}: ${duplicates.length} repeated locations in all`);
     }
+    // Parsing the JSON leaves garbage several times the size of the database
+    // (a 108 MB file for a million features); collect it now, before serving,
+    // so the process starts at its working size (measured: 503 MB of RSS
+    // without, 298 MB with, at a million features). `gc` exists with the
+    // server task's --expose-gc; it takes two passes to give the memory back.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc !== undefined) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      gc();
+    }
     server = await serve({
       db,
       host: config.host,

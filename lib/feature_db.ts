@@ -77,7 +77,6 @@ export function createFeatureDb(features: readonly unknown[]): FeatureDbBuild {
   const latitudes = new Int32Array(count);
   const longitudes = new Int32Array(count);
   const names: string[] = [];
-  const interned = new Map<string, string>();
   const table = new PointTable(count);
   const duplicates: DuplicateFeature[] = [];
   // Input position of each kept feature, to name the first of a duplicate.
@@ -97,12 +96,7 @@ export function createFeatureDb(features: readonly unknown[]): FeatureDbBuild {
     latitudes[size] = latitude;
     longitudes[size] = longitude;
     sourceIndex[size] = i;
-    let shared = interned.get(name);
-    if (shared === undefined) {
-      shared = detach(name);
-      interned.set(shared, shared);
-    }
-    names.push(shared);
+    names.push(name);
     table.insert(size, latitude, longitude);
     size++;
   }
@@ -110,15 +104,6 @@ export function createFeatureDb(features: readonly unknown[]): FeatureDbBuild {
   const lon = longitudes.subarray(0, size);
   const index = buildStripIndex(lat, lon);
   return { db: new ColumnarFeatureDb(lat, lon, names, table, index), duplicates };
-}
-
-/**
- * A copy of a string that does not point into a larger one. V8 may return
- * strings parsed out of a JSON text as slices of it, so keeping one name
- * would keep the whole file's text alive (108 MB for a million features).
- */
-function detach(text: string): string {
-  return (" " + text).slice(1);
 }
 
 function checkFeature(
