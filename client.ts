@@ -13,6 +13,10 @@ export const stdio: ClientIo = {
   out: (line) => console.log(line),
   err: (line) => console.error(line),
   stdinLines: () => createInterface({ input: process.stdin, crlfDelay: Infinity }),
+  // Progress only where a person watches: stderr on a terminal.
+  progress: Deno.stderr.isTerminal()
+    ? (text) => Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${text}`))
+    : undefined,
 };
 
 if (import.meta.main) Deno.exit(await runClient(Deno.args, stdio));

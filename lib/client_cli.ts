@@ -36,6 +36,30 @@ export interface ClientIo {
   err(line: string): void;
   /** Lines of standard input, for `chat` without arguments. */
   stdinLines(): AsyncIterable<string>;
+  /**
+   * Shows a progress line in place (a terminal on stderr); `""` clears it.
+   * Absent when stderr is not a terminal: then no progress is shown.
+   */
+  progress?(text: string): void;
+}
+
+/** Counts progress and shows it at most every 100 ms, for long `list` and `record` runs. */
+function progressMeter(io: ClientIo, describe: (n: number) => string) {
+  let shown = 0;
+  let count = 0;
+  return {
+    tick() {
+      count++;
+      const now = Date.now();
+      if (io.progress !== undefined && now - shown >= 100) {
+        shown = now;
+        io.progress(describe(count));
+      }
+    },
+    done() {
+      if (shown !== 0) io.progress?.("");
+    },
+  };
 }
 
 const USAGE = `Usage: deno task client [options] [command] [arguments]
@@ -293,19 +317,35 @@ async function runGet(s: Session, point: Point): Promise<void> {
 async function runList(s: Session, lo: Point, hi: Point): Promise<void> {
   if (!s.cmd.json) s.io.out(`${"latitude".padStart(12)}  ${"longitude".padStart(13)}  name`);
   let n = 0;
-  for await (const feature of s.client.listFeatures({ lo, hi }, { deadline: s.deadline() })) {
-    n++;
-    if (s.cmd.json) s.io.out(featureJson(feature));
-    else printFeatureRow(s.io, feature);
+  const meter = progressMeter(s.io, (count) => `received ${count} feature(s)`);
+  try {
+    for await (const feature of s.client.listFeatures({ lo, hi }, { deadline: s.deadline() })) {
+      n++;
+      meter.tick();
+      if (s.cmd.json) s.io.out(featureJson(feature));
+      else printFeatureRow(s.io, feature);
+    }
+  } finally {
+    meter.done();
   }
   if (!s.cmd.json) s.io.out(`${n} feature(s) between ${place(lo)} and ${place(hi)}`);
 }
 
 async function runRecord(s: Session, points: Point[]): Promise<void> {
   if (!s.cmd.json) s.io.out(`Recording a route of ${points.length} point(s)`);
-  const summary: RouteSummary = await s.client.recordRoute(paced(points, s.cmd.pauseSeconds), {
-    deadline: s.deadline(),
-  });
+  const meter = progressMeter(s.io, (count) => `sent ${count} of ${points.length} point(s)`);
+  async function* counted() {
+    for await (const point of paced(points, s.cmd.pauseSeconds)) {
+      meter.tick();
+      yield point;
+    }
+  }
+  let summary: RouteSummary;
+  try {
+    summary = await s.client.recordRoute(counted(), { deadline: s.deadline() });
+  } finally {
+    meter.done();
+  }
   if (s.cmd.json) {
     s.io.out(JSON.stringify({
       point_count: summary.point_count,

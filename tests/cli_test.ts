@@ -3,6 +3,7 @@
  */
 
 import assert from "node:assert/strict";
+import { runClient } from "../lib/client_cli.ts";
 import { ROOT, runClientProcess, SERVER_FLAGS, startServer } from "./_server.ts";
 
 async function runServerProcess(
@@ -249,4 +250,49 @@ Deno.test("server flags: --help, bad values, and environment variables", async (
   const r = await runClientProcess(["--target", server.target, "chat", "1", "2", "four"]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /the limit is 3/);
+});
+
+Deno.test("the client shows progress for list and record only where io has a progress line", async () => {
+  await using server = await startServer();
+  const shown: string[] = [];
+  const out: string[] = [];
+  const io = {
+    out: (line: string) => out.push(line),
+    err: () => {},
+    stdinLines: () => (async function* () {})(),
+    progress: (text: string) => shown.push(text),
+  };
+  assert.equal(
+    await runClient(["--target", server.target, "list", "40", "-75", "42", "-73"], io),
+    0,
+  );
+  assert.match(shown[0], /^received 1 feature\(s\)$/);
+  assert.equal(shown.at(-1), "", "the progress line is cleared at the end");
+  shown.length = 0;
+  assert.equal(await runClient(["--target", server.target, "record", "--count", "3"], io), 0);
+  assert.match(shown[0], /^sent 1 of 3 point\(s\)$/);
+  assert.equal(shown.at(-1), "");
+  // Without a progress line (stderr not a terminal), nothing is shown and the output is the same.
+  const plain: string[] = [];
+  const { progress: _, ...noProgress } = { ...io, out: (line: string) => plain.push(line) };
+  assert.equal(
+    await runClient(
+      ["--target", server.target, "--json", "list", "40", "-75", "42", "-73"],
+      noProgress,
+    ),
+    0,
+  );
+  assert.equal(plain.length, 201);
+});
+
+Deno.test("the tour with --json writes only JSON lines on stdout", async () => {
+  await using server = await startServer();
+  const r = await runClientProcess(["--target", server.target, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = jsonLines(r.stdout) as Record<string, unknown>[];
+  assert.ok(lines.length >= 10);
+  assert.ok(lines.some((l) => l.name === "Empire State Building, New York, NY"));
+  assert.ok(lines.some((l) => l.point_count === 10));
+  assert.ok(lines.some((l) => typeof l.message === "string"));
+  assert.match(r.stderr, /Tour of the RouteGuide service/);
 });
