@@ -11,6 +11,7 @@
  */
 
 import assert from "node:assert/strict";
+import { findPython, isCi } from "./_python.ts";
 import { ROOT, startServer } from "./_server.ts";
 
 const SCRIPT = `${ROOT}tests/interop/route_guide_check.py`;
@@ -18,35 +19,6 @@ const DB = `${ROOT}data/route_guide_db.json`;
 const INSTALL_HINT = "apt-get install python3-grpcio python3-grpc-tools";
 /** How long the Python client may run before it is killed. */
 const PYTHON_TIMEOUT_MS = 60_000;
-
-/** Finds a Python that can `import grpc, grpc_tools`, or says why there is none. */
-function findPython(): { python?: string; reason: string } {
-  const reasons: string[] = [];
-  for (const candidate of ["/usr/bin/python3", "python3"]) {
-    try {
-      const out = new Deno.Command(candidate, {
-        args: ["-c", "import grpc, grpc_tools"],
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).outputSync();
-      if (out.success) return { python: candidate, reason: "" };
-      const err = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "";
-      reasons.push(`${candidate}: ${err || `exit code ${out.code}`}`);
-    } catch (error) {
-      reasons.push(`${candidate}: ${(error as Error).message}`);
-    }
-  }
-  return { reason: reasons.join("; ") };
-}
-
-function isCi(): boolean {
-  try {
-    return Deno.env.get("CI") === "true";
-  } catch {
-    return false;
-  }
-}
 
 const found = findPython();
 const TEST_NAME = "interop: Python grpcio client passes every check against our server";

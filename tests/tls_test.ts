@@ -28,6 +28,7 @@ import {
 } from "../lib/route_guide_client.ts";
 import { isCi, makeTestCerts, type TestCerts, tlsTest } from "./_certs.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "./_server.ts";
+import { findPython } from "./_python.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
@@ -518,27 +519,6 @@ const PY_SCRIPT = `${ROOT}tests/interop/tls_check.py`;
 const PY_TEST_NAME = "TLS interop: Python grpcio over TLS and mTLS; no client certificate refused";
 const INSTALL_HINT = "apt-get install python3-grpcio python3-grpc-tools";
 const PYTHON_TIMEOUT_MS = 60_000;
-
-/** Finds a Python that can `import grpc, grpc_tools`, or says why there is none. */
-function findPython(): { python?: string; reason: string } {
-  const reasons: string[] = [];
-  for (const candidate of ["/usr/bin/python3", "python3"]) {
-    try {
-      const out = new Deno.Command(candidate, {
-        args: ["-c", "import grpc, grpc_tools"],
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).outputSync();
-      if (out.success) return { python: candidate, reason: "" };
-      const err = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "";
-      reasons.push(`${candidate}: ${err || `exit code ${out.code}`}`);
-    } catch (error) {
-      reasons.push(`${candidate}: ${(error as Error).message}`);
-    }
-  }
-  return { reason: reasons.join("; ") };
-}
 
 const found = findPython();
 if (found.python === undefined) {
