@@ -14,6 +14,7 @@
 
 import { parseArgs } from "node:util";
 import type { WorkerReport } from "./load_worker.ts";
+import { spawnServer } from "./_server.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
@@ -74,29 +75,12 @@ export function merge(
 }
 
 async function startServer(db: string): Promise<{ target: string; stop: () => Promise<void> }> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-  const words: string[] = config.tasks.server.command.split(/\s+/);
-  const flags = words.slice(words.indexOf("run") + 1, words.indexOf("server.ts"));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, `${ROOT}server.ts`, "--host", "127.0.0.1", "--port", "0", "--db", db],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the server exited before it was ready");
-    text += value;
-  }
-  const match = text.match(/listening on (\S+):(\d+)/);
-  if (!match) throw new Error(`unexpected first line from the server: ${text}`);
+  const { child, port } = await spawnServer(db);
   return {
-    target: `127.0.0.1:${match[2]}`,
+    target: `127.0.0.1:${port}`,
     stop: async () => {
       child.kill("SIGTERM");
       await child.status;
-      reader.releaseLock();
     },
   };
 }

@@ -16,6 +16,7 @@
 
 import { parseArgs } from "node:util";
 import type { SoakReport } from "./soak_worker.ts";
+import { spawnServer } from "./_server.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
@@ -37,9 +38,6 @@ if (values.help) {
   Deno.exit(0);
 }
 
-const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-const words: string[] = config.tasks.server.command.split(/\s+/);
-const serverFlags = words.slice(words.indexOf("run") + 1, words.indexOf("server.ts"));
 
 let port = 0;
 let restarts = 0;
@@ -47,30 +45,9 @@ let stopping = false;
 let server!: Deno.ChildProcess;
 
 async function startServer(): Promise<void> {
-  server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...serverFlags,
-      `${ROOT}server.ts`,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--db",
-      values.db!,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the server exited before it was ready");
-    text += value;
-  }
-  reader.releaseLock();
-  port = Number(text.match(/listening on \S+:(\d+)/)![1]);
+  const started = await spawnServer(values.db!, port);
+  server = started.child;
+  port = started.port;
   const child = server;
   child.status.then(async (status) => {
     if (stopping || child !== server) return;

@@ -27,6 +27,7 @@ import {
   RpcError,
 } from "../lib/mod.ts";
 import { type ServerProcess, startServer } from "./_server.ts";
+import { collect, sleep } from "./_async.ts";
 
 /** Every single step (a call, a log line, an exit) must finish within this. */
 const STEP_MS = 10_000;
@@ -41,7 +42,6 @@ const DB = JSON.parse(
   await Deno.readTextFile(new URL("../data/route_guide_db.json", import.meta.url)),
 ) as { name: string; location: Point }[];
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const deadline = () => Date.now() + STEP_MS;
 
 /** A random valid point far from every feature, so server-wide notes do not mix. */
@@ -50,12 +50,6 @@ function freshPoint(): Point {
     latitude: -800000000 + Math.floor(Math.random() * 100000000),
     longitude: Math.floor(Math.random() * 1000000000),
   };
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
 }
 
 /** Asserts that `promise` rejects with an {@linkcode RpcError} of `code`. */

@@ -8,6 +8,7 @@ import { Code, RpcError } from "../lib/rpc_error.ts";
 import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
 import { haversineMeters, type Point } from "../lib/geo.ts";
 import { type ServerProcess, startServer } from "./_server.ts";
+import { collect } from "./_async.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 const BROOKLYN_BRIDGE = { latitude: 407061000, longitude: -739969000 };
@@ -24,12 +25,6 @@ async function withServer(
   } finally {
     client.close();
   }
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: number, pattern?: RegExp) {

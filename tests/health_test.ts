@@ -28,6 +28,7 @@ import {
 } from "../lib/route_guide_client.ts";
 import { makeTestCerts, tlsTest } from "./_certs.ts";
 import { type ServerProcess, startServer } from "./_server.ts";
+import { within } from "./_async.ts";
 
 /** Every single step (a call, a message, a log line) must finish within this. */
 const STEP_MS = 10_000;
@@ -98,21 +99,6 @@ async function rejectsWithCode(promise: Promise<unknown>, code: number, what: st
     );
     return true;
   }, what);
-}
-
-/** Rejects with a message after `ms`; the timer never outlives the promise. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A Watch whose messages are read one at a time. */

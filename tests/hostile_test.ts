@@ -35,6 +35,7 @@ import {
   type RawConnection,
   settingsFrame,
 } from "./_h2.ts";
+import { collect, sleep } from "./_async.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
@@ -43,8 +44,6 @@ const SERVICE = "/routeguide.RouteGuide";
 const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
 
 // ---------------------------------------------------------------- helpers
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Rejects when `promise` takes longer than `ms`; the timer never outlives the race. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -96,12 +95,6 @@ async function assertHealthy(server: ServerProcess): Promise<void> {
   ]);
   clearTimeout(timer);
   assert.equal(exited, false, `the server process exited:\n${server.stderr()}`);
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
 }
 
 /** Asserts that `promise` rejects with an RpcError of `code` (and a message matching `pattern`). */

@@ -21,27 +21,12 @@ import { connect as http2Connect } from "node:http2";
 import { createRouteGuideClient, type RouteNote } from "../lib/route_guide_client.ts";
 import { TextLineReader } from "./_lines.ts";
 import { CLIENT_FLAGS, ROOT, type ServerProcess, startServer } from "./_server.ts";
+import { sleep, within } from "./_async.ts";
 
 const HOLDER = `${ROOT}tests/fixtures/hold_stream.ts`;
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 /** How long the server may take to reclaim a frozen client's connection. */
 const RECLAIM_MS = 10_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Rejects with a message after `ms`; the timer never outlives the promise. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A client process holding one RouteChat open; see tests/fixtures/hold_stream.ts. */
 interface Holder extends AsyncDisposable {

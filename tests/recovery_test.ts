@@ -19,6 +19,7 @@ import { codeName, RpcError } from "../lib/rpc_error.ts";
 import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
 import { TextLineReader } from "./_lines.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "./_server.ts";
+import { sleep, within } from "./_async.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
@@ -27,22 +28,6 @@ const LOWER_MANHATTAN = {
   lo: { latitude: 407100000, longitude: -740200000 },
   hi: { latitude: 406900000, longitude: -739800000 },
 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Rejects with a message after `ms`; the timer never outlives the promise. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A port nothing listens on right now (bound, then released). */
 function freePort(): number {

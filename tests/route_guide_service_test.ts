@@ -15,6 +15,7 @@ import {
   type RouteNotesStore,
 } from "../lib/route_notes.ts";
 import { Code, RpcError } from "../lib/rpc_error.ts";
+import { collect } from "./_async.ts";
 
 const pt = (latitude: number, longitude: number): Point => ({ latitude, longitude });
 
@@ -38,12 +39,6 @@ function setup(options: Partial<RouteGuideHandlersOptions> = {}) {
 }
 
 const ctx = (): CallContext => ({ signal: new AbortController().signal });
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
 
 async function* from<T>(items: Iterable<T>): AsyncGenerator<T> {
   for (const item of items) yield item;

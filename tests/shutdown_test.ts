@@ -8,10 +8,10 @@ import { haversineMeters } from "../lib/geo.ts";
 import { Code, RpcError } from "../lib/rpc_error.ts";
 import { createRouteGuideClient } from "../lib/route_guide_client.ts";
 import { startServer } from "./_server.ts";
+import { sleep } from "./_async.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 const BROOKLYN_BRIDGE = { latitude: 407061000, longitude: -739969000 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("SIGTERM with nothing in flight exits 0 at once", async () => {
   await using server = await startServer();

@@ -38,6 +38,7 @@ import {
   RpcError,
 } from "../lib/mod.ts";
 import { type ServerProcess, startServer } from "./_server.ts";
+import { sleep } from "./_async.ts";
 
 /** Every single step (a call, a log line, an export, an exit) must finish within this. */
 const STEP_MS = 10_000;
@@ -46,7 +47,6 @@ const EMPIRE_STATE = point(40.7484, -73.9857);
 const BROOKLYN_BRIDGE = point(40.7061, -73.9969);
 const METHODS = ["GetFeature", "ListFeatures", "RecordRoute", "RouteChat"] as const;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const deadline = () => Date.now() + STEP_MS;
 
 /** A random valid point far from every feature, so server-wide notes do not mix. */

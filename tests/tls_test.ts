@@ -29,6 +29,7 @@ import {
 import { isCi, makeTestCerts, type TestCerts, tlsTest } from "./_certs.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "./_server.ts";
 import { findPython } from "./_python.ts";
+import { sleep, within } from "./_async.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
@@ -41,23 +42,7 @@ const LOWER_MANHATTAN = {
 /** Every single step (a call, a handshake, a log line) must finish within this. */
 const STEP_MS = 10_000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const deadline = () => Date.now() + STEP_MS;
-
-/** Rejects with a message after `ms`; the timer never outlives the promise. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Our client over TLS to `localhost:PORT`, trusting the test CA, with an optional client cert. */
 async function tlsClient(
