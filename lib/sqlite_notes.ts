@@ -1,0 +1,246 @@
+/**
+ * A route-notes store kept in an SQLite file through Deno's built-in
+ * `node:sqlite`, so that several server processes can share one set of notes.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import {
+  DEFAULT_MAX_LOCATIONS,
+  DEFAULT_MAX_NOTES_PER_LOCATION,
+  type RouteNote,
+  type RouteNotesLimits,
+  type RouteNotesStore,
+} from "./route_notes.ts";
+
+/** How long a process waits for another one's write lock before failing, in milliseconds. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+// A location's `last_write` is the id of the latest note written there: ids
+// grow across every process sharing the file (AUTOINCREMENT never reuses
+// one), so they double as the write sequence for the location cap.
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS route_notes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    latitude INTEGER NOT NULL,
+    longitude INTEGER NOT NULL,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS route_notes_by_location ON route_notes (latitude, longitude, id);
+  CREATE TABLE IF NOT EXISTS route_note_locations (
+    latitude INTEGER NOT NULL,
+    longitude INTEGER NOT NULL,
+    last_write INTEGER NOT NULL,
+    PRIMARY KEY (latitude, longitude)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS route_note_locations_by_last_write
+    ON route_note_locations (last_write);
+  CREATE TABLE IF NOT EXISTS route_note_location_count (
+    only INTEGER PRIMARY KEY CHECK (only = 0),
+    count INTEGER NOT NULL
+  );
+  INSERT OR IGNORE INTO route_note_location_count (only, count)
+    SELECT 0, count(*) FROM route_note_locations;
+`;
+
+function checkLimit(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(
+      `Cannot create notes store: ${name} must be a positive integer: current value is ${value}`,
+    );
+  }
+  return value;
+}
+
+type PathKind = "directory" | "file" | "missing" | "unknown";
+
+function pathKind(path: string): PathKind {
+  try {
+    return Deno.statSync(path).isDirectory ? "directory" : "file";
+  } catch (error) {
+    return error instanceof Deno.errors.NotFound ? "missing" : "unknown";
+  }
+}
+
+/** Says why `path` could not be opened, in more words than SQLite's "unable to open database file". */
+function openProblem(path: string, error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  // A missing permission is the whole story; stat would only trip over it too.
+  if (error instanceof Deno.errors.NotCapable) return reason;
+  const dir = dirname(path);
+  switch (pathKind(dir)) {
+    case "missing":
+      return `its directory ${JSON.stringify(dir)} does not exist (${reason})`;
+    case "file":
+      return `${JSON.stringify(dir)} is not a directory (${reason})`;
+  }
+  if (pathKind(path) === "directory") return `it is a directory (${reason})`;
+  return reason;
+}
+
+function prepare(db: DatabaseSync) {
+  const statements = {
+    begin: db.prepare("BEGIN IMMEDIATE"),
+    commit: db.prepare("COMMIT"),
+    rollback: db.prepare("ROLLBACK"),
+    // One JSON array instead of a row per note: node:sqlite builds rows
+    // slowly (50 rows cost ~50 µs, the array ~15 µs), and this Deno's
+    // node:sqlite cuts TEXT results at the first U+0000, which JSON escapes.
+    earlier: db.prepare(
+      "SELECT count(*) AS count, json_group_array(message ORDER BY id) AS messages " +
+        "FROM route_notes WHERE latitude = ? AND longitude = ?",
+    ),
+    insert: db.prepare("INSERT INTO route_notes (latitude, longitude, message) VALUES (?, ?, ?)"),
+    // Keeps the newest `?3` notes at the location.
+    dropOldest: db.prepare(
+      "DELETE FROM route_notes WHERE latitude = ?1 AND longitude = ?2 AND id <= (" +
+        "SELECT id FROM route_notes WHERE latitude = ?1 AND longitude = ?2 " +
+        "ORDER BY id DESC LIMIT 1 OFFSET ?3)",
+    ),
+    touch: db.prepare(
+      "INSERT INTO route_note_locations (latitude, longitude, last_write) VALUES (?, ?, ?) " +
+        "ON CONFLICT (latitude, longitude) DO UPDATE SET last_write = excluded.last_write",
+    ),
+    isKnown: db.prepare("SELECT 1 FROM route_note_locations WHERE latitude = ? AND longitude = ?"),
+    locationCount: db.prepare("SELECT count FROM route_note_location_count"),
+    addLocations: db.prepare("UPDATE route_note_location_count SET count = count + ?"),
+    leastRecent: db.prepare(
+      "SELECT latitude, longitude FROM route_note_locations ORDER BY last_write LIMIT ?",
+    ),
+    forgetLocation: db.prepare(
+      "DELETE FROM route_note_locations WHERE latitude = ? AND longitude = ?",
+    ),
+    dropLocation: db.prepare("DELETE FROM route_notes WHERE latitude = ? AND longitude = ?"),
+  } satisfies Record<string, StatementSync>;
+  return statements;
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+/**
+ * Creates a store that keeps notes in the SQLite file at `path` (created
+ * with its tables when missing), bounded by `limits`. Several stores, in one
+ * process or many, may share a file: it is opened in WAL mode and each
+ * exchange is one `BEGIN IMMEDIATE` transaction, so exchanges at one location
+ * never miss each other's notes. Calls run synchronously and, while another
+ * process holds the write lock, block for up to 5 seconds before failing.
+ *
+ * Needs `--allow-read` and `--allow-write` for the file and its directory
+ * (SQLite adds `-wal` and `-shm` files beside it).
+ *
+ * @throws {RangeError} when a limit is not a positive integer.
+ * @throws {Error} when the file cannot be opened or is not a notes database;
+ *   the message names the path.
+ *
+ * @example
+ * ```ts
+ * import { createSqliteNotesStore } from "./sqlite_notes.ts";
+ * import assert from "node:assert/strict";
+ * const path = await Deno.makeTempFile({ suffix: ".db" });
+ * try {
+ *   const store = createSqliteNotesStore(path, { maxNotesPerLocation: 2 });
+ *   const here = { latitude: 1, longitude: 2 };
+ *   assert.deepEqual(await store.exchange({ location: here, message: "first" }), []);
+ *   await store.exchange({ location: here, message: "second" });
+ *   assert.deepEqual(await store.exchange({ location: here, message: "third" }), [
+ *     { location: here, message: "first" },
+ *     { location: here, message: "second" },
+ *   ]);
+ *   await store.close();
+ * } finally {
+ *   await Deno.remove(path);
+ * }
+ * ```
+ */
+export function createSqliteNotesStore(
+  path: string,
+  limits: RouteNotesLimits = {},
+): RouteNotesStore {
+  const perLocation = checkLimit(
+    "maxNotesPerLocation",
+    limits.maxNotesPerLocation ?? DEFAULT_MAX_NOTES_PER_LOCATION,
+  );
+  const maxLocations = checkLimit("maxLocations", limits.maxLocations ?? DEFAULT_MAX_LOCATIONS);
+
+  let db: DatabaseSync | undefined;
+  let statements: Statements;
+  try {
+    db = new DatabaseSync(path);
+    // The timeout first: another process may be switching the file to WAL
+    // or creating the schema right now.
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.exec("PRAGMA journal_mode = WAL");
+    // In WAL mode NORMAL still survives a crash of the process; only an OS
+    // crash or power loss can lose the last few commits, which notes can
+    // afford, and it saves an fsync per exchange.
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+    statements = prepare(db);
+  } catch (error) {
+    if (db?.isOpen) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      db.close();
+    }
+    throw new Error(
+      `Cannot open notes store at ${JSON.stringify(path)}: ${openProblem(path, error)}`,
+      { cause: error },
+    );
+  }
+  const database = db;
+
+  /** Makes room for one more location by dropping the ones written to least recently. */
+  function evictLocations(): void {
+    const count = Number(statements.locationCount.get()?.count);
+    // More than one goes when another process sharing the file has a larger cap.
+    const excess = count - maxLocations + 1;
+    if (excess <= 0) return;
+    const victims = statements.leastRecent.all(excess);
+    for (const { latitude, longitude } of victims) {
+      statements.dropLocation.run(latitude, longitude);
+      statements.forgetLocation.run(latitude, longitude);
+    }
+    statements.addLocations.run(-victims.length);
+  }
+
+  function exchange(note: RouteNote): RouteNote[] {
+    const { latitude, longitude } = note.location;
+    const message = note.message;
+    statements.begin.run();
+    try {
+      const row = statements.earlier.get(latitude, longitude);
+      const count = Number(row?.count);
+      if (count === 0 && statements.isKnown.get(latitude, longitude) === undefined) {
+        evictLocations();
+        statements.addLocations.run(1);
+      }
+      const { lastInsertRowid } = statements.insert.run(latitude, longitude, message);
+      statements.touch.run(latitude, longitude, lastInsertRowid);
+      if (count + 1 > perLocation) statements.dropOldest.run(latitude, longitude, perLocation);
+      statements.commit.run();
+      const messages: string[] = JSON.parse(String(row?.messages));
+      return messages.map((message) => ({ location: { latitude, longitude }, message }));
+    } catch (error) {
+      if (database.isTransaction) statements.rollback.run();
+      throw error;
+    }
+  }
+
+  return {
+    exchange(note) {
+      if (!database.isOpen) {
+        return Promise.reject(new Error("Cannot exchange note: the notes store is closed"));
+      }
+      try {
+        return Promise.resolve(exchange(note));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    close() {
+      if (database.isOpen) database.close();
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,227 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import type { RouteNote } from "../lib/route_notes.ts";
+import { createSqliteNotesStore } from "../lib/sqlite_notes.ts";
+import { runNotesStoreContract } from "./route_notes_contract.ts";
+
+// Every database of this file lives under one directory: the contract closes
+// its stores but has no hook to delete their files.
+const dir = Deno.makeTempDirSync({ prefix: "sqlite_notes_test_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+let files = 0;
+const freshPath = () => `${dir}/notes_${files++}.db`;
+
+const note = (latitude: number, longitude: number, message: string): RouteNote => ({
+  location: { latitude, longitude },
+  message,
+});
+const messages = (notes: RouteNote[]) => notes.map((n) => n.message);
+
+runNotesStoreContract(
+  "createSqliteNotesStore()",
+  (limits) => createSqliteNotesStore(freshPath(), limits),
+);
+
+Deno.test("createSqliteNotesStore() keeps notes across closing and reopening the file", async () => {
+  const path = freshPath();
+  const first = createSqliteNotesStore(path, { maxNotesPerLocation: 3, maxLocations: 2 });
+  await first.exchange(note(1, 1, "a1"));
+  await first.exchange(note(2, 2, "b1"));
+  for (const m of ["a2", "a3", "a4"]) await first.exchange(note(1, 1, m));
+  await first.close();
+
+  const second = createSqliteNotesStore(path, { maxNotesPerLocation: 3, maxLocations: 2 });
+  try {
+    assert.deepEqual(messages(await second.exchange(note(1, 1, "a5"))), ["a2", "a3", "a4"]);
+    assert.deepEqual(messages(await second.exchange(note(2, 2, "b2"))), ["b1"]);
+    // The write order survived too: 1,1 is now the least recently written.
+    await second.exchange(note(3, 3, "c1"));
+    assert.deepEqual(await second.exchange(note(1, 1, "a6")), []);
+    assert.deepEqual(messages(await second.exchange(note(3, 3, "c2"))), ["c1"]);
+  } finally {
+    await second.close();
+  }
+});
+
+Deno.test("createSqliteNotesStore() stores sharing a file see each other's notes in order", async () => {
+  const path = freshPath();
+  const one = createSqliteNotesStore(path);
+  const two = createSqliteNotesStore(path);
+  try {
+    const seen: string[][] = [];
+    for (let i = 0; i < 6; i++) {
+      const store = i % 2 === 0 ? one : two;
+      seen.push(messages(await store.exchange(note(4, 4, `m${i}`))));
+    }
+    assert.deepEqual(seen, [
+      [],
+      ["m0"],
+      ["m0", "m1"],
+      ["m0", "m1", "m2"],
+      ["m0", "m1", "m2", "m3"],
+      ["m0", "m1", "m2", "m3", "m4"],
+    ]);
+    assert.deepEqual(await two.exchange(note(5, 5, "elsewhere")), []);
+    assert.deepEqual(messages(await one.exchange(note(5, 5, "again"))), ["elsewhere"]);
+  } finally {
+    await one.close();
+    await two.close();
+  }
+});
+
+Deno.test("createSqliteNotesStore() workers sharing a file each see exactly the earlier notes", async () => {
+  const path = freshPath();
+  const perWriter = 200;
+  const moduleUrl = new URL("../lib/sqlite_notes.ts", import.meta.url).href;
+  // Each worker is a separate SQLite connection on its own thread, racing the
+  // others and this thread for the write lock as server processes would.
+  // Two workers only: `deno test` type-checks each worker's imports anew.
+  const source = `
+    import { createSqliteNotesStore } from ${JSON.stringify(moduleUrl)};
+    self.onmessage = ({ data: { path, id, count } }) => {
+      const store = createSqliteNotesStore(path, { maxNotesPerLocation: 1000 });
+      self.onmessage = () => run(store, id, count);
+      self.postMessage("ready");
+    };
+    async function run(store, id, count) {
+      const seen = [];
+      for (let i = 0; i < count; i++) {
+        const earlier = await store.exchange({
+          location: { latitude: 9, longitude: 9 },
+          message: id + ":" + i,
+        });
+        seen.push(earlier.map((n) => n.message));
+      }
+      await store.close();
+      self.postMessage(seen);
+      self.close();
+    }
+  `;
+  const url = URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
+  // Each worker opens its store, says "ready", and starts writing on any
+  // message, so that all writers start together.
+  const start = (id: number) => {
+    const worker = new Worker(url, { type: "module" });
+    const messages: unknown[] = [];
+    let wake = () => {};
+    let failed: Error | undefined;
+    worker.onmessage = (event) => {
+      messages.push(event.data);
+      wake();
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      failed = new Error(event.message);
+      wake();
+    };
+    const next = async () => {
+      while (messages.length === 0 && failed === undefined) {
+        await new Promise<void>((resolve) => wake = resolve);
+      }
+      if (failed) throw failed;
+      return messages.shift();
+    };
+    worker.postMessage({ path, id, count: perWriter });
+    return { worker, next };
+  };
+  const workers = [start(0), start(1)];
+  const here = createSqliteNotesStore(path, { maxNotesPerLocation: 1000 });
+  const inThisThread = async (id: number) => {
+    const seen: string[][] = [];
+    for (let i = 0; i < perWriter; i++) {
+      seen.push(messages(await here.exchange(note(9, 9, `${id}:${i}`))));
+    }
+    return seen;
+  };
+  try {
+    for (const { next } of workers) assert.equal(await next(), "ready");
+    for (const { worker } of workers) worker.postMessage("go");
+    const results = await Promise.all([
+      ...workers.map(({ next }) => next() as Promise<string[][]>),
+      inThisThread(2),
+    ]);
+    const final = messages(await here.exchange(note(9, 9, "last")));
+    const total = results.length * perWriter;
+    assert.equal(final.length, total);
+    const counts = results.flat().map((s) => s.length).sort((x, y) => x - y);
+    assert.deepEqual(counts, [...Array(total).keys()]);
+    for (const [id, result] of results.entries()) {
+      for (const [i, earlier] of result.entries()) {
+        assert.deepEqual(earlier, final.slice(0, earlier.length));
+        assert.equal(final[earlier.length], `${id}:${i}`);
+      }
+    }
+  } finally {
+    for (const { worker } of workers) worker.terminate();
+    URL.revokeObjectURL(url);
+    await here.close();
+  }
+});
+
+Deno.test("createSqliteNotesStore() puts the file in WAL mode", async () => {
+  const path = freshPath();
+  const store = createSqliteNotesStore(path);
+  await store.exchange(note(1, 1, "x"));
+  await store.close();
+  const db = new DatabaseSync(path);
+  try {
+    assert.deepEqual({ ...db.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" });
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("createSqliteNotesStore() names the path when its directory does not exist", () => {
+  const path = `${dir}/no_such_dir/notes.db`;
+  assert.throws(
+    () => createSqliteNotesStore(path),
+    (error) =>
+      error instanceof Error &&
+      error.message.includes(`Cannot open notes store at "${path}"`) &&
+      error.message.includes("does not exist"),
+  );
+});
+
+Deno.test("createSqliteNotesStore() names the path when it is a directory", () => {
+  assert.throws(
+    () => createSqliteNotesStore(dir),
+    (error) =>
+      error instanceof Error &&
+      error.message.includes(`Cannot open notes store at "${dir}"`) &&
+      error.message.includes("is a directory"),
+  );
+});
+
+Deno.test("createSqliteNotesStore() names the path when the file is not a database", async () => {
+  const path = freshPath();
+  await Deno.writeTextFile(path, "not a database, just text that is long enough to matter\n");
+  assert.throws(
+    () => createSqliteNotesStore(path),
+    (error) =>
+      error instanceof Error &&
+      error.message.includes(`Cannot open notes store at "${path}"`) &&
+      error.message.includes("not a database"),
+  );
+});
+
+Deno.test("createSqliteNotesStore() rejects limits that are not positive integers", () => {
+  for (const bad of [0, -1, 1.5, NaN, Infinity, 2 ** 53]) {
+    for (const name of ["maxNotesPerLocation", "maxLocations"]) {
+      assert.throws(
+        () => createSqliteNotesStore(freshPath(), { [name]: bad }),
+        (error) =>
+          error instanceof RangeError &&
+          error.message.includes(`${name} must be a positive integer: current value is ${bad}`),
+        `${name} ${bad}`,
+      );
+    }
+  }
+});
+
+Deno.test("createSqliteNotesStore() rejects exchanges once closed", async () => {
+  const store = createSqliteNotesStore(freshPath());
+  await store.close();
+  await assert.rejects(() => store.exchange(note(1, 1, "late")), /the notes store is closed/);
+  // Closing again is harmless.
+  await store.close();
+});
