@@ -38,7 +38,6 @@ if (values.help) {
   Deno.exit(0);
 }
 
-
 let port = 0;
 let restarts = 0;
 let stopping = false;
