@@ -10,6 +10,8 @@ import { runtimeWarning } from "./lib/runtime.ts";
 import { formatAddress, serve } from "./lib/serve.ts";
 import { parseServerConfig, serverUsage, UsageError } from "./lib/server_config.ts";
 import { createLogger } from "./lib/telemetry.ts";
+import { createMemoryNotesStore } from "./lib/route_notes.ts";
+import { createSqliteNotesStore } from "./lib/sqlite_notes.ts";
 
 /** Runs the server with command-line arguments; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -63,7 +65,15 @@ export async function main(args: string[]): Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, 0));
       gc();
     }
+    const notesLimits = {
+      maxNotesPerLocation: config.maxNotesPerLocation,
+      maxLocations: config.maxNoteLocations,
+    };
+    const notes = config.notes.startsWith("sqlite:")
+      ? createSqliteNotesStore(config.notes.slice("sqlite:".length), notesLimits)
+      : createMemoryNotesStore(notesLimits);
     server = await serve({
+      notes,
       db,
       host: config.host,
       port: config.port,
@@ -71,10 +81,6 @@ export async function main(args: string[]): Promise<number> {
       logger,
       telemetry: Deno.env.get("OTEL_DENO") === "true",
       maxNoteBytes: config.maxNoteBytes,
-      notesLimits: {
-        maxNotesPerLocation: config.maxNotesPerLocation,
-        maxLocations: config.maxNoteLocations,
-      },
       limits: {
         maxConcurrentStreams: config.maxConcurrentStreams,
         maxConcurrentLists: config.maxConcurrentLists,

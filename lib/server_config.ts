@@ -57,6 +57,8 @@ export interface ServerConfig {
   tlsClientCa?: string;
   /** Plaintext port serving only the health service. */
   healthPort?: number;
+  /** Where RouteChat notes live: `memory`, or `sqlite:PATH` to keep them in a file. */
+  notes: string;
   /** Least severe log level written. */
   logLevel: LogLevel;
   /** Log line format. */
@@ -76,7 +78,7 @@ interface Setting {
   flag: string;
   env: string;
   key: keyof ServerConfig;
-  kind: "string" | "path" | "port" | "seconds" | "count" | "level" | "format";
+  kind: "string" | "path" | "port" | "seconds" | "count" | "level" | "format" | "notes";
   default: string | number | undefined;
   help: string;
 }
@@ -228,6 +230,14 @@ export const SERVER_SETTINGS: readonly Setting[] = [
     help: "require client certificates signed by this CA (PEM)",
   },
   {
+    flag: "notes",
+    env: "ROUTEGUIDE_NOTES",
+    key: "notes",
+    kind: "notes",
+    default: "memory",
+    help: "RouteChat notes store: memory, or sqlite:PATH (kept across restarts)",
+  },
+  {
     flag: "health-port",
     env: "ROUTEGUIDE_HEALTH_PORT",
     key: "healthPort",
@@ -281,6 +291,11 @@ function convert(setting: Setting, raw: string, source: string): string | number
       }
       return n;
     }
+    case "notes":
+      if (raw !== "memory" && !/^sqlite:.+/.test(raw)) {
+        throw bad("memory or sqlite:PATH (PostgreSQL is not supported yet)");
+      }
+      return raw;
     case "level":
       if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
         throw bad(`one of ${LOG_LEVELS.join(", ")}`);

@@ -50,6 +50,8 @@ export interface StartServerOptions {
   args?: string[];
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** Extra Deno flags before `server.ts`, e.g. `["--allow-write=/tmp/x"]`. */
+  denoFlags?: string[];
 }
 
 /**
@@ -61,6 +63,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     args: [
       "run",
       ...SERVER_FLAGS,
+      ...(options.denoFlags ?? []),
       `${ROOT}server.ts`,
       "--host",
       "127.0.0.1",

@@ -50,6 +50,7 @@ Deno.test("parseServerConfig() without flags or variables gives the defaults", (
     maxConnectionAgeSeconds: 0,
     logLevel: "notice",
     logFormat: "text",
+    notes: "memory",
   };
   assert.deepEqual(parse([]), expected);
   // The environment is optional.
@@ -90,6 +91,7 @@ const SAMPLES = {
   count: ["7", 7],
   level: ["debug", "debug"],
   format: ["json", "json"],
+  notes: ["sqlite:/tmp/notes.db", "sqlite:/tmp/notes.db"],
 } as const;
 
 /** Every setting set to its sample value (TLS files come as a pair, so all are set). */

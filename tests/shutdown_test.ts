@@ -128,3 +128,49 @@ Deno.test("cancelled and expired calls leave nothing in flight behind", async ()
   assert.equal(status.code, 0);
   assert.match(server.stderr(), /SIGTERM: shutting down; 0 calls in flight/);
 });
+
+Deno.test("with --notes sqlite:PATH, RouteChat notes survive a server restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "routeguide_notes_" });
+  const args = ["--notes", `sqlite:${dir}/notes.db`];
+  const denoFlags = [`--allow-write=${dir}`];
+  const here = { latitude: 424242, longitude: -242424 };
+  try {
+    {
+      await using server = await startServer({ args, denoFlags });
+      const client = createRouteGuideClient(server.target);
+      try {
+        for await (const _ of client.routeChat([{ location: here, message: "before" }])) {
+          // the first note at a place has nothing to replay
+        }
+      } finally {
+        client.close();
+      }
+      assert.equal((await server.stop("SIGTERM")).code, 0, server.stderr());
+    }
+    await using again = await startServer({ args, denoFlags });
+    const client = createRouteGuideClient(again.target);
+    try {
+      const replies: string[] = [];
+      for await (const note of client.routeChat([{ location: here, message: "after" }])) {
+        replies.push(note.message ?? "");
+      }
+      assert.deepEqual(replies, ["before"]);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--notes sqlite: without write permission fails at start with one line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "routeguide_notes_" });
+  try {
+    await assert.rejects(
+      startServer({ args: ["--notes", `sqlite:${dir}/notes.db`] }),
+      /server did not start[\s\S]*error: .*notes store/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
