@@ -5,6 +5,7 @@
 
 import { createFeatureDb, type Feature } from "../lib/feature_db.ts";
 import { normalizeRectangle } from "../lib/geo.ts";
+import { seededRandom } from "../tests/_random.ts";
 
 const SIZES = [1_000, 100_000, 1_000_000];
 
@@ -14,20 +15,9 @@ globalThis.addEventListener("unload", () => {
   if (sink < 0) console.log(sink);
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Random features in the 1° × 1° box at 40°N, 75°W, as the peers' generator makes them. */
 function features(n: number): Feature[] {
-  const random = mulberry32(n);
+  const random = seededRandom(n);
   return Array.from({ length: n }, (_, i) => ({
     name: i % 10 === 0 ? "" : `Feature ${i}`,
     location: {
@@ -40,7 +30,7 @@ function features(n: number): Feature[] {
 for (const n of SIZES) {
   const list = features(n);
   const { db } = createFeatureDb(list);
-  const random = mulberry32(7);
+  const random = seededRandom(7);
   const probes = Array.from({ length: 1024 }, () => list[Math.floor(random() * n)].location);
   let i = 0;
 

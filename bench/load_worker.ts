@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
 import type { Point } from "../lib/geo.ts";
+import { seededRandom } from "../tests/_random.ts";
 
 /** What one worker process reports. */
 export interface WorkerReport {
@@ -111,17 +112,6 @@ async function chatLoop(
   await replies.return?.();
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Runs the worker from its command line and prints its report. */
 export async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -155,7 +145,7 @@ export async function main(args: string[]): Promise<void> {
   };
   const client = createRouteGuideClient(values.target!, { retry: false });
   await client.waitForReady(Date.now() + 10_000);
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const setup: Setup = {
     client,
     points,

@@ -365,15 +365,18 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const sockets = new Set<Socket>();
   const maxConnections = limits.maxConnections ?? 1000;
-  const accept = (socket: Socket) => {
+  // Every connection, on either port, counts against the cap and is watched
+  // at shutdown.
+  const acceptInto = (target: { injectConnection(socket: Socket): void }) => (socket: Socket) => {
     if (sockets.size >= maxConnections) {
       socket.destroy();
       return;
     }
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    injector.injectConnection(socket);
+    target.injectConnection(socket);
   };
+  const accept = acceptInto(injector);
   const tls = options.tls;
   let listener: NetServer;
   let reloadTls = () => Promise.resolve();
@@ -414,11 +417,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     const healthInjector = healthServer.createConnectionInjector(
       grpc.ServerCredentials.createInsecure(),
     );
-    const healthListener = createServer((socket) => {
-      sockets.add(socket);
-      socket.once("close", () => sockets.delete(socket));
-      healthInjector.injectConnection(socket);
-    });
+    const healthListener = createServer(acceptInto(healthInjector));
     try {
       const healthPort = await listen(healthListener, host, options.healthPort);
       healthOnly = { server: healthServer, listener: healthListener, port: healthPort };

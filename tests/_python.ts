@@ -33,3 +33,47 @@ export function isCi(): boolean {
     return false;
   }
 }
+
+/** What a Python script run by {@linkcode runPython} did. */
+export interface PythonRun {
+  /** Exit code (meaningless when `timedOut`). */
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Whether it was killed for running past the time limit. */
+  timedOut: boolean;
+}
+
+/** Runs a Python script, killing it after `timeoutMs`. */
+export async function runPython(
+  python: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<PythonRun> {
+  const child = new Deno.Command(python, {
+    args,
+    env: { PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }, timeoutMs);
+  try {
+    const output = await child.output();
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    return {
+      code: output.code,
+      stdout: decode(output.stdout),
+      stderr: decode(output.stderr),
+      timedOut,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}

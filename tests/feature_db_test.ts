@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createFeatureDb, type Feature, type FeatureDb, loadFeatureDb } from "../lib/feature_db.ts";
 import { type Bounds, contains, normalizeRectangle, type Point } from "../lib/geo.ts";
+import { seededRandom } from "./_random.ts";
 
 const pt = (latitude: number, longitude: number): Point => ({ latitude, longitude });
 const feature = (name: string, latitude: number, longitude: number): Feature => ({
@@ -9,18 +10,6 @@ const feature = (name: string, latitude: number, longitude: number): Feature => 
 });
 const rect = (a: Point, b: Point): Bounds => normalizeRectangle(a, b);
 const WORLD = rect(pt(-900000000, -1800000000), pt(900000000, 1800000000));
-
-/** A small seeded PRNG so that the randomized checks are repeatable. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The names of the features in bounds, sorted, for comparing sets. */
 function namesWithin(db: FeatureDb, bounds: Bounds): string[] {
@@ -262,7 +251,7 @@ Deno.test("FeatureDb handles the poles and both ±180° longitudes", () => {
 });
 
 Deno.test("FeatureDb.indicesWithin() matches a linear scan on 20,000 random features", () => {
-  const random = mulberry32(0x5eed);
+  const random = seededRandom(0x5eed);
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   // Data lies within ±60° latitude, so the caps above and below are empty.
   const DATA_MAX_LAT = 600000000;

@@ -14,20 +14,9 @@ import {
   saturateInt32,
   toE7,
 } from "../lib/geo.ts";
+import { seededRandom } from "./_random.ts";
 
 const pt = (latitude: number, longitude: number): Point => ({ latitude, longitude });
-
-/** A small seeded PRNG so that the randomized checks are repeatable. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // --- toE7 / fromE7 ---------------------------------------------------------
 
@@ -75,7 +64,7 @@ Deno.test("fromE7() converts E7 units to degrees", () => {
 });
 
 Deno.test("toE7(fromE7(n)) gives back every integer n in range", () => {
-  const random = mulberry32(7);
+  const random = seededRandom(7);
   for (let i = 0; i < 10_000; i++) {
     const n = Math.round((random() * 2 - 1) * MAX_LONGITUDE_E7);
     assert.equal(toE7(fromE7(n)), n);
@@ -234,7 +223,7 @@ Deno.test({
 });
 
 Deno.test("haversineMeters() is symmetric", () => {
-  const random = mulberry32(42);
+  const random = seededRandom(42);
   const randomPoint = () =>
     pt(
       Math.round((random() * 2 - 1) * MAX_LATITUDE_E7),

@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { findPython, isCi } from "./_python.ts";
+import { findPython, isCi, runPython } from "./_python.ts";
 import { ROOT, startServer } from "./_server.ts";
 
 const SCRIPT = `${ROOT}tests/interop/route_guide_check.py`;
@@ -38,34 +38,16 @@ if (found.python === undefined) {
   const python = found.python;
   Deno.test(TEST_NAME, async () => {
     await using server = await startServer();
-    const child = new Deno.Command(python, {
-      args: [SCRIPT, "--target", server.target, "--db", DB],
-      env: { PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }, PYTHON_TIMEOUT_MS);
-    let output: Deno.CommandOutput;
-    try {
-      output = await child.output();
-    } finally {
-      clearTimeout(timer);
-    }
-    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-    const stdout = decode(output.stdout);
-    const stderr = decode(output.stderr);
+    const { code, stdout, stderr, timedOut } = await runPython(
+      python,
+      [SCRIPT, "--target", server.target, "--db", DB],
+      PYTHON_TIMEOUT_MS,
+    );
     const details = `${python} ${SCRIPT} --target ${server.target} --db ${DB}\n` +
       `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}\n` +
       `--- server stderr ---\n${server.stderr()}`;
     assert.ok(!timedOut, `the Python client was killed after ${PYTHON_TIMEOUT_MS} ms\n${details}`);
-    assert.equal(output.code, 0, `the Python client exited with ${output.code}\n${details}`);
+    assert.equal(code, 0, `the Python client exited with ${code}\n${details}`);
     assert.ok(
       /^python interop: \d+ passed, 0 failed$/m.test(stdout),
       `no "0 failed" summary line\n${details}`,

@@ -28,7 +28,7 @@ import {
 } from "../lib/route_guide_client.ts";
 import { isCi, makeTestCerts, type TestCerts, tlsTest } from "./_certs.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "./_server.ts";
-import { findPython } from "./_python.ts";
+import { findPython, runPython } from "./_python.ts";
 import { sleep, within } from "./_async.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
@@ -266,19 +266,24 @@ tlsTest("TLS: the CLI with --tls-ca gets a feature", async () => {
   assert.match(result.stdout, /Empire State Building, New York, NY/);
 });
 
+/** Server flags for TLS that also requires client certificates from the test CA. */
+function mtlsArgs(certs: { serverCert: string; serverKey: string; caCert: string }): string[] {
+  return [
+    "--tls-cert",
+    certs.serverCert,
+    "--tls-key",
+    certs.serverKey,
+    "--tls-client-ca",
+    certs.caCert,
+  ];
+}
+
 tlsTest(
   "mTLS: a client certificate signed by the CA is accepted; none, self-signed or from a look-alike CA are refused",
   async () => {
     await using certs = await makeTestCerts();
     await using server = await startServer({
-      args: [
-        "--tls-cert",
-        certs.serverCert,
-        "--tls-key",
-        certs.serverKey,
-        "--tls-client-ca",
-        certs.caCert,
-      ],
+      args: mtlsArgs(certs),
     });
     const cases: [string, { cert: string; key: string } | undefined, Code | undefined][] = [
       [
@@ -329,14 +334,7 @@ tlsTest(
   async () => {
     await using certs = await makeTestCerts();
     await using server = await startServer({
-      args: [
-        "--tls-cert",
-        certs.serverCert,
-        "--tls-key",
-        certs.serverKey,
-        "--tls-client-ca",
-        certs.caCert,
-      ],
+      args: mtlsArgs(certs),
     });
     const target = ["--target", `localhost:${server.port}`, "--tls-ca", certs.caCert];
     const get = ["get", "40.7484", "-73.9857"];
@@ -525,14 +523,7 @@ if (found.python === undefined) {
       args: ["--tls-cert", certs.serverCert, "--tls-key", certs.serverKey],
     });
     await using mtlsServer = await startServer({
-      args: [
-        "--tls-cert",
-        certs.serverCert,
-        "--tls-key",
-        certs.serverKey,
-        "--tls-client-ca",
-        certs.caCert,
-      ],
+      args: mtlsArgs(certs),
     });
     const args = [
       PY_SCRIPT,
@@ -551,34 +542,13 @@ if (found.python === undefined) {
       "--rogue-key",
       certs.rogueKey,
     ];
-    const child = new Deno.Command(python, {
-      args,
-      env: { PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }, PYTHON_TIMEOUT_MS);
-    let output: Deno.CommandOutput;
-    try {
-      output = await child.output();
-    } finally {
-      clearTimeout(timer);
-    }
-    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-    const stdout = decode(output.stdout);
+    const { code, stdout, stderr, timedOut } = await runPython(python, args, PYTHON_TIMEOUT_MS);
     const details = `${python} ${args.join(" ")}\n--- stdout ---\n${stdout}\n` +
-      `--- stderr ---\n${decode(output.stderr)}\n` +
+      `--- stderr ---\n${stderr}\n` +
       `--- TLS server stderr ---\n${tlsServer.stderr()}\n` +
       `--- mTLS server stderr ---\n${mtlsServer.stderr()}`;
     assert.ok(!timedOut, `the Python client was killed after ${PYTHON_TIMEOUT_MS} ms\n${details}`);
-    assert.equal(output.code, 0, `the Python client exited with ${output.code}\n${details}`);
+    assert.equal(code, 0, `the Python client exited with ${code}\n${details}`);
     assert.match(stdout, /^python tls: [1-9]\d* passed, 0 failed$/m, details);
   });
 }
