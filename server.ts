@@ -1,17 +1,37 @@
 /**
  * `deno task server`: loads the feature database, serves RouteGuide, and
- * shuts down gracefully on SIGINT or SIGTERM.
+ * shuts down gracefully on SIGINT or SIGTERM. With `--workers N` above 1 it
+ * is a supervisor instead, running N such servers on one port.
  *
  * @module
  */
 
 import { loadFeatureDb } from "./lib/feature_db.ts";
 import { runtimeWarning } from "./lib/runtime.ts";
-import { formatAddress, serve } from "./lib/serve.ts";
-import { parseServerConfig, serverUsage, UsageError } from "./lib/server_config.ts";
-import { createLogger } from "./lib/telemetry.ts";
-import { createMemoryNotesStore } from "./lib/route_notes.ts";
+import { formatAddress, reservePort, serve } from "./lib/serve.ts";
+import {
+  parseServerConfig,
+  type ServerConfig,
+  serverUsage,
+  UsageError,
+} from "./lib/server_config.ts";
+import { createLogger, type Logger } from "./lib/telemetry.ts";
+import { createMemoryNotesStore, type RouteNotesStore } from "./lib/route_notes.ts";
 import { createSqliteNotesStore } from "./lib/sqlite_notes.ts";
+import {
+  findDenoForWorkers,
+  spawnWorker,
+  startWorkers,
+  stdinClosed,
+  workerDenoFlags,
+} from "./lib/supervisor.ts";
+
+/**
+ * Set by the supervisor in each worker's environment: the worker's number.
+ * A worker shares the port, tags its log lines, and stops when the
+ * supervisor goes away.
+ */
+const WORKER_ID_VARIABLE = "ROUTEGUIDE_WORKER_ID";
 
 /** Runs the server with command-line arguments; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -39,7 +59,20 @@ export async function main(args: string[]): Promise<number> {
     }
   });
 
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const workerId = Number(Deno.env.get(WORKER_ID_VARIABLE) ?? 0);
+  const logger = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    fields: workerId > 0 ? { worker: workerId } : undefined,
+  });
+  if (workerId === 0 && config.workers > 1) {
+    return await supervise(config, args, logger, stopSignal);
+  }
+  // A worker stops when its supervisor is gone, however it went.
+  const stop = workerId > 0
+    ? Promise.race([stopSignal, stdinClosed().then(() => "SIGTERM" as const)])
+    : stopSignal;
+
   let server;
   try {
     // Load and check the data before binding: a bad file never opens a port.
@@ -65,18 +98,13 @@ export async function main(args: string[]): Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, 0));
       gc();
     }
-    const notesLimits = {
-      maxNotesPerLocation: config.maxNotesPerLocation,
-      maxLocations: config.maxNoteLocations,
-    };
-    const notes = config.notes.startsWith("sqlite:")
-      ? createSqliteNotesStore(config.notes.slice("sqlite:".length), notesLimits)
-      : createMemoryNotesStore(notesLimits);
+    const notes = await openNotesStore(config);
     server = await serve({
       notes,
       db,
       host: config.host,
       port: config.port,
+      reusePort: workerId > 0,
       healthPort: config.healthPort,
       logger,
       telemetry: Deno.env.get("OTEL_DENO") === "true",
@@ -127,7 +155,7 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
 
-  const signal = await stopSignal;
+  const signal = await stop;
   logger.log(
     "notice",
     `${signal}: shutting down; ${server.inFlight} calls in flight get up to ${config.graceSeconds} s`,
@@ -135,6 +163,91 @@ export async function main(args: string[]): Promise<number> {
   const { cancelled } = await server.shutdown(config.graceSeconds * 1000);
   logger.log("notice", `stopped; ${cancelled} calls cancelled at the end of the grace period`);
   return 0;
+}
+
+/** Opens the notes store `config.notes` names. */
+async function openNotesStore(config: ServerConfig): Promise<RouteNotesStore> {
+  const limits = {
+    maxNotesPerLocation: config.maxNotesPerLocation,
+    maxLocations: config.maxNoteLocations,
+  };
+  if (config.notes.startsWith("sqlite:")) {
+    return createSqliteNotesStore(config.notes.slice("sqlite:".length), limits);
+  }
+  if (config.notes.startsWith("postgres")) {
+    // Loaded only when asked for: the driver adds to every start-up otherwise.
+    const { createPostgresNotesStore } = await import("./lib/postgres_notes.ts");
+    return await createPostgresNotesStore(config.notes, limits);
+  }
+  return createMemoryNotesStore(limits);
+}
+
+/**
+ * Runs `config.workers` copies of this server on one port until a signal:
+ * SIGINT/SIGTERM stop them all gracefully, SIGHUP reaches each one.
+ */
+async function supervise(
+  config: ServerConfig,
+  args: string[],
+  logger: Logger,
+  stopSignal: Promise<Deno.Signal>,
+): Promise<number> {
+  let supervisor;
+  let address;
+  try {
+    // Check the ports are free before sharing them (a second supervisor on
+    // the same port would otherwise quietly share it too), and pick them
+    // when 0 was asked for, so every worker gets the same ones.
+    const port = await reservePort(config.host, config.port);
+    const healthPort = config.healthPort === undefined
+      ? undefined
+      : await reservePort(config.host, config.healthPort);
+    address = formatAddress(config.host, port);
+    if (config.notes === "memory" && config.notesChosen) {
+      logger.log(
+        "warn",
+        `--notes memory with ${config.workers} workers: each worker keeps its own notes, so ` +
+          "RouteChat replays only the notes sent through the same worker",
+      );
+    }
+    const deno = await findDenoForWorkers();
+    // Later flags win: these pin what the workers must share.
+    const workerArgs = [
+      ...args,
+      "--port",
+      String(port),
+      ...(healthPort === undefined ? [] : ["--health-port", String(healthPort)]),
+      "--notes",
+      config.notes,
+    ];
+    supervisor = await startWorkers({
+      workers: config.workers,
+      logger,
+      start: (index) =>
+        spawnWorker({
+          deno,
+          denoFlags: workerDenoFlags(config.notes),
+          script: decodeURIComponent(new URL(import.meta.url).pathname),
+          args: workerArgs,
+          env: { [WORKER_ID_VARIABLE]: String(index) },
+        }),
+    });
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 1;
+  }
+  console.log(
+    `listening on ${address} (${supervisor.ready.features} features, ${config.workers} workers)`,
+  );
+  const running = supervisor;
+  Deno.addSignalListener("SIGHUP", () => running.signal("SIGHUP"));
+
+  const signal = await stopSignal;
+  logger.log("notice", `${signal}: stopping ${config.workers} workers`);
+  // Each worker has the grace period; past it, and a margin, they are killed.
+  const clean = await supervisor.stop(signal, config.graceSeconds * 1000 + 15_000);
+  logger.log("notice", `stopped ${config.workers} workers; ${supervisor.restarts} restarts in all`);
+  return clean ? 0 : 1;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

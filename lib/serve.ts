@@ -78,6 +78,13 @@ export interface ServeOptions {
   keepalive?: KeepaliveOptions;
   /** Serve TLS only, from these PEM files; read again by {@linkcode RouteGuideServer.reloadTls}. */
   tls?: TlsFiles;
+  /**
+   * Share the ports with other processes that also ask for it (the
+   * kernel's `SO_REUSEPORT`): each new connection goes to one of them.
+   * This is how `--workers` runs several processes on one port.
+   * @default {false}
+   */
+  reusePort?: boolean;
 }
 
 /** Limits on what clients may use; each has a default that suits a small server. */
@@ -200,7 +207,12 @@ function listenErrorMessage(address: string, error: NodeJS.ErrnoException): stri
 }
 
 /** Listens on host:port; resolves once listening, rejects with a one-line error. */
-function listen(listener: NetServer, host: string, port: number): Promise<number> {
+function listen(
+  listener: NetServer,
+  host: string,
+  port: number,
+  reusePort = false,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       listener.off("listening", onListening);
@@ -212,8 +224,21 @@ function listen(listener: NetServer, host: string, port: number): Promise<number
     };
     listener.once("error", onError);
     listener.once("listening", onListening);
-    listener.listen({ host, port });
+    listener.listen({ host, port, reusePort });
   });
+}
+
+/**
+ * Checks that host:port is free (nothing listens there, not even a process
+ * sharing it) and resolves to the port, a free one picked when `port` is 0.
+ * It listens for a moment and closes again, so the port is free when it
+ * resolves; rejects with the same one-line errors as {@linkcode serve}.
+ */
+export async function reservePort(host: string, port: number): Promise<number> {
+  const probe = createServer();
+  const picked = await listen(probe, host, port);
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return picked;
 }
 
 /** Resolves once every socket has closed, or when `ms` have passed. */
@@ -408,7 +433,8 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
       material = fresh;
     };
   }
-  const port = await listen(listener, host, options.port ?? 50051);
+  const reusePort = options.reusePort ?? false;
+  const port = await listen(listener, host, options.port ?? 50051, reusePort);
 
   let healthOnly: { server: grpc.Server; listener: NetServer; port: number } | undefined;
   if (options.healthPort !== undefined) {
@@ -419,7 +445,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     );
     const healthListener = createServer(acceptInto(healthInjector));
     try {
-      const healthPort = await listen(healthListener, host, options.healthPort);
+      const healthPort = await listen(healthListener, host, options.healthPort, reusePort);
       healthOnly = { server: healthServer, listener: healthListener, port: healthPort };
     } catch (error) {
       listener.close();

@@ -10,6 +10,14 @@ import { DEFAULT_MAX_LOCATIONS, DEFAULT_MAX_NOTES_PER_LOCATION } from "./route_n
 import { DEFAULT_MAX_NOTE_BYTES } from "./route_guide_service.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./telemetry.ts";
 
+/**
+ * Where `--workers` above 1 keeps RouteChat notes unless told otherwise: a
+ * file the workers share, next to the feature database.
+ */
+export const DEFAULT_SHARED_NOTES_PATH: string = decodeURIComponent(
+  new URL("../data/route_notes.sqlite", import.meta.url).pathname,
+);
+
 /** The project's own feature database, found from this module's location. */
 export const DEFAULT_DB_PATH: string = decodeURIComponent(
   new URL("../data/route_guide_db.json", import.meta.url).pathname,
@@ -57,8 +65,16 @@ export interface ServerConfig {
   tlsClientCa?: string;
   /** Plaintext port serving only the health service. */
   healthPort?: number;
-  /** Where RouteChat notes live: `memory`, or `sqlite:PATH` to keep them in a file. */
+  /**
+   * Where RouteChat notes live: `memory`, `sqlite:PATH` (a file, shared by
+   * the processes on one machine) or a `postgres://` URL (shared by
+   * machines).
+   */
   notes: string;
+  /** Whether `notes` was chosen (by flag or variable) rather than defaulted. */
+  notesChosen: boolean;
+  /** Server processes sharing the port; 1 runs no supervisor. */
+  workers: number;
   /** Least severe log level written. */
   logLevel: LogLevel;
   /** Log line format. */
@@ -78,7 +94,16 @@ interface Setting {
   flag: string;
   env: string;
   key: keyof ServerConfig;
-  kind: "string" | "path" | "port" | "seconds" | "count" | "level" | "format" | "notes";
+  kind:
+    | "string"
+    | "path"
+    | "port"
+    | "seconds"
+    | "count"
+    | "level"
+    | "format"
+    | "notes"
+    | "workers";
   default: string | number | undefined;
   help: string;
 }
@@ -234,8 +259,17 @@ export const SERVER_SETTINGS: readonly Setting[] = [
     env: "ROUTEGUIDE_NOTES",
     key: "notes",
     kind: "notes",
-    default: "memory",
-    help: "RouteChat notes store: memory, or sqlite:PATH (kept across restarts)",
+    default: undefined,
+    help: "RouteChat notes store: memory, sqlite:PATH or postgres://USER@HOST/DB " +
+      "(memory; sqlite:data/route_notes.sqlite when --workers is above 1)",
+  },
+  {
+    flag: "workers",
+    env: "ROUTEGUIDE_WORKERS",
+    key: "workers",
+    kind: "workers",
+    default: 1,
+    help: "server processes sharing the port, restarted when they die; auto: one per core",
   },
   {
     flag: "health-port",
@@ -292,10 +326,20 @@ function convert(setting: Setting, raw: string, source: string): string | number
       return n;
     }
     case "notes":
-      if (raw !== "memory" && !/^sqlite:.+/.test(raw)) {
-        throw bad("memory or sqlite:PATH (PostgreSQL is not supported yet)");
+      if (raw === "memory" || /^sqlite:.+/.test(raw)) return raw;
+      if (/^postgres(ql)?:\/\//.test(raw)) {
+        if (URL.canParse(raw) && new URL(raw).hostname !== "") return raw;
+        throw new UsageError(
+          `${source} must be a URL like postgres://USER:PASSWORD@HOST:PORT/DATABASE: got one without a host or that does not parse`,
+        );
       }
-      return raw;
+      throw bad("memory, sqlite:PATH or postgres://USER@HOST:PORT/DATABASE");
+    case "workers": {
+      if (raw === "auto") return navigator.hardwareConcurrency;
+      const n = Number(raw);
+      if (!/^\d+$/.test(raw) || n < 1 || n > 256) throw bad("auto or a whole number from 1 to 256");
+      return n;
+    }
     case "level":
       if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
         throw bad(`one of ${LOG_LEVELS.join(", ")}`);
@@ -361,11 +405,16 @@ export function parseServerConfig(
     else if (s.key === "db") config[s.key] = DEFAULT_DB_PATH;
     else if (s.default !== undefined) config[s.key] = s.default;
   }
+  // Workers share notes through a file unless told where else to keep them.
+  const notesChosen = config.notes !== undefined;
+  config.notes ??= (config.workers as number) > 1
+    ? `sqlite:${DEFAULT_SHARED_NOTES_PATH}`
+    : "memory";
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
   }
   if (config.tlsClientCa !== undefined && config.tlsCert === undefined) {
     throw new UsageError("--tls-client-ca needs --tls-cert and --tls-key");
   }
-  return config as unknown as ServerConfig;
+  return { ...config, notesChosen } as unknown as ServerConfig;
 }

@@ -45,6 +45,8 @@ export interface LoggerOptions {
    * @default {() => new Date()}
    */
   now?: () => Date;
+  /** Fields written on every line, before the line's own (e.g. `{ worker: 2 }`). */
+  fields?: Record<string, unknown>;
 }
 
 /** A structured logger. */
@@ -81,11 +83,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const write = options.write ?? ((line: string) => console.error(line));
   const now = options.now ?? (() => new Date());
   const json = options.format === "json";
+  const common = options.fields ?? {};
   const enabled = (level: LogLevel) => LOG_LEVELS.indexOf(level) >= threshold && level !== "off";
   return {
     enabled,
-    log(level, message, fields = {}) {
+    log(level, message, own = {}) {
       if (!enabled(level)) return;
+      const fields = { ...common, ...own };
       const time = now().toISOString();
       if (json) {
         write(JSON.stringify({ time, level, msg: message, ...fields }));

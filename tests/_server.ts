@@ -86,7 +86,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   const outDone = (async () => {
     while (await lines.next() !== undefined) { /* discard */ }
   })();
-  const match = readyLine?.match(/^listening on (\S+):(\d+) \((\d+) features\)$/);
+  const match = readyLine?.match(/^listening on (\S+):(\d+) \((\d+) features(?:, \d+ workers)?\)$/);
   if (!match) {
     await child.status;
     await errDone;

@@ -3,6 +3,7 @@ import { DEFAULT_MAX_NOTE_BYTES } from "../lib/route_guide_service.ts";
 import { DEFAULT_MAX_LOCATIONS, DEFAULT_MAX_NOTES_PER_LOCATION } from "../lib/route_notes.ts";
 import {
   DEFAULT_DB_PATH,
+  DEFAULT_SHARED_NOTES_PATH,
   parseServerConfig,
   SERVER_SETTINGS,
   type ServerConfig,
@@ -51,6 +52,8 @@ Deno.test("parseServerConfig() without flags or variables gives the defaults", (
     logLevel: "notice",
     logFormat: "text",
     notes: "memory",
+    notesChosen: false,
+    workers: 1,
   };
   assert.deepEqual(parse([]), expected);
   // The environment is optional.
@@ -92,13 +95,14 @@ const SAMPLES = {
   level: ["debug", "debug"],
   format: ["json", "json"],
   notes: ["sqlite:/tmp/notes.db", "sqlite:/tmp/notes.db"],
+  workers: ["3", 3],
 } as const;
 
 /** Every setting set to its sample value (TLS files come as a pair, so all are set). */
 function sampleConfig() {
   const vars: Record<string, string> = {};
   const flags: string[] = [];
-  const expected: Record<string, string | number> = {};
+  const expected: Record<string, string | number | boolean> = { notesChosen: true };
   for (const s of SERVER_SETTINGS) {
     const [raw, value] = SAMPLES[s.kind];
     vars[s.env] = raw;
@@ -235,4 +239,54 @@ Deno.test("serverUsage() lists every flag with its variable and default", () => 
     }
   }
   assert.match(usage, /--help/);
+});
+
+Deno.test("parseServerConfig() reads --workers: a count from 1 to 256, or auto for one per core", () => {
+  assert.equal(parse(["--workers", "4"]).workers, 4);
+  assert.equal(parse([], { ROUTEGUIDE_WORKERS: "2" }).workers, 2);
+  assert.equal(parse(["--workers", "auto"]).workers, navigator.hardwareConcurrency);
+  assertUsageError(
+    ["--workers", "0"],
+    {},
+    /^--workers must be auto or a whole number from 1 to 256: got "0"$/,
+  );
+  assertUsageError(["--workers", "257"], {}, /^--workers must be auto or a whole number/);
+  assertUsageError([], { ROUTEGUIDE_WORKERS: "all" }, /^ROUTEGUIDE_WORKERS must be auto/);
+});
+
+Deno.test("parseServerConfig() keeps notes in a shared SQLite file by default with workers", () => {
+  const one = parse([]);
+  assert.equal(one.notes, "memory");
+  assert.equal(one.notesChosen, false);
+  const many = parse(["--workers", "2"]);
+  assert.equal(many.notes, `sqlite:${DEFAULT_SHARED_NOTES_PATH}`);
+  assert.equal(many.notesChosen, false);
+  assert.ok(DEFAULT_SHARED_NOTES_PATH.endsWith("/data/route_notes.sqlite"));
+  // A store that was asked for is kept, and marked as chosen.
+  const chosen = parse(["--workers", "2", "--notes", "memory"]);
+  assert.equal(chosen.notes, "memory");
+  assert.equal(chosen.notesChosen, true);
+  assert.equal(parse([], { ROUTEGUIDE_NOTES: "sqlite:x.db" }).notesChosen, true);
+});
+
+Deno.test("parseServerConfig() takes PostgreSQL URLs for --notes and rejects other stores", () => {
+  for (
+    const url of [
+      "postgres://routeguide@db.example:5432/routeguide",
+      "postgresql://user:secret@127.0.0.1/notes?sslmode=require",
+    ]
+  ) {
+    assert.equal(parse(["--notes", url]).notes, url);
+  }
+  assertUsageError(
+    ["--notes", "postgres:///nohost"],
+    {},
+    /^--notes must be a URL like postgres:\/\/USER:PASSWORD@HOST:PORT\/DATABASE/,
+  );
+  assertUsageError(
+    ["--notes", "redis://localhost"],
+    {},
+    /^--notes must be memory, sqlite:PATH or postgres:\/\/USER@HOST:PORT\/DATABASE: got "redis:\/\/localhost"$/,
+  );
+  assertUsageError(["--notes", "sqlite:"], {}, /^--notes must be memory, sqlite:PATH/);
 });
