@@ -86,7 +86,7 @@ export interface Supervisor {
   readonly ready: WorkerReady;
   /** Workers started again after dying, so far. */
   readonly restarts: number;
-  /** Process ids of the workers running now. */
+  /** Process ids of the workers, the last one started in each slot (maybe dead, awaiting restart). */
   pids(): number[];
   /** Sends a signal to every worker (SIGHUP: reload). */
   signal(signal: Deno.Signal): void;
@@ -148,6 +148,11 @@ function readReady(
  * after a back-off delay, each restart logged.
  */
 export async function startWorkers(options: SupervisorOptions): Promise<Supervisor> {
+  if (!Number.isInteger(options.workers) || options.workers < 1) {
+    throw new RangeError(
+      `Cannot start workers: workers must be a positive integer: current value is ${options.workers}`,
+    );
+  }
   const { logger } = options;
   const output = options.output ?? ((line: string) => console.log(line));
   const firstDelay = options.restartDelayMs ?? 100;
@@ -169,13 +174,16 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
     return started;
   };
 
+  const delayFor = (deathsInARow: number) =>
+    Math.min(maxDelay, firstDelay * 2 ** (deathsInARow - 1));
+
   // Watches a running worker and starts it again when it dies.
   const watch = (slot: Slot) => {
     slot.process.status.then((exit) => {
       if (stopping) return;
       const upFor = Date.now() - slot.startedAt;
       const deathsInARow = upFor >= stableMs ? 1 : slot.deathsInARow + 1;
-      const delay = Math.min(maxDelay, firstDelay * 2 ** (deathsInARow - 1));
+      const delay = delayFor(deathsInARow);
       logger.log(
         "error",
         `worker ${slot.index} (pid ${slot.process.pid}) ${describeExit(exit)}; ` +
@@ -183,26 +191,50 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
         { worker: slot.index, deaths_in_a_row: deathsInARow },
       );
       slot.exited = Promise.resolve(undefined);
-      slot.restartTimer = setTimeout(() => {
-        if (stopping) return;
-        const next = launch({ index: slot.index, deathsInARow });
-        restarts += 1;
-        readReady(next.process, output).then((ready) => {
-          if (ready !== undefined) {
+      const restart = (deaths: number, wait: number) => {
+        slot.restartTimer = setTimeout(() => {
+          if (stopping) return;
+          let next: Slot;
+          try {
+            next = launch({ index: slot.index, deathsInARow: deaths });
+          } catch (error) {
+            // Could not even spawn it (EAGAIN, deno gone): try again later.
+            const again = delayFor(deaths + 1);
             logger.log(
-              "notice",
-              `worker ${slot.index} started again (pid ${next.process.pid})`,
-              { worker: slot.index },
+              "error",
+              `worker ${slot.index} could not be started: ${(error as Error).message}; ` +
+                `trying again in ${again} ms`,
+              { worker: slot.index, deaths_in_a_row: deaths + 1 },
             );
+            restart(deaths + 1, again);
+            return;
           }
-        });
-        watch(next);
-      }, delay);
+          restarts += 1;
+          readReady(next.process, output).then((ready) => {
+            if (ready !== undefined) {
+              logger.log(
+                "notice",
+                `worker ${slot.index} started again (pid ${next.process.pid})`,
+                { worker: slot.index },
+              );
+            }
+          });
+          watch(next);
+        }, wait);
+      };
+      restart(deathsInARow, delay);
     });
   };
 
-  for (let index = 1; index <= options.workers; index++) {
-    launch({ index, deathsInARow: 0 });
+  try {
+    for (let index = 1; index <= options.workers; index++) {
+      launch({ index, deathsInARow: 0 });
+    }
+  } catch (error) {
+    // Spawning one failed: the ones already running must not outlive the start.
+    for (const slot of slots) slot.process.kill("SIGKILL");
+    await Promise.all(slots.map((s) => s.process.status));
+    throw error;
   }
   const readies = slots.map((slot) =>
     Promise.race([
@@ -225,8 +257,17 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
   if (failed !== -1) {
     stopping = true;
     const slot = slots[failed];
+    for (const other of slots) if (other !== slot) other.process.kill("SIGKILL");
+    // Its stdout may end a moment before it exits; one that closed stdout and
+    // lives on can never be ready, so it is killed too.
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const gone = await Promise.race([
+      slot.process.status,
+      new Promise<undefined>((resolve) => grace = setTimeout(() => resolve(undefined), 500)),
+    ]);
+    clearTimeout(grace);
+    if (gone === undefined) slot.process.kill("SIGKILL");
     const exit = await slot.process.status;
-    for (const other of slots) other.process.kill("SIGKILL");
     await Promise.all(slots.map((s) => s.process.status));
     throw new Error(
       `worker ${slot.index} ${describeExit(exit)} before it was ready` +

@@ -225,3 +225,53 @@ Deno.test("createSqliteNotesStore() rejects exchanges once closed", async () => 
   // Closing again is harmless.
   await store.close();
 });
+
+Deno.test("createSqliteNotesStore() waits for another writer's lock without blocking the event loop", async () => {
+  const path = freshPath();
+  const store = createSqliteNotesStore(path);
+  const other = new DatabaseSync(path);
+  try {
+    // Another connection (as another process would) holds the write lock.
+    other.exec("PRAGMA busy_timeout = 5000");
+    other.exec("BEGIN IMMEDIATE");
+    const started = performance.now();
+    let exchanged: number | undefined;
+    const pending = store.exchange(note(5, 5, "waits")).then((r) => {
+      exchanged = performance.now() - started;
+      return r;
+    });
+    // Timers keep firing while the exchange waits.
+    const ticks: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const before = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      ticks.push(performance.now() - before);
+    }
+    assert.equal(exchanged, undefined, "the exchange waited for the lock");
+    assert.ok(Math.max(...ticks) < 500, `a 10 ms timer took ${Math.max(...ticks)} ms`);
+    other.exec("COMMIT");
+    assert.deepEqual(await pending, []);
+    assert.deepEqual(messages(await store.exchange(note(5, 5, "next"))), ["waits"]);
+  } finally {
+    other.close();
+    await store.close();
+  }
+});
+
+Deno.test("createSqliteNotesStore() gives up on a lock held for more than 5 s", async () => {
+  const path = freshPath();
+  const store = createSqliteNotesStore(path);
+  const other = new DatabaseSync(path);
+  try {
+    other.exec("BEGIN IMMEDIATE");
+    const started = Date.now();
+    await assert.rejects(store.exchange(note(6, 6, "never")), /database is locked/);
+    assert.ok(Date.now() - started >= 4_900);
+    other.exec("ROLLBACK");
+    // The store still works once the lock is free.
+    assert.deepEqual(await store.exchange(note(6, 6, "now")), []);
+  } finally {
+    other.close();
+    await store.close();
+  }
+});
