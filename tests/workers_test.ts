@@ -8,7 +8,12 @@
  */
 
 import assert from "node:assert/strict";
-import { createRouteGuideClient, type RouteNote__Output } from "../lib/route_guide_client.ts";
+import {
+  createRouteGuideClient,
+  type RouteNote__Output,
+  tlsChannelCredentials,
+} from "../lib/route_guide_client.ts";
+import { makeTestCerts, tlsTest } from "./_certs.ts";
 import type { RouteNote } from "../lib/route_notes.ts";
 import { ROOT, SERVER_FLAGS, type ServerProcess, startServer } from "./_server.ts";
 import { collect, sleep, within } from "./_async.ts";
@@ -292,3 +297,54 @@ Deno.test("--notes memory with workers warns that notes stay per worker", async 
   assert.match(server.stderr(), /WARN .*--notes memory with 2 workers: each worker keeps its own/);
   assert.equal((await server.stop("SIGTERM")).code, 0);
 });
+
+tlsTest(
+  "workers serve TLS, share the health port, and each reloads its certificate on SIGHUP",
+  async () => {
+    await using certs = await makeTestCerts();
+    const dir = await Deno.makeTempDir({ prefix: "routeguide-workers-" });
+    try {
+      await using server = await startWorkers(dir, [
+        "--tls-cert",
+        certs.serverCert,
+        "--tls-key",
+        certs.serverKey,
+        "--health-port",
+        "0",
+      ]);
+      const healthPorts = logLines(server).flatMap((l) => {
+        const match = typeof l.msg === "string"
+          ? l.msg.match(/^health checks in plaintext on 127\.0\.0\.1:(\d+)$/)
+          : null;
+        return match === null ? [] : [{ worker: l.worker, port: Number(match[1]) }];
+      });
+      assert.equal(healthPorts.length, 2, server.stderr());
+      assert.equal(healthPorts[0].port, healthPorts[1].port, "one health port for both");
+      assert.notEqual(healthPorts[0].port, server.port);
+      const credentials = tlsChannelCredentials({ ca: await Deno.readFile(certs.caCert) });
+      // Fresh connections land on either worker; each answers over TLS.
+      for (let i = 0; i < 6; i++) {
+        const client = createRouteGuideClient(`localhost:${server.port}`, { credentials });
+        try {
+          assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
+        } finally {
+          client.close();
+        }
+      }
+      server.process.kill("SIGHUP");
+      await within(
+        (async () => {
+          while (
+            logLines(server).filter((l) => l.msg === "SIGHUP: reloaded the TLS certificate and key")
+              .length < 2
+          ) await sleep(50);
+        })(),
+        10_000,
+        "both workers to reload",
+      );
+      assert.equal((await server.stop("SIGTERM")).code, 0);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
