@@ -74,7 +74,8 @@ Commands (coordinates in degrees; negative values are fine as they are):
                                   without arguments, reads "LAT LON MESSAGE" lines from stdin
 
 Options:
-  --target HOST:PORT   server address (default localhost:50051)
+  --target HOST:PORT   server address (default localhost:50051); several replicas as
+                       HOST:PORT,HOST:PORT or dns:///NAME:PORT, balanced round robin
   --timeout SECONDS    deadline for each call (default 10; not applied to a chat read from stdin)
   --json               one JSON object per line on stdout, E7 coordinates, proto field names
   --db PATH            features to pick from for 'record' and the tour (default: the project's)
