@@ -189,7 +189,19 @@ export function createRouteGuideHandlers(options: RouteGuideHandlersOptions): Ro
               );
             }
           }
-          const earlier = await notes.exchange({ location, message });
+          let earlier;
+          try {
+            earlier = await notes.exchange({ location, message });
+          } catch (error) {
+            // The store's own trouble (a database gone away, a lock held too
+            // long): worth retrying later, so UNAVAILABLE rather than INTERNAL.
+            throw new RpcError(
+              Code.UNAVAILABLE,
+              `note[${index}] was not exchanged: the notes store failed: ${
+                (error as Error)?.message ?? error
+              }`,
+            );
+          }
           for (const note of earlier) {
             if (signal.aborted) return;
             yield note;

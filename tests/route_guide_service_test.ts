@@ -660,3 +660,35 @@ Deno.test({
     assert.deepEqual(await spy.store.exchange({ location: pt(200, 0), message: "probe" }), []);
   },
 });
+
+Deno.test("routeChat() ends with UNAVAILABLE naming the note when the notes store fails", async () => {
+  let calls = 0;
+  const failing: RouteNotesStore = {
+    exchange(note) {
+      calls += 1;
+      if (calls === 2) {
+        return Promise.reject(new Error("cannot reach PostgreSQL at db:5432/routeguide: timeout"));
+      }
+      return Promise.resolve(calls === 3 ? [note] : []);
+    },
+    close: () => Promise.resolve(),
+  };
+  const { handlers } = setup({ notes: failing });
+  const here = pt(4, 4);
+  await assert.rejects(
+    collect(handlers.routeChat(
+      from([{ location: here, message: "a" }, { location: here, message: "b" }]),
+      ctx(),
+    )),
+    (error: unknown) => {
+      assert.ok(error instanceof RpcError);
+      assert.equal(error.code, Code.UNAVAILABLE);
+      assert.equal(
+        error.message,
+        "note[1] was not exchanged: the notes store failed: " +
+          "cannot reach PostgreSQL at db:5432/routeguide: timeout",
+      );
+      return true;
+    },
+  );
+});
