@@ -13,8 +13,8 @@ import { connect as connectTcp, type Socket } from "node:net";
 import process from "node:process";
 import postgres from "postgres";
 import {
-  DEFAULT_MAX_LOCATIONS,
-  DEFAULT_MAX_NOTES_PER_LOCATION,
+  checkPositiveInteger,
+  resolveNotesLimits,
   type RouteNote,
   type RouteNotesLimits,
   type RouteNotesStore,
@@ -164,15 +164,6 @@ const MIGRATIONS: readonly string[] = [
 
 /** The schema version this code creates and understands. */
 const SCHEMA_VERSION = MIGRATIONS.length;
-
-function checkPositiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(
-      `Cannot create notes store: ${name} must be a positive integer: current value is ${value}`,
-    );
-  }
-  return value;
-}
 
 function checkSeconds(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
@@ -458,14 +449,7 @@ export async function createPostgresNotesStore(
   limits: RouteNotesLimits = {},
   options: PostgresNotesOptions = {},
 ): Promise<RouteNotesStore> {
-  const perLocation = checkPositiveInteger(
-    "maxNotesPerLocation",
-    limits.maxNotesPerLocation ?? DEFAULT_MAX_NOTES_PER_LOCATION,
-  );
-  const maxLocations = checkPositiveInteger(
-    "maxLocations",
-    limits.maxLocations ?? DEFAULT_MAX_LOCATIONS,
-  );
+  const { maxNotesPerLocation: perLocation, maxLocations } = resolveNotesLimits(limits);
   // PL/pgSQL takes them as integer.
   if (perLocation > 2 ** 31 - 1 || maxLocations > 2 ** 31 - 1) {
     throw new RangeError(

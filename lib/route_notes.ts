@@ -50,13 +50,31 @@ export const DEFAULT_MAX_NOTES_PER_LOCATION = 50;
 /** Default for {@linkcode RouteNotesLimits.maxLocations}. */
 export const DEFAULT_MAX_LOCATIONS = 10_000;
 
-function checkLimit(name: string, value: number): number {
+/**
+ * Returns `value` when it is a positive safe integer; otherwise throws a
+ * `RangeError` naming the setting. For the stores' limits and options.
+ */
+export function checkPositiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) {
     throw new RangeError(
       `Cannot create notes store: ${name} must be a positive integer: current value is ${value}`,
     );
   }
   return value;
+}
+
+/** The limits with their defaults filled in, each checked by {@linkcode checkPositiveInteger}. */
+export function resolveNotesLimits(limits: RouteNotesLimits): Required<RouteNotesLimits> {
+  return {
+    maxNotesPerLocation: checkPositiveInteger(
+      "maxNotesPerLocation",
+      limits.maxNotesPerLocation ?? DEFAULT_MAX_NOTES_PER_LOCATION,
+    ),
+    maxLocations: checkPositiveInteger(
+      "maxLocations",
+      limits.maxLocations ?? DEFAULT_MAX_LOCATIONS,
+    ),
+  };
 }
 
 /**
@@ -76,11 +94,7 @@ function checkLimit(name: string, value: number): number {
  * ```
  */
 export function createMemoryNotesStore(limits: RouteNotesLimits = {}): RouteNotesStore {
-  const perLocation = checkLimit(
-    "maxNotesPerLocation",
-    limits.maxNotesPerLocation ?? DEFAULT_MAX_NOTES_PER_LOCATION,
-  );
-  const maxLocations = checkLimit("maxLocations", limits.maxLocations ?? DEFAULT_MAX_LOCATIONS);
+  const { maxNotesPerLocation: perLocation, maxLocations } = resolveNotesLimits(limits);
   // Map order is write order: a location written to moves to the end, so the
   // first key is the one written to least recently.
   const byLocation = new Map<string, string[]>();

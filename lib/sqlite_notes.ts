@@ -9,8 +9,7 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import {
-  DEFAULT_MAX_LOCATIONS,
-  DEFAULT_MAX_NOTES_PER_LOCATION,
+  resolveNotesLimits,
   type RouteNote,
   type RouteNotesLimits,
   type RouteNotesStore,
@@ -47,15 +46,6 @@ const SCHEMA = `
   INSERT OR IGNORE INTO route_note_location_count (only, count)
     SELECT 0, count(*) FROM route_note_locations;
 `;
-
-function checkLimit(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(
-      `Cannot create notes store: ${name} must be a positive integer: current value is ${value}`,
-    );
-  }
-  return value;
-}
 
 type PathKind = "directory" | "file" | "missing" | "unknown";
 
@@ -165,11 +155,7 @@ export function createSqliteNotesStore(
   path: string,
   limits: RouteNotesLimits = {},
 ): RouteNotesStore {
-  const perLocation = checkLimit(
-    "maxNotesPerLocation",
-    limits.maxNotesPerLocation ?? DEFAULT_MAX_NOTES_PER_LOCATION,
-  );
-  const maxLocations = checkLimit("maxLocations", limits.maxLocations ?? DEFAULT_MAX_LOCATIONS);
+  const { maxNotesPerLocation: perLocation, maxLocations } = resolveNotesLimits(limits);
 
   let db: DatabaseSync | undefined;
   let statements: Statements;

@@ -21,6 +21,12 @@ import { collect, sleep, within } from "./_async.ts";
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
 
+/** A temporary folder, removed when disposed. */
+async function tempDir(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix: "routeguide-workers-" });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
 /** Starts a supervisor with two workers keeping notes in `dir`. */
 function startWorkers(dir: string, extra: string[] = []): Promise<ServerProcess> {
   return startServer({
@@ -80,156 +86,136 @@ async function chatOnce(target: string, note: RouteNote): Promise<RouteNote__Out
 }
 
 Deno.test("two workers share the port and RouteChat notes through SQLite", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "routeguide-workers-" });
-  try {
-    await using server = await startWorkers(dir);
-    assert.match(server.readyLine, /\(201 features, 2 workers\)$/);
-    const place = { latitude: 1, longitude: 2 };
-    // Each chat opens its own connection, which the kernel hands to either
-    // worker; every chat must see every note sent before it, whichever
-    // worker took it.
-    const sent: string[] = [];
-    for (let i = 0; i < 16; i++) {
-      const message = `note ${i}`;
-      const replies = await chatOnce(server.target, { location: place, message });
-      assert.deepEqual(replies.map((r) => r.message), sent, `chat ${i}`);
-      sent.push(message);
-    }
-    const calls = await within(
-      (async () => {
-        // Call lines are written as calls end; wait for all 16.
-        for (;;) {
-          const chats = logLines(server).filter((l) =>
-            l.msg === "call" && l.method === "routeguide.RouteGuide/RouteChat"
-          );
-          if (chats.length >= 16) return chats;
-          await sleep(50);
-        }
-      })(),
-      10_000,
-      "16 RouteChat log lines",
-    );
-    const workers = new Set(calls.map((l) => l.worker));
-    // 16 connections all on one worker would happen 2 times in 65,536.
-    assert.deepEqual([...workers].sort(), [1, 2], "both workers served chats");
-    assert.equal((await server.stop("SIGTERM")).code, 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using dir = await tempDir();
+  await using server = await startWorkers(dir.path);
+  assert.match(server.readyLine, /\(201 features, 2 workers\)$/);
+  const place = { latitude: 1, longitude: 2 };
+  // Each chat opens its own connection, which the kernel hands to either
+  // worker; every chat must see every note sent before it, whichever
+  // worker took it.
+  const sent: string[] = [];
+  for (let i = 0; i < 16; i++) {
+    const message = `note ${i}`;
+    const replies = await chatOnce(server.target, { location: place, message });
+    assert.deepEqual(replies.map((r) => r.message), sent, `chat ${i}`);
+    sent.push(message);
   }
+  const calls = await within(
+    (async () => {
+      // Call lines are written as calls end; wait for all 16.
+      for (;;) {
+        const chats = logLines(server).filter((l) =>
+          l.msg === "call" && l.method === "routeguide.RouteGuide/RouteChat"
+        );
+        if (chats.length >= 16) return chats;
+        await sleep(50);
+      }
+    })(),
+    10_000,
+    "16 RouteChat log lines",
+  );
+  const workers = new Set(calls.map((l) => l.worker));
+  // 16 connections all on one worker would happen 2 times in 65,536.
+  assert.deepEqual([...workers].sort(), [1, 2], "both workers served chats");
+  assert.equal((await server.stop("SIGTERM")).code, 0);
 });
 
 Deno.test("a worker killed with SIGKILL is started again, and the service answers meanwhile", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "routeguide-workers-" });
+  await using dir = await tempDir();
+  await using server = await startWorkers(dir.path);
+  const before = workerPids(server);
+  assert.equal(before.length, 2);
+  const client = createRouteGuideClient(server.target);
   try {
-    await using server = await startWorkers(dir);
-    const before = workerPids(server);
-    assert.equal(before.length, 2);
-    const client = createRouteGuideClient(server.target);
-    try {
+    assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
+    Deno.kill(before[0], "SIGKILL");
+    // While the worker is down (its restart waits 100 ms and then loads
+    // the database), the other one takes every call: on this client's
+    // connection (reconnected if it was the dead worker's) and on new ones.
+    for (let i = 0; i < 20; i++) {
       assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
-      Deno.kill(before[0], "SIGKILL");
-      // While the worker is down (its restart waits 100 ms and then loads
-      // the database), the other one takes every call: on this client's
-      // connection (reconnected if it was the dead worker's) and on new ones.
-      for (let i = 0; i < 20; i++) {
-        assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
-        const fresh = createRouteGuideClient(server.target);
-        try {
-          assert.equal((await fresh.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
-        } finally {
-          fresh.close();
-        }
+      const fresh = createRouteGuideClient(server.target);
+      try {
+        assert.equal((await fresh.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
+      } finally {
+        fresh.close();
       }
-      const died = await waitForLog(
-        server,
-        (l) =>
-          typeof l.msg === "string" && l.msg.includes(`(pid ${before[0]}) was killed by SIGKILL`),
-        5_000,
-        "about the killed worker",
-      );
-      assert.equal(died.level, "error");
-      const restarted = await waitForLog(
-        server,
-        (l) => typeof l.msg === "string" && /^worker \d started again \(pid \d+\)$/.test(l.msg),
-        10_000,
-        "about the restart",
-      );
-      assert.equal(restarted.worker, died.worker);
-      // Only the killed one died.
-      assert.equal(logLines(server).filter((l) => l.level === "error").length, 1, server.stderr());
-      assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
-    } finally {
-      client.close();
     }
-    assert.equal((await server.stop("SIGTERM")).code, 0);
+    const died = await waitForLog(
+      server,
+      (l) =>
+        typeof l.msg === "string" && l.msg.includes(`(pid ${before[0]}) was killed by SIGKILL`),
+      5_000,
+      "about the killed worker",
+    );
+    assert.equal(died.level, "error");
+    const restarted = await waitForLog(
+      server,
+      (l) => typeof l.msg === "string" && /^worker \d started again \(pid \d+\)$/.test(l.msg),
+      10_000,
+      "about the restart",
+    );
+    assert.equal(restarted.worker, died.worker);
+    // Only the killed one died.
+    assert.equal(logLines(server).filter((l) => l.level === "error").length, 1, server.stderr());
+    assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    client.close();
   }
+  assert.equal((await server.stop("SIGTERM")).code, 0);
 });
 
 Deno.test("notes survive stopping every worker and starting again", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "routeguide-workers-" });
+  await using dir = await tempDir();
   const place = { latitude: 3, longitude: 4 };
-  try {
-    {
-      await using server = await startWorkers(dir);
-      await chatOnce(server.target, { location: place, message: "before the restart" });
-      assert.equal((await server.stop("SIGINT")).code, 0);
-    }
-    await using again = await startWorkers(dir);
-    const replies = await chatOnce(again.target, { location: place, message: "after" });
-    assert.deepEqual(replies.map((r) => r.message), ["before the restart"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  {
+    await using server = await startWorkers(dir.path);
+    await chatOnce(server.target, { location: place, message: "before the restart" });
+    assert.equal((await server.stop("SIGINT")).code, 0);
   }
+  await using again = await startWorkers(dir.path);
+  const replies = await chatOnce(again.target, { location: place, message: "after" });
+  assert.deepEqual(replies.map((r) => r.message), ["before the restart"]);
 });
 
 Deno.test("SIGHUP reaches every worker", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "routeguide-workers-" });
-  try {
-    await using server = await startWorkers(dir);
-    server.process.kill("SIGHUP");
-    const deadline = Date.now() + 5_000;
-    let reloaded: unknown[] = [];
-    while (Date.now() < deadline) {
-      reloaded = logLines(server).filter((l) =>
-        typeof l.msg === "string" && l.msg.startsWith("SIGHUP")
-      ).map((l) => l.worker);
-      if (reloaded.length === 2) break;
-      await sleep(50);
-    }
-    assert.deepEqual(reloaded.sort(), [1, 2], server.stderr());
-    // Both still serve.
-    const client = createRouteGuideClient(server.target);
-    try {
-      assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
-    } finally {
-      client.close();
-    }
-    assert.equal((await server.stop("SIGTERM")).code, 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using dir = await tempDir();
+  await using server = await startWorkers(dir.path);
+  server.process.kill("SIGHUP");
+  const deadline = Date.now() + 5_000;
+  let reloaded: unknown[] = [];
+  while (Date.now() < deadline) {
+    reloaded = logLines(server).filter((l) =>
+      typeof l.msg === "string" && l.msg.startsWith("SIGHUP")
+    ).map((l) => l.worker);
+    if (reloaded.length === 2) break;
+    await sleep(50);
   }
+  assert.deepEqual(reloaded.sort(), [1, 2], server.stderr());
+  // Both still serve.
+  const client = createRouteGuideClient(server.target);
+  try {
+    assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
+  } finally {
+    client.close();
+  }
+  assert.equal((await server.stop("SIGTERM")).code, 0);
 });
 
 Deno.test("a supervisor that dies takes its workers with it, and frees the port", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "routeguide-workers-" });
-  try {
-    const server = await startWorkers(dir);
-    // The workers write to the supervisor's stderr, which stop() reads to
-    // its end: it returns once every worker has exited too.
-    await within(server.stop("SIGKILL"), 15_000, "the workers to exit");
-    const stopped = logLines(server).filter((l) =>
-      typeof l.msg === "string" && l.msg.startsWith("stopped;")
-    );
-    // Each saw its stdin close and shut down gracefully.
-    assert.deepEqual(stopped.map((l) => l.worker).sort(), [1, 2], server.stderr());
-    // The port is free again: a plain listener can take it.
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: server.port });
-    listener.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const server = await startWorkers(dir.path);
+  // The workers write to the supervisor's stderr, which stop() reads to
+  // its end: it returns once every worker has exited too.
+  await within(server.stop("SIGKILL"), 15_000, "the workers to exit");
+  const stopped = logLines(server).filter((l) =>
+    typeof l.msg === "string" && l.msg.startsWith("stopped;")
+  );
+  // Each saw its stdin close and shut down gracefully.
+  assert.deepEqual(stopped.map((l) => l.worker).sort(), [1, 2], server.stderr());
+  // The port is free again: a plain listener can take it.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: server.port });
+  listener.close();
 });
 
 Deno.test("a worker that cannot start fails the supervisor with exit code 1", async () => {
@@ -262,34 +248,30 @@ Deno.test("a worker that cannot start fails the supervisor with exit code 1", as
 });
 
 Deno.test("a second supervisor on a port in use says so instead of sharing it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "routeguide-workers-" });
-  try {
-    await using first = await startWorkers(dir);
-    const second = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        ...SERVER_FLAGS,
-        `${ROOT}server.ts`,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(first.port),
-        "--workers",
-        "2",
-        "--notes",
-        `sqlite:${dir}/notes.sqlite`,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    });
-    const { code, stderr } = await within(second.output(), 30_000, "the second to exit");
-    assert.equal(code, 1);
-    assert.match(new TextDecoder().decode(stderr), /the port is already in use/);
-    assert.equal((await first.stop("SIGTERM")).code, 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  await using first = await startWorkers(dir.path);
+  const second = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...SERVER_FLAGS,
+      `${ROOT}server.ts`,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(first.port),
+      "--workers",
+      "2",
+      "--notes",
+      `sqlite:${dir.path}/notes.sqlite`,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { code, stderr } = await within(second.output(), 30_000, "the second to exit");
+  assert.equal(code, 1);
+  assert.match(new TextDecoder().decode(stderr), /the port is already in use/);
+  assert.equal((await first.stop("SIGTERM")).code, 0);
 });
 
 Deno.test("--notes memory with workers warns that notes stay per worker", async () => {
@@ -302,49 +284,45 @@ tlsTest(
   "workers serve TLS, share the health port, and each reloads its certificate on SIGHUP",
   async () => {
     await using certs = await makeTestCerts();
-    const dir = await Deno.makeTempDir({ prefix: "routeguide-workers-" });
-    try {
-      await using server = await startWorkers(dir, [
-        "--tls-cert",
-        certs.serverCert,
-        "--tls-key",
-        certs.serverKey,
-        "--health-port",
-        "0",
-      ]);
-      const healthPorts = logLines(server).flatMap((l) => {
-        const match = typeof l.msg === "string"
-          ? l.msg.match(/^health checks in plaintext on 127\.0\.0\.1:(\d+)$/)
-          : null;
-        return match === null ? [] : [{ worker: l.worker, port: Number(match[1]) }];
-      });
-      assert.equal(healthPorts.length, 2, server.stderr());
-      assert.equal(healthPorts[0].port, healthPorts[1].port, "one health port for both");
-      assert.notEqual(healthPorts[0].port, server.port);
-      const credentials = tlsChannelCredentials({ ca: await Deno.readFile(certs.caCert) });
-      // Fresh connections land on either worker; each answers over TLS.
-      for (let i = 0; i < 6; i++) {
-        const client = createRouteGuideClient(`localhost:${server.port}`, { credentials });
-        try {
-          assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
-        } finally {
-          client.close();
-        }
+    await using dir = await tempDir();
+    await using server = await startWorkers(dir.path, [
+      "--tls-cert",
+      certs.serverCert,
+      "--tls-key",
+      certs.serverKey,
+      "--health-port",
+      "0",
+    ]);
+    const healthPorts = logLines(server).flatMap((l) => {
+      const match = typeof l.msg === "string"
+        ? l.msg.match(/^health checks in plaintext on 127\.0\.0\.1:(\d+)$/)
+        : null;
+      return match === null ? [] : [{ worker: l.worker, port: Number(match[1]) }];
+    });
+    assert.equal(healthPorts.length, 2, server.stderr());
+    assert.equal(healthPorts[0].port, healthPorts[1].port, "one health port for both");
+    assert.notEqual(healthPorts[0].port, server.port);
+    const credentials = tlsChannelCredentials({ ca: await Deno.readFile(certs.caCert) });
+    // Fresh connections land on either worker; each answers over TLS.
+    for (let i = 0; i < 6; i++) {
+      const client = createRouteGuideClient(`localhost:${server.port}`, { credentials });
+      try {
+        assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
+      } finally {
+        client.close();
       }
-      server.process.kill("SIGHUP");
-      await within(
-        (async () => {
-          while (
-            logLines(server).filter((l) => l.msg === "SIGHUP: reloaded the TLS certificate and key")
-              .length < 2
-          ) await sleep(50);
-        })(),
-        10_000,
-        "both workers to reload",
-      );
-      assert.equal((await server.stop("SIGTERM")).code, 0);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
     }
+    server.process.kill("SIGHUP");
+    await within(
+      (async () => {
+        while (
+          logLines(server).filter((l) => l.msg === "SIGHUP: reloaded the TLS certificate and key")
+            .length < 2
+        ) await sleep(50);
+      })(),
+      10_000,
+      "both workers to reload",
+    );
+    assert.equal((await server.stop("SIGTERM")).code, 0);
   },
 );
