@@ -213,3 +213,30 @@ export function runNotesStoreContract(name: string, makeStore: MakeNotesStore): 
     assert.equal(await store.close(), undefined);
   });
 }
+
+/**
+ * For stores that share their notes (two connections to one file or
+ * database): asserts that exchanges alternating between `one` and `two`
+ * each see every earlier note, in order, at one place, and that places stay
+ * apart.
+ */
+export async function assertSharedInOrder(
+  one: RouteNotesStore,
+  two: RouteNotesStore,
+): Promise<void> {
+  const seen: string[][] = [];
+  for (let i = 0; i < 6; i++) {
+    const store = i % 2 === 0 ? one : two;
+    seen.push(messages(await store.exchange(note(pt(4, 4), `m${i}`))));
+  }
+  assert.deepEqual(seen, [
+    [],
+    ["m0"],
+    ["m0", "m1"],
+    ["m0", "m1", "m2"],
+    ["m0", "m1", "m2", "m3"],
+    ["m0", "m1", "m2", "m3", "m4"],
+  ]);
+  assert.deepEqual(await two.exchange(note(pt(5, 5), "elsewhere")), []);
+  assert.deepEqual(messages(await one.exchange(note(pt(5, 5), "again"))), ["elsewhere"]);
+}
