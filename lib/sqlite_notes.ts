@@ -17,6 +17,8 @@ import {
 
 /** How long a process waits for another one's write lock before failing, in milliseconds. */
 const BUSY_TIMEOUT_MS = 5_000;
+/** Most exchanges in one transaction, which bounds how long a worker holds the file's lock. */
+const MAX_BATCH = 64;
 /** SQLite's result code for a lock held by another connection. */
 const SQLITE_BUSY = 5;
 
@@ -118,11 +120,13 @@ type Statements = ReturnType<typeof prepare>;
  * Creates a store that keeps notes in the SQLite file at `path` (created
  * with its tables when missing), bounded by `limits`. Several stores, in one
  * process or many, may share a file: it is opened in WAL mode and each
- * exchange is one `BEGIN IMMEDIATE` transaction, so exchanges at one location
- * never miss each other's notes. A transaction runs synchronously (about
- * 0.1–0.2 ms); while another process holds the write lock, an exchange
- * waits for it without blocking the event loop, for up to 5 seconds before
- * failing.
+ * exchange runs in a `BEGIN IMMEDIATE` transaction, so exchanges at one
+ * location never miss each other's notes. Exchanges that arrive together
+ * share one transaction, in arrival order (up to 64; measured: RouteChat at
+ * new places 2.9–3.1k → 4.8–5.3k round trips/s with one worker, 2.3–2.5k →
+ * 3.4–3.8k with two sharing the file). A transaction runs synchronously; while
+ * another process holds the write lock, exchanges wait for it without
+ * blocking the event loop, for up to 5 seconds before failing.
  *
  * Needs `--allow-read` and `--allow-write` for the file and its directory
  * (SQLite adds `-wal` and `-shm` files beside it).
@@ -202,50 +206,96 @@ export function createSqliteNotesStore(
     statements.addLocations.run(-victims.length);
   }
 
-  function exchange(note: RouteNote): RouteNote[] {
+  /** One exchange, inside the caller's transaction. */
+  function exchangeInTransaction(note: RouteNote): RouteNote[] {
     const { latitude, longitude } = note.location;
-    const message = note.message;
-    statements.begin.run();
-    try {
-      const row = statements.earlier.get(latitude, longitude);
-      const count = Number(row?.count);
-      if (count === 0 && statements.isKnown.get(latitude, longitude) === undefined) {
-        evictLocations();
-        statements.addLocations.run(1);
-      }
-      const { lastInsertRowid } = statements.insert.run(latitude, longitude, message);
-      statements.touch.run(latitude, longitude, lastInsertRowid);
-      if (count + 1 > perLocation) statements.dropOldest.run(latitude, longitude, perLocation);
-      statements.commit.run();
-      const messages: string[] = JSON.parse(String(row?.messages));
-      return messages.map((message) => ({ location: { latitude, longitude }, message }));
-    } catch (error) {
-      if (database.isTransaction) statements.rollback.run();
-      throw error;
+    const row = statements.earlier.get(latitude, longitude);
+    const count = Number(row?.count);
+    if (count === 0 && statements.isKnown.get(latitude, longitude) === undefined) {
+      evictLocations();
+      statements.addLocations.run(1);
     }
+    const { lastInsertRowid } = statements.insert.run(latitude, longitude, note.message);
+    statements.touch.run(latitude, longitude, lastInsertRowid);
+    if (count + 1 > perLocation) statements.dropOldest.run(latitude, longitude, perLocation);
+    const messages: string[] = JSON.parse(String(row?.messages));
+    return messages.map((message) => ({ location: { latitude, longitude }, message }));
   }
 
+  // Exchanges wait here for the next transaction. Several that arrive
+  // together (one per RouteChat stream, under load) share one transaction:
+  // one lock taken, one commit, where a transaction each made two workers
+  // hand the file's lock back and forth for every note.
+  const waiting: {
+    note: RouteNote;
+    resolve(notes: RouteNote[]): void;
+    reject(e: unknown): void;
+  }[] = [];
+  let draining = false;
+
   /**
-   * Runs the exchange, trying again while another process holds the write
-   * lock: each try that finds it busy yields to the event loop first (the
-   * first tries with `setImmediate`, which comes back after pending I/O
-   * without the 4 ms clamp of nested timers, then every millisecond).
+   * Runs the waiting exchanges, in arrival order, a batch per transaction,
+   * until none wait. While another process holds the write lock it yields
+   * to the event loop between tries (the first few with `setImmediate`,
+   * which comes back after pending I/O without the 4 ms clamp of nested
+   * timers, then every millisecond, which spends less CPU spinning and lets
+   * a larger batch gather), for up to 5 seconds before failing the oldest.
    */
-  async function exchangeWhenFree(note: RouteNote): Promise<RouteNote[]> {
-    const deadline = Date.now() + BUSY_TIMEOUT_MS;
-    for (let attempt = 1;; attempt++) {
-      if (!database.isOpen) throw new Error("Cannot exchange note: the notes store is closed");
-      try {
-        return exchange(note);
-      } catch (error) {
-        if ((error as { errcode?: number }).errcode !== SQLITE_BUSY || Date.now() > deadline) {
-          throw error;
-        }
+  async function drain(): Promise<void> {
+    let deadline = Date.now() + BUSY_TIMEOUT_MS;
+    let attempt = 0;
+    while (waiting.length > 0) {
+      if (!database.isOpen) {
+        const error = new Error("Cannot exchange note: the notes store is closed");
+        for (const w of waiting.splice(0)) w.reject(error);
+        break;
       }
-      await new Promise((resolve) =>
-        attempt < 100 ? setImmediate(resolve) : setTimeout(resolve, 1)
-      );
+      try {
+        statements.begin.run();
+      } catch (error) {
+        const busy = (error as { errcode?: number }).errcode === SQLITE_BUSY;
+        if (!busy || Date.now() > deadline) {
+          for (const w of waiting.splice(0, 1)) w.reject(error);
+          deadline = Date.now() + BUSY_TIMEOUT_MS;
+          continue;
+        }
+        attempt += 1;
+        await new Promise((resolve) =>
+          attempt < 5 ? setImmediate(resolve) : setTimeout(resolve, 1)
+        );
+        continue;
+      }
+      const batch = waiting.splice(0, MAX_BATCH);
+      const results: RouteNote[][] = [];
+      try {
+        for (const w of batch) results.push(exchangeInTransaction(w.note));
+        statements.commit.run();
+      } catch (error) {
+        if (database.isTransaction) statements.rollback.run();
+        for (const w of batch) w.reject(error);
+        continue;
+      }
+      batch.forEach((w, i) => w.resolve(results[i]));
+      attempt = 0;
+      deadline = Date.now() + BUSY_TIMEOUT_MS;
+      // Let the replies go out and more exchanges arrive before the next batch.
+      if (waiting.length > 0) await new Promise((resolve) => setImmediate(resolve));
     }
+    draining = false;
+  }
+
+  function exchangeWhenFree(note: RouteNote): Promise<RouteNote[]> {
+    if (!database.isOpen) {
+      return Promise.reject(new Error("Cannot exchange note: the notes store is closed"));
+    }
+    return new Promise((resolve, reject) => {
+      waiting.push({ note, resolve, reject });
+      if (!draining) {
+        draining = true;
+        // After the current turn, so that exchanges arriving with this one join it.
+        setImmediate(() => drain());
+      }
+    });
   }
 
   return {

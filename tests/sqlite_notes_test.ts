@@ -261,3 +261,41 @@ Deno.test("createSqliteNotesStore() gives up on a lock held for more than 5 s", 
     await store.close();
   }
 });
+
+Deno.test("createSqliteNotesStore() runs exchanges that arrive together in order, each seeing the ones before", async () => {
+  const store = createSqliteNotesStore(freshPath(), { maxNotesPerLocation: 3 });
+  try {
+    const here = (i: number) => note(9, 9, `n${i}`);
+    const replies = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => store.exchange(here(i))),
+    );
+    // Arrival order is write order, and the cap applies between them too.
+    replies.forEach((seen, i) => {
+      const expected = Array.from(
+        { length: Math.min(i, 3) },
+        (_, k) => `n${i - Math.min(i, 3) + k}`,
+      );
+      assert.deepEqual(messages(seen), expected, `exchange ${i}`);
+    });
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("createSqliteNotesStore() rejects exchanges still waiting for the lock when closed", async () => {
+  const path = freshPath();
+  const store = createSqliteNotesStore(path);
+  const other = new DatabaseSync(path);
+  try {
+    other.exec("BEGIN IMMEDIATE");
+    const waiting = [1, 2, 3].map((i) => store.exchange(note(8, 8, `w${i}`)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await store.close();
+    for (const pending of waiting) {
+      await assert.rejects(pending, /the notes store is closed/);
+    }
+    other.exec("ROLLBACK");
+  } finally {
+    other.close();
+  }
+});
