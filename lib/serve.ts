@@ -119,6 +119,13 @@ export interface ServerLimits {
    * @default {262144}
    */
   maxQueuedBytesPerStream?: number;
+  /**
+   * Milliseconds a new connection may stay silent (no HTTP/2 preface, no
+   * TLS handshake) before it is closed, so that sockets that never speak do
+   * not hold `maxConnections` slots until keepalive finds them.
+   * @default {10000}
+   */
+  silentConnectionMs?: number;
 }
 
 /** Keepalive and connection lifetime settings, in milliseconds; 0 turns one off. */
@@ -392,13 +399,21 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   const maxConnections = limits.maxConnections ?? 1000;
   // Every connection, on either port, counts against the cap and is watched
   // at shutdown.
+  const silentMs = limits.silentConnectionMs ?? 10_000;
   const acceptInto = (target: { injectConnection(socket: Socket): void }) => (socket: Socket) => {
     if (sockets.size >= maxConnections) {
       socket.destroy();
       return;
     }
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+    // Counting bytes needs no listener of ours on the socket, which grpc-js reads.
+    const silent = setTimeout(() => {
+      if (socket.bytesRead === 0) socket.destroy();
+    }, silentMs);
+    socket.once("close", () => {
+      clearTimeout(silent);
+      sockets.delete(socket);
+    });
     target.injectConnection(socket);
   };
   const accept = acceptInto(injector);
@@ -416,6 +431,8 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
       // client_certs.ts): it asks for one, and we check it below.
       requestCert: material.clientCas !== undefined,
       rejectUnauthorized: false,
+      // A handshake that does not finish in time frees its socket.
+      handshakeTimeout: limits.silentConnectionMs ?? 10_000,
     });
     secure.on("secureConnection", (socket: TLSSocket) => {
       const cas = material.clientCas;

@@ -12,7 +12,9 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
+import { createFeatureDb } from "../lib/feature_db.ts";
 import { loadRouteGuidePackage } from "../lib/proto.ts";
+import { serve } from "../lib/serve.ts";
 import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
 import { Code, RpcError } from "../lib/rpc_error.ts";
 import { ROOT, type ServerProcess, startServer } from "./_server.ts";
@@ -880,6 +882,26 @@ Deno.test("13b. silent connections holding every --max-connections slot are drop
   }
   assert.ok(Date.now() - started < 6000);
   await assertHealthy(server);
+});
+
+Deno.test("13c. a connection that sends nothing is closed once it has been silent too long", async () => {
+  const server = await serve({
+    db: createFeatureDb([]).db,
+    host: "127.0.0.1",
+    port: 0,
+    limits: { silentConnectionMs: 300 },
+  });
+  try {
+    await using silent = await rawConnect(server.port);
+    // One that speaks in time stays.
+    await using speaking = await handshake(server.port);
+    assert.ok(await silent.waitClosed(3000), "the silent connection stayed open");
+    await speaking.write(pingFrame(7));
+    assert.ok(await speaking.waitFor((f) => f.type === FrameType.PING, 3000), "no PING ACK");
+    assert.equal(server.connections, 1);
+  } finally {
+    await server.shutdown(1000);
+  }
 });
 
 Deno.test("14. --max-concurrent-lists 2: a 3rd ListFeatures gets RESOURCE_EXHAUSTED", async () => {
