@@ -203,7 +203,8 @@ async function supervise(
       ? undefined
       : await reservePort(config.host, config.healthPort);
     address = formatAddress(config.host, port);
-    if (config.notes === "memory" && config.notesChosen) {
+    // With workers, notes are in memory only when asked for.
+    if (config.notes === "memory") {
       logger.log(
         "warn",
         `--notes memory with ${config.workers} workers: each worker keeps its own notes, so ` +

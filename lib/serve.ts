@@ -397,9 +397,9 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const sockets = new Set<Socket>();
   const maxConnections = limits.maxConnections ?? 1000;
+  const silentMs = limits.silentConnectionMs ?? 10_000;
   // Every connection, on either port, counts against the cap and is watched
   // at shutdown.
-  const silentMs = limits.silentConnectionMs ?? 10_000;
   const acceptInto = (target: { injectConnection(socket: Socket): void }) => (socket: Socket) => {
     if (sockets.size >= maxConnections) {
       socket.destroy();
@@ -432,7 +432,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
       requestCert: material.clientCas !== undefined,
       rejectUnauthorized: false,
       // A handshake that does not finish in time frees its socket.
-      handshakeTimeout: limits.silentConnectionMs ?? 10_000,
+      handshakeTimeout: silentMs,
     });
     secure.on("secureConnection", (socket: TLSSocket) => {
       const cas = material.clientCas;

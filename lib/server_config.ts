@@ -71,8 +71,6 @@ export interface ServerConfig {
    * machines).
    */
   notes: string;
-  /** Whether `notes` was chosen (by flag or variable) rather than defaulted. */
-  notesChosen: boolean;
   /** Server processes sharing the port; 1 runs no supervisor. */
   workers: number;
   /** Least severe log level written. */
@@ -406,7 +404,6 @@ export function parseServerConfig(
     else if (s.default !== undefined) config[s.key] = s.default;
   }
   // Workers share notes through a file unless told where else to keep them.
-  const notesChosen = config.notes !== undefined;
   config.notes ??= (config.workers as number) > 1
     ? `sqlite:${DEFAULT_SHARED_NOTES_PATH}`
     : "memory";
@@ -416,5 +413,5 @@ export function parseServerConfig(
   if (config.tlsClientCa !== undefined && config.tlsCert === undefined) {
     throw new UsageError("--tls-client-ca needs --tls-cert and --tls-key");
   }
-  return { ...config, notesChosen } as unknown as ServerConfig;
+  return config as unknown as ServerConfig;
 }

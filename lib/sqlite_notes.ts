@@ -19,6 +19,8 @@ import {
 const BUSY_TIMEOUT_MS = 5_000;
 /** Most exchanges in one transaction, which bounds how long a worker holds the file's lock. */
 const MAX_BATCH = 64;
+/** What exchanges get once the store is closed. */
+const CLOSED = "Cannot exchange note: the notes store is closed";
 /** SQLite's result code for a lock held by another connection. */
 const SQLITE_BUSY = 5;
 
@@ -124,12 +126,12 @@ type Statements = ReturnType<typeof prepare>;
  * location never miss each other's notes. Exchanges that arrive together
  * share one transaction, in arrival order (up to 64; measured: RouteChat at
  * new places 2.9–3.1k → 4.8–5.3k round trips/s with one worker, 2.3–2.5k →
- * 3.4–3.8k with two sharing the file). A transaction runs synchronously; while
+ * 3.2–3.8k with two sharing the file). A transaction runs synchronously; while
  * another process holds the write lock, exchanges wait for it without
  * blocking the event loop, for up to 5 seconds before failing.
  *
- * Needs `--allow-read` and `--allow-write` for the file and its directory
- * (SQLite adds `-wal` and `-shm` files beside it).
+ * Needs `--allow-read`, and `--allow-write` for the file alone (SQLite makes
+ * its `-wal` and `-shm` files beside it past Deno's checks).
  *
  * @throws {RangeError} when a limit is not a positive integer.
  * @throws {Error} when the file cannot be opened or is not a notes database;
@@ -246,7 +248,7 @@ export function createSqliteNotesStore(
     let attempt = 0;
     while (waiting.length > 0) {
       if (!database.isOpen) {
-        const error = new Error("Cannot exchange note: the notes store is closed");
+        const error = new Error(CLOSED);
         for (const w of waiting.splice(0)) w.reject(error);
         break;
       }
@@ -286,7 +288,7 @@ export function createSqliteNotesStore(
 
   function exchangeWhenFree(note: RouteNote): Promise<RouteNote[]> {
     if (!database.isOpen) {
-      return Promise.reject(new Error("Cannot exchange note: the notes store is closed"));
+      return Promise.reject(new Error(CLOSED));
     }
     return new Promise((resolve, reject) => {
       waiting.push({ note, resolve, reject });

@@ -177,6 +177,36 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
   const delayFor = (deathsInARow: number) =>
     Math.min(maxDelay, firstDelay * 2 ** (deathsInARow - 1));
 
+  // Starts the worker of `slot` again after `wait` ms; a spawn that fails
+  // (EAGAIN, deno gone) counts as one more death and is tried again later.
+  const scheduleRestart = (slot: Slot, deathsInARow: number, wait: number) => {
+    slot.restartTimer = setTimeout(() => {
+      if (stopping) return;
+      let next: Slot;
+      try {
+        next = launch({ index: slot.index, deathsInARow });
+      } catch (error) {
+        const again = delayFor(deathsInARow + 1);
+        logger.log(
+          "error",
+          `worker ${slot.index} could not be started: ${(error as Error).message}; ` +
+            `trying again in ${again} ms`,
+          { worker: slot.index, deaths_in_a_row: deathsInARow + 1 },
+        );
+        scheduleRestart(slot, deathsInARow + 1, again);
+        return;
+      }
+      restarts += 1;
+      readReady(next.process, output).then((ready) => {
+        if (ready === undefined) return;
+        logger.log("notice", `worker ${slot.index} started again (pid ${next.process.pid})`, {
+          worker: slot.index,
+        });
+      });
+      watch(next);
+    }, wait);
+  };
+
   // Watches a running worker and starts it again when it dies.
   const watch = (slot: Slot) => {
     slot.process.status.then((exit) => {
@@ -191,38 +221,7 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
         { worker: slot.index, deaths_in_a_row: deathsInARow },
       );
       slot.exited = Promise.resolve(undefined);
-      const restart = (deaths: number, wait: number) => {
-        slot.restartTimer = setTimeout(() => {
-          if (stopping) return;
-          let next: Slot;
-          try {
-            next = launch({ index: slot.index, deathsInARow: deaths });
-          } catch (error) {
-            // Could not even spawn it (EAGAIN, deno gone): try again later.
-            const again = delayFor(deaths + 1);
-            logger.log(
-              "error",
-              `worker ${slot.index} could not be started: ${(error as Error).message}; ` +
-                `trying again in ${again} ms`,
-              { worker: slot.index, deaths_in_a_row: deaths + 1 },
-            );
-            restart(deaths + 1, again);
-            return;
-          }
-          restarts += 1;
-          readReady(next.process, output).then((ready) => {
-            if (ready !== undefined) {
-              logger.log(
-                "notice",
-                `worker ${slot.index} started again (pid ${next.process.pid})`,
-                { worker: slot.index },
-              );
-            }
-          });
-          watch(next);
-        }, wait);
-      };
-      restart(deathsInARow, delay);
+      scheduleRestart(slot, deathsInARow, delay);
     });
   };
 

@@ -36,3 +36,20 @@ export class TextLineReader {
     }
   }
 }
+
+/** Text read so far from a byte stream that is read to its end in the background. */
+export interface CollectedText {
+  /** Everything read so far. */
+  text(): string;
+  /** Settles once the stream has ended. */
+  done: Promise<void>;
+}
+
+/** Reads `stream` to its end in the background (a child's stderr, say), keeping its text. */
+export function collectText(stream: ReadableStream<Uint8Array>): CollectedText {
+  let text = "";
+  const done = (async () => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
+  })();
+  return { text: () => text, done };
+}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { TextLineReader } from "./_lines.ts";
+import { collectText, TextLineReader } from "./_lines.ts";
 
 /** The project root, as a path. */
 export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).pathname);
@@ -76,10 +76,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let errText = "";
-  const errDone = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) errText += chunk;
-  })();
+  const err = collectText(child.stderr);
   const lines = new TextLineReader(child.stdout);
   const readyLine = await lines.next();
   // Keep draining stdout so the child never blocks on a full pipe.
@@ -89,8 +86,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   const match = readyLine?.match(/^listening on (\S+):(\d+) \((\d+) features(?:, \d+ workers)?\)$/);
   if (!match) {
     await child.status;
-    await errDone;
-    throw new Error(`server did not start: ${readyLine ?? "(no output)"}\n${errText}`);
+    await err.done;
+    throw new Error(`server did not start: ${readyLine ?? "(no output)"}\n${err.text()}`);
   }
   const port = Number(match[2]);
   let status: Promise<Deno.CommandStatus> | undefined;
@@ -100,7 +97,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
         child.kill(signal);
       } catch { /* already gone */ }
       const s = await child.status;
-      await Promise.all([errDone, outDone]);
+      await Promise.all([err.done, outDone]);
       return s;
     })();
     return status;
@@ -110,7 +107,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     port,
     process: child,
     readyLine: readyLine!,
-    stderr: () => errText,
+    stderr: err.text,
     stop,
     async [Symbol.asyncDispose]() {
       await stop("SIGKILL");

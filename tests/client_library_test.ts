@@ -16,7 +16,6 @@
 import assert from "node:assert/strict";
 import {
   Code,
-  codeName,
   createRouteGuideClient,
   type Feature,
   haversineMeters,
@@ -24,10 +23,10 @@ import {
   point,
   type RouteGuideClient,
   type RouteNote,
-  RpcError,
 } from "../lib/mod.ts";
 import { type ServerProcess, startServer } from "./_server.ts";
 import { collect, sleep } from "./_async.ts";
+import { rejectsWith } from "./_assert.ts";
 
 /** Every single step (a call, a log line, an exit) must finish within this. */
 const STEP_MS = 10_000;
@@ -50,19 +49,6 @@ function freshPoint(): Point {
     latitude: -800000000 + Math.floor(Math.random() * 100000000),
     longitude: Math.floor(Math.random() * 1000000000),
   };
-}
-
-/** Asserts that `promise` rejects with an {@linkcode RpcError} of `code`. */
-async function rejectsWith(promise: Promise<unknown>, code: number, what: string): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof RpcError, `${what}: expected an RpcError, got ${error}`);
-    assert.equal(
-      error.code,
-      code,
-      `${what}: expected ${codeName(code)}, got ${codeName(error.code)}: ${error.message}`,
-    );
-    return true;
-  }, what);
 }
 
 /** A request stream that yields `first`, then waits until `release()` and ends. */

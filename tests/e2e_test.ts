@@ -4,11 +4,12 @@
  */
 
 import assert from "node:assert/strict";
-import { Code, RpcError } from "../lib/rpc_error.ts";
+import { Code } from "../lib/rpc_error.ts";
 import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
 import { haversineMeters, type Point } from "../lib/geo.ts";
 import { type ServerProcess, startServer } from "./_server.ts";
 import { collect } from "./_async.ts";
+import { rejectsWith } from "./_assert.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 const BROOKLYN_BRIDGE = { latitude: 407061000, longitude: -739969000 };
@@ -25,15 +26,6 @@ async function withServer(
   } finally {
     client.close();
   }
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: number, pattern?: RegExp) {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof RpcError, `expected RpcError, got ${error}`);
-    assert.equal(error.code, code, `status ${error.code}: ${error.message}`);
-    if (pattern) assert.match(error.message, pattern);
-    return true;
-  });
 }
 
 /** A fresh location no other test uses, so server-wide notes do not mix. */

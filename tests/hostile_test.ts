@@ -38,6 +38,7 @@ import {
   settingsFrame,
 } from "./_h2.ts";
 import { collect, sleep } from "./_async.ts";
+import { rejectsWith } from "./_assert.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
@@ -97,16 +98,6 @@ async function assertHealthy(server: ServerProcess): Promise<void> {
   ]);
   clearTimeout(timer);
   assert.equal(exited, false, `the server process exited:\n${server.stderr()}`);
-}
-
-/** Asserts that `promise` rejects with an RpcError of `code` (and a message matching `pattern`). */
-async function rejectsWith(promise: Promise<unknown>, code: number, pattern?: RegExp) {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof RpcError, `expected RpcError, got ${error}`);
-    assert.equal(error.code, code, `status ${error.code}: ${error.message}`);
-    if (pattern) assert.match(error.message, pattern);
-    return true;
-  });
 }
 
 /** What a raw gRPC request got back. */

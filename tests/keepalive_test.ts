@@ -19,7 +19,7 @@
 import assert from "node:assert/strict";
 import { connect as http2Connect } from "node:http2";
 import { createRouteGuideClient, type RouteNote } from "../lib/route_guide_client.ts";
-import { TextLineReader } from "./_lines.ts";
+import { collectText, TextLineReader } from "./_lines.ts";
 import { CLIENT_FLAGS, ROOT, type ServerProcess, startServer } from "./_server.ts";
 import { sleep, within } from "./_async.ts";
 
@@ -42,10 +42,7 @@ async function startHolder(server: ServerProcess): Promise<Holder> {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let errText = "";
-  const errDone = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) errText += chunk;
-  })();
+  const err = collectText(child.stderr);
   const lines = new TextLineReader(child.stdout);
   const dispose = async () => {
     for (const signal of ["SIGCONT", "SIGKILL"] as const) {
@@ -54,17 +51,17 @@ async function startHolder(server: ServerProcess): Promise<Holder> {
       } catch { /* already gone */ }
     }
     await child.status;
-    await errDone;
+    await err.done;
     while (await lines.next() !== undefined) { /* drain */ }
   };
   try {
     const first = await within(lines.next(), 20_000, "the holder's ready line");
-    assert.equal(first, "ready", `holder said ${first}; stderr: ${errText}`);
+    assert.equal(first, "ready", `holder said ${first}; stderr: ${err.text()}`);
   } catch (error) {
     await dispose();
     throw error;
   }
-  return { child, stderr: () => errText, [Symbol.asyncDispose]: dispose };
+  return { child, stderr: err.text, [Symbol.asyncDispose]: dispose };
 }
 
 /** The number in the server's `SIGTERM: shutting down; N calls in flight` line. */

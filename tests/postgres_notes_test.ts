@@ -10,11 +10,15 @@
 
 import assert from "node:assert/strict";
 import { createPostgresNotesStore } from "../lib/postgres_notes.ts";
-import type { RouteNote } from "../lib/route_notes.ts";
+import type { RouteNote, RouteNotesStore } from "../lib/route_notes.ts";
 import { createPgTests, type ThrowawayPostgres } from "./_postgres.ts";
 import { seededRandom } from "./_random.ts";
 import { ROOT, SERVER_FLAGS } from "./_server.ts";
-import { assertSharedInOrder, runNotesStoreContract } from "./route_notes_contract.ts";
+import {
+  assertKeptAcrossReopen,
+  assertSharedInOrder,
+  runNotesStoreContract,
+} from "./route_notes_contract.ts";
 
 const pg = createPgTests();
 
@@ -47,6 +51,25 @@ function queryAt(server: ThrowawayPostgres, url: string, sql: string) {
 }
 
 /**
+ * Sends `perStore` notes at (`at`, `at`) through each store at once, the
+ * messages `S:I` (store, index), and returns what each exchange saw, by message.
+ */
+async function exchangeFromEach(
+  stores: RouteNotesStore[],
+  perStore: number,
+  at: number,
+): Promise<Map<string, string[]>> {
+  const results = new Map<string, string[]>();
+  await Promise.all(stores.flatMap((store, s) =>
+    Array.from({ length: perStore }, async (_, i) => {
+      const message = `${s}:${i}`;
+      results.set(message, messages(await store.exchange(note(at, at, message))));
+    })
+  ));
+  return results;
+}
+
+/**
  * Checks what concurrent exchanges at one location saw, with no cap
  * reached: the counts are 0..n-1, each saw a prefix of the final order, and
  * its own note comes right after that prefix.
@@ -75,24 +98,7 @@ if (pg.available) {
 
 pg.test("createPostgresNotesStore() keeps notes across closing and reopening", async (server) => {
   const url = await server.createDatabase();
-  const limits = { maxNotesPerLocation: 3, maxLocations: 2 };
-  const first = await createPostgresNotesStore(url, limits);
-  await first.exchange(note(1, 1, "a1"));
-  await first.exchange(note(2, 2, "b1"));
-  for (const m of ["a2", "a3", "a4"]) await first.exchange(note(1, 1, m));
-  await first.close();
-
-  const second = await createPostgresNotesStore(url, limits);
-  try {
-    assert.deepEqual(messages(await second.exchange(note(1, 1, "a5"))), ["a2", "a3", "a4"]);
-    assert.deepEqual(messages(await second.exchange(note(2, 2, "b2"))), ["b1"]);
-    // The write order survived too: 1,1 is now the least recently written.
-    await second.exchange(note(3, 3, "c1"));
-    assert.deepEqual(await second.exchange(note(1, 1, "a6")), []);
-    assert.deepEqual(messages(await second.exchange(note(3, 3, "c2"))), ["c1"]);
-  } finally {
-    await second.close();
-  }
+  await assertKeptAcrossReopen((limits) => createPostgresNotesStore(url, limits));
 });
 
 pg.test("createPostgresNotesStore() stores sharing a database see each other's notes in order", async (server) => {
@@ -117,15 +123,7 @@ pg.test("createPostgresNotesStore() concurrent exchanges from two stores at one 
     await createPostgresNotesStore(url, { maxNotesPerLocation: 1000 }),
   ];
   try {
-    const results = new Map<string, string[]>();
-    await Promise.all(
-      stores.flatMap((store, s) =>
-        Array.from({ length: perStore }, async (_, i) => {
-          const message = `${s}:${i}`;
-          results.set(message, messages(await store.exchange(note(9, 9, message))));
-        })
-      ),
-    );
+    const results = await exchangeFromEach(stores, perStore, 9);
     const final = messages(await stores[0].exchange(note(9, 9, "last")));
     assertSerial(results, final);
   } finally {
@@ -143,13 +141,7 @@ pg.test("createPostgresNotesStore() keeps to READ COMMITTED where the database d
   try {
     // Under SERIALIZABLE, exchanges waiting for the location's lock would
     // fail with serialization errors instead of seeing the note before.
-    const results = new Map<string, string[]>();
-    await Promise.all(stores.flatMap((store, s) =>
-      Array.from({ length: 25 }, async (_, i) => {
-        const message = `${s}:${i}`;
-        results.set(message, messages(await store.exchange(note(2, 2, message))));
-      })
-    ));
+    const results = await exchangeFromEach(stores, 25, 2);
     assertSerial(results, messages(await stores[0].exchange(note(2, 2, "last"))));
   } finally {
     for (const store of stores) await store.close();
@@ -165,15 +157,7 @@ pg.test("createPostgresNotesStore() the per-location cap holds under concurrency
     await createPostgresNotesStore(url, { maxNotesPerLocation: cap }),
   ];
   try {
-    const results = new Map<string, string[]>();
-    await Promise.all(
-      stores.flatMap((store, s) =>
-        Array.from({ length: perStore }, async (_, i) => {
-          const message = `${s}:${i}`;
-          results.set(message, messages(await store.exchange(note(8, 8, message))));
-        })
-      ),
-    );
+    const results = await exchangeFromEach(stores, perStore, 8);
     const lengths = [...results.values()].map((r) => r.length).sort((a, b) => a - b);
     assert.deepEqual(lengths, [0, 1, 2, 3, 4, ...Array(2 * perStore - cap).fill(cap)]);
     // Each exchange saw the last notes before its own: so the last one it

@@ -17,7 +17,7 @@
 import assert from "node:assert/strict";
 import { codeName, RpcError } from "../lib/rpc_error.ts";
 import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
-import { TextLineReader } from "./_lines.ts";
+import { collectText, TextLineReader } from "./_lines.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "./_server.ts";
 import { sleep, within } from "./_async.ts";
 
@@ -69,15 +69,12 @@ async function startStandby(args: string[]): Promise<Standby> {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let errText = "";
-  const errDone = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) errText += chunk;
-  })();
+  const err = collectText(child.stderr);
   const lines = new TextLineReader(child.stdout);
   const stdin = child.stdin.getWriter();
   const expectLine = async (pattern: RegExp, what: string) => {
     const line = await within(lines.next(), 20_000, what).catch((error) => `${error}`);
-    assert.match(line ?? "(end of output)", pattern, `${what}; stderr:\n${errText}`);
+    assert.match(line ?? "(end of output)", pattern, `${what}; stderr:\n${err.text()}`);
   };
   const dispose = async () => {
     try {
@@ -85,7 +82,7 @@ async function startStandby(args: string[]): Promise<Standby> {
     } catch { /* already gone */ }
     await stdin.close().catch(() => {});
     await child.status;
-    await errDone;
+    await err.done;
     while (await lines.next() !== undefined) { /* drain */ }
   };
   try {
@@ -99,7 +96,7 @@ async function startStandby(args: string[]): Promise<Standby> {
       await stdin.write(new TextEncoder().encode("go\n"));
       await expectLine(/^listening on /, "the standby server did not start");
     },
-    stderr: () => errText,
+    stderr: err.text,
     [Symbol.asyncDispose]: dispose,
   };
 }

@@ -240,3 +240,32 @@ export async function assertSharedInOrder(
   assert.deepEqual(await two.exchange(note(pt(5, 5), "elsewhere")), []);
   assert.deepEqual(messages(await one.exchange(note(pt(5, 5), "again"))), ["elsewhere"]);
 }
+
+/**
+ * For durable stores: writes notes through one store, closes it, opens the
+ * same file or database again with `open`, and asserts that the notes, the
+ * per-location cap and the write order of the locations all survived.
+ */
+export async function assertKeptAcrossReopen(
+  open: (limits: RouteNotesLimits) => Promise<RouteNotesStore> | RouteNotesStore,
+): Promise<void> {
+  const limits = { maxNotesPerLocation: 3, maxLocations: 2 };
+  const at = (lat: number, message: string) => note(pt(lat, lat), message);
+  const first = await open(limits);
+  await first.exchange(at(1, "a1"));
+  await first.exchange(at(2, "b1"));
+  for (const m of ["a2", "a3", "a4"]) await first.exchange(at(1, m));
+  await first.close();
+
+  const second = await open(limits);
+  try {
+    assert.deepEqual(messages(await second.exchange(at(1, "a5"))), ["a2", "a3", "a4"]);
+    assert.deepEqual(messages(await second.exchange(at(2, "b2"))), ["b1"]);
+    // The write order survived too: 1,1 is now the least recently written.
+    await second.exchange(at(3, "c1"));
+    assert.deepEqual(await second.exchange(at(1, "a6")), []);
+    assert.deepEqual(messages(await second.exchange(at(3, "c2"))), ["c1"]);
+  } finally {
+    await second.close();
+  }
+}

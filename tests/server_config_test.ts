@@ -52,7 +52,6 @@ Deno.test("parseServerConfig() without flags or variables gives the defaults", (
     logLevel: "notice",
     logFormat: "text",
     notes: "memory",
-    notesChosen: false,
     workers: 1,
   };
   assert.deepEqual(parse([]), expected);
@@ -102,7 +101,7 @@ const SAMPLES = {
 function sampleConfig() {
   const vars: Record<string, string> = {};
   const flags: string[] = [];
-  const expected: Record<string, string | number | boolean> = { notesChosen: true };
+  const expected: Record<string, string | number> = {};
   for (const s of SERVER_SETTINGS) {
     const [raw, value] = SAMPLES[s.kind];
     vars[s.env] = raw;
@@ -257,16 +256,13 @@ Deno.test("parseServerConfig() reads --workers: a count from 1 to 256, or auto f
 Deno.test("parseServerConfig() keeps notes in a shared SQLite file by default with workers", () => {
   const one = parse([]);
   assert.equal(one.notes, "memory");
-  assert.equal(one.notesChosen, false);
   const many = parse(["--workers", "2"]);
   assert.equal(many.notes, `sqlite:${DEFAULT_SHARED_NOTES_PATH}`);
-  assert.equal(many.notesChosen, false);
   assert.ok(DEFAULT_SHARED_NOTES_PATH.endsWith("/data/route_notes.sqlite"));
-  // A store that was asked for is kept, and marked as chosen.
-  const chosen = parse(["--workers", "2", "--notes", "memory"]);
-  assert.equal(chosen.notes, "memory");
-  assert.equal(chosen.notesChosen, true);
-  assert.equal(parse([], { ROUTEGUIDE_NOTES: "sqlite:x.db" }).notesChosen, true);
+  // A store that was asked for is kept, by flag or variable.
+  assert.equal(parse(["--workers", "2", "--notes", "memory"]).notes, "memory");
+  assert.equal(parse(["--workers", "2"], { ROUTEGUIDE_NOTES: "memory" }).notes, "memory");
+  assert.equal(parse(["--workers", "3"], { ROUTEGUIDE_NOTES: "sqlite:x.db" }).notes, "sqlite:x.db");
 });
 
 Deno.test("parseServerConfig() takes PostgreSQL URLs for --notes and rejects other stores", () => {

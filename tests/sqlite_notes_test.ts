@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import type { RouteNote } from "../lib/route_notes.ts";
 import { createSqliteNotesStore } from "../lib/sqlite_notes.ts";
-import { assertSharedInOrder, runNotesStoreContract } from "./route_notes_contract.ts";
+import {
+  assertKeptAcrossReopen,
+  assertSharedInOrder,
+  runNotesStoreContract,
+} from "./route_notes_contract.ts";
 
 // Every database of this file lives under one directory: the contract closes
 // its stores but has no hook to delete their files.
@@ -24,23 +28,7 @@ runNotesStoreContract(
 
 Deno.test("createSqliteNotesStore() keeps notes across closing and reopening the file", async () => {
   const path = freshPath();
-  const first = createSqliteNotesStore(path, { maxNotesPerLocation: 3, maxLocations: 2 });
-  await first.exchange(note(1, 1, "a1"));
-  await first.exchange(note(2, 2, "b1"));
-  for (const m of ["a2", "a3", "a4"]) await first.exchange(note(1, 1, m));
-  await first.close();
-
-  const second = createSqliteNotesStore(path, { maxNotesPerLocation: 3, maxLocations: 2 });
-  try {
-    assert.deepEqual(messages(await second.exchange(note(1, 1, "a5"))), ["a2", "a3", "a4"]);
-    assert.deepEqual(messages(await second.exchange(note(2, 2, "b2"))), ["b1"]);
-    // The write order survived too: 1,1 is now the least recently written.
-    await second.exchange(note(3, 3, "c1"));
-    assert.deepEqual(await second.exchange(note(1, 1, "a6")), []);
-    assert.deepEqual(messages(await second.exchange(note(3, 3, "c2"))), ["c1"]);
-  } finally {
-    await second.close();
-  }
+  await assertKeptAcrossReopen((limits) => createSqliteNotesStore(path, limits));
 });
 
 Deno.test("createSqliteNotesStore() stores sharing a file see each other's notes in order", async () => {

@@ -19,7 +19,7 @@
 
 import assert from "node:assert/strict";
 import { connect as tlsConnect } from "node:tls";
-import { Code, codeName, RpcError } from "../lib/rpc_error.ts";
+import { Code } from "../lib/rpc_error.ts";
 import {
   createRouteGuideClient,
   type RouteGuideClient,
@@ -30,6 +30,7 @@ import { isCi, makeTestCerts, type TestCerts, tlsTest } from "./_certs.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "./_server.ts";
 import { findPython, runPython } from "./_python.ts";
 import { sleep, within } from "./_async.ts";
+import { rejectsWith } from "./_assert.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
@@ -59,15 +60,6 @@ async function tlsClient(
       key: client && await Deno.readFile(client.key),
     }),
   });
-}
-
-/** Asserts that `promise` rejects with an `RpcError` of `code`. */
-async function rejectsWith(promise: Promise<unknown>, code: Code, what: string): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof RpcError, `${what}: expected an RpcError, got ${error}`);
-    assert.equal(error.code, code, `${what}: ${codeName(error.code)}: ${error.message}`);
-    return true;
-  }, what);
 }
 
 /** A random valid point no feature sits on (the database is between 40°N and 42°N). */

@@ -51,6 +51,23 @@ function logLines(server: ServerProcess): Record<string, unknown>[] {
   );
 }
 
+/** Waits until `count` log lines match and returns them, or fails after `ms`. */
+async function waitForLogs(
+  server: ServerProcess,
+  test: (line: Record<string, unknown>) => boolean,
+  count: number,
+  ms: number,
+  what: string,
+): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const found = logLines(server).filter(test);
+    if (found.length >= count) return found;
+    await sleep(50);
+  }
+  throw new Error(`not ${count} log lines ${what} within ${ms} ms:\n${server.stderr()}`);
+}
+
 /** Waits until a log line matches, or fails after `ms`. */
 async function waitForLog(
   server: ServerProcess,
@@ -58,13 +75,7 @@ async function waitForLog(
   ms: number,
   what: string,
 ): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const found = logLines(server).find(test);
-    if (found !== undefined) return found;
-    await sleep(50);
-  }
-  throw new Error(`no log line ${what} within ${ms} ms:\n${server.stderr()}`);
+  return (await waitForLogs(server, test, 1, ms, what))[0];
 }
 
 /** The pids of the workers, from their ready lines in the log (`--log-level info`). */
@@ -100,19 +111,13 @@ Deno.test("two workers share the port and RouteChat notes through SQLite", async
     assert.deepEqual(replies.map((r) => r.message), sent, `chat ${i}`);
     sent.push(message);
   }
-  const calls = await within(
-    (async () => {
-      // Call lines are written as calls end; wait for all 16.
-      for (;;) {
-        const chats = logLines(server).filter((l) =>
-          l.msg === "call" && l.method === "routeguide.RouteGuide/RouteChat"
-        );
-        if (chats.length >= 16) return chats;
-        await sleep(50);
-      }
-    })(),
+  // Call lines are written as calls end; wait for all 16.
+  const calls = await waitForLogs(
+    server,
+    (l) => l.msg === "call" && l.method === "routeguide.RouteGuide/RouteChat",
+    16,
     10_000,
-    "16 RouteChat log lines",
+    "of RouteChat calls",
   );
   const workers = new Set(calls.map((l) => l.worker));
   // 16 connections all on one worker would happen 2 times in 65,536.
@@ -182,16 +187,14 @@ Deno.test("SIGHUP reaches every worker", async () => {
   await using dir = await tempDir();
   await using server = await startWorkers(dir.path);
   server.process.kill("SIGHUP");
-  const deadline = Date.now() + 5_000;
-  let reloaded: unknown[] = [];
-  while (Date.now() < deadline) {
-    reloaded = logLines(server).filter((l) =>
-      typeof l.msg === "string" && l.msg.startsWith("SIGHUP")
-    ).map((l) => l.worker);
-    if (reloaded.length === 2) break;
-    await sleep(50);
-  }
-  assert.deepEqual(reloaded.sort(), [1, 2], server.stderr());
+  const reloaded = await waitForLogs(
+    server,
+    (l) => typeof l.msg === "string" && l.msg.startsWith("SIGHUP"),
+    2,
+    5_000,
+    "about SIGHUP",
+  );
+  assert.deepEqual(reloaded.map((l) => l.worker).sort(), [1, 2], server.stderr());
   // Both still serve.
   const client = createRouteGuideClient(server.target);
   try {
@@ -313,16 +316,14 @@ tlsTest(
       }
     }
     server.process.kill("SIGHUP");
-    await within(
-      (async () => {
-        while (
-          logLines(server).filter((l) => l.msg === "SIGHUP: reloaded the TLS certificate and key")
-            .length < 2
-        ) await sleep(50);
-      })(),
+    const reloaded = await waitForLogs(
+      server,
+      (l) => l.msg === "SIGHUP: reloaded the TLS certificate and key",
+      2,
       10_000,
-      "both workers to reload",
+      "of a reload",
     );
+    assert.deepEqual(reloaded.map((l) => l.worker).sort(), [1, 2]);
     assert.equal((await server.stop("SIGTERM")).code, 0);
   },
 );
