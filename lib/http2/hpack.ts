@@ -68,6 +68,10 @@ export interface HpackEncoderOptions {
 const DEFAULT_TABLE_SIZE = 4096;
 /** Per-entry overhead in the table size (§4.1). */
 const ENTRY_OVERHEAD = 32;
+/** Largest scratch buffer a decoder keeps between strings. */
+const MAX_SCRATCH = 64 * 1024;
+/** What a decoder holds between blocks instead of the last one. */
+const NO_BLOCK = new Uint8Array(0);
 /** Largest integer the decoder accepts: nothing in HTTP/2 needs more than 2^31 - 1. */
 const MAX_INTEGER = 2 ** 31 - 1;
 
@@ -258,7 +262,7 @@ export class HpackDecoder {
   #maxTableSize: number;
   #maxHeaderListSize: number;
   #scratch: Uint8Array = new Uint8Array(256);
-  #block: Uint8Array = new Uint8Array(0);
+  #block: Uint8Array = NO_BLOCK;
   #offset = 0;
 
   /** Makes a decoder whose dynamic table starts at `maxTableSize`. */
@@ -301,7 +305,7 @@ export class HpackDecoder {
     try {
       return this.#decodeFields();
     } finally {
-      this.#block = new Uint8Array(0);
+      this.#block = NO_BLOCK;
     }
   }
 
@@ -403,8 +407,11 @@ export class HpackDecoder {
     const bytes = block.subarray(this.#offset, end);
     this.#offset = end;
     if (!huffman) return latin1Decode(bytes);
+    // Keep a scratch buffer for the decoded octets, unless one string needs a huge one.
     const maxLength = Math.floor(length * 8 / 5);
-    if (this.#scratch.length < maxLength) this.#scratch = new Uint8Array(maxLength * 2);
+    if (this.#scratch.length < maxLength && maxLength <= MAX_SCRATCH) {
+      this.#scratch = new Uint8Array(Math.min(maxLength * 2, MAX_SCRATCH));
+    }
     try {
       return huffmanDecode(bytes, this.#scratch);
     } catch (error) {

@@ -245,6 +245,7 @@ Deno.test("HpackDecoder rejects every malformed block with an HpackError", () =>
     ["missing value", "4001 61", /missing string literal/],
     ["name past the end", "400a 61", /10 octets runs past the end .*1 left/],
     ["value past the end", "0001 6105 6263", /5 octets runs past the end .*2 left/],
+    ["value one octet past the end", "0001 6102 62", /2 octets runs past the end .*1 left/],
     ["Huffman length past the end", "0001 6185 ff", /runs past the end/],
     ["EOS in a Huffman value", "0001 6184 ffff ffff", /EOS/],
     ["Huffman padding of 8 bits", "0001 6181 ff", /padding/],
@@ -268,21 +269,26 @@ Deno.test("HpackDecoder takes integers up to 2^31 - 1 and no further", () => {
 });
 
 Deno.test("HpackDecoder throws HeaderListTooLargeError after decoding the whole block, table in sync", () => {
-  // custom-key: custom-header is 10 + 13 + 32 = 55 octets; :method: GET is 7 + 3 + 32 = 42.
+  // :method: GET is 7 + 3 + 32 = 42 octets; custom-key: custom-header is 10 + 13 + 32 = 55.
   const decoder = new HpackDecoder({ maxHeaderListSize: 96 });
-  const block = hex("400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572 82 82");
+  const customKey = "400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572";
+  // Over the limit at the third field; the literal after it must still enter the table.
+  const block = hex(`82 82 82 ${customKey}`);
   assert.throws(() => decoder.decode(block), (error: unknown) => {
     assert.ok(error instanceof HeaderListTooLargeError, `${error}`);
-    assert.equal(error.size, 55 + 42 + 42);
+    assert.equal(error.size, 3 * 42 + 55);
     assert.equal(error.limit, 96);
-    assert.match(error.message, /139 exceeds the limit of 96/);
+    assert.match(error.message, /181 exceeds the limit of 96/);
     return true;
   });
   assert.deepEqual(decoder.tableEntries(), [["custom-key", "custom-header"]]);
   assert.deepEqual(decoder.decode(hex("be")), [["custom-key", "custom-header"]]);
   // At the limit exactly is fine.
   const atLimit = new HpackDecoder({ maxHeaderListSize: 97 });
-  assert.equal(atLimit.decode(block.subarray(0, block.length - 1)).length, 2);
+  assert.deepEqual(atLimit.decode(hex(`82 ${customKey}`)), [
+    [":method", "GET"],
+    ["custom-key", "custom-header"],
+  ]);
 });
 
 Deno.test("HpackDecoder and HpackEncoder reject bad options with a RangeError", () => {
@@ -553,4 +559,15 @@ Deno.test("HpackDecoder fuzz: random and mutated blocks decode or throw an HPACK
   assert.ok(outcomes.decoded > 1000, JSON.stringify(outcomes));
   assert.ok(outcomes.hpackError > 1000, JSON.stringify(outcomes));
   assert.ok(outcomes.tooLarge > 30, JSON.stringify(outcomes));
+});
+
+Deno.test("HpackDecoder decodes long raw and Huffman-coded strings (past its scratch buffer)", () => {
+  const encoder = new HpackEncoder();
+  const decoder = new HpackDecoder();
+  const huffman: HeaderField = ["x-long", "a".repeat(200_000)]; // 5 bits a character: Huffman wins
+  const raw: HeaderField = ["x-raw", "\u00ff".repeat(10_000)]; // 26 bits a character: raw wins
+  const block = encoder.encode([huffman, raw]);
+  assert.ok(block.length < 200_000 * 5 / 8 + 10_000 + 100);
+  assert.deepEqual(decoder.decode(block), [huffman, raw]);
+  assert.deepEqual(decoder.decode(encoder.encode([["x-short", "abc"]])), [["x-short", "abc"]]);
 });
