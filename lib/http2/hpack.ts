@@ -68,6 +68,19 @@ export interface HpackEncoderOptions {
 const DEFAULT_TABLE_SIZE = 4096;
 /** Per-entry overhead in the table size (§4.1). */
 const ENTRY_OVERHEAD = 32;
+/** The bits that start a representation (§6) or string (§5.2), and how many bits of its first octet an integer gets. */
+interface Prefix {
+  flags: number;
+  bits: number;
+}
+const INDEXED: Prefix = { flags: 0x80, bits: 7 };
+const WITH_INDEXING: Prefix = { flags: 0x40, bits: 6 };
+const WITHOUT_INDEXING: Prefix = { flags: 0x00, bits: 4 };
+const NEVER_INDEXED: Prefix = { flags: 0x10, bits: 4 };
+const SIZE_UPDATE: Prefix = { flags: 0x20, bits: 5 };
+const RAW_STRING: Prefix = { flags: 0x00, bits: 7 };
+const HUFFMAN_STRING: Prefix = { flags: 0x80, bits: 7 };
+
 /** Largest scratch buffer a decoder keeps between strings. */
 const MAX_SCRATCH = 64 * 1024;
 /** What a decoder holds between blocks instead of the last one. */
@@ -166,9 +179,9 @@ class DynamicTable {
   #size = 0;
   #capacity: number;
   #inserted = 0;
-  #onEvict?: (id: number, name: string, value: string) => void;
+  #onEvict?: (id: number, entry: HeaderField) => void;
 
-  constructor(capacity: number, onEvict?: (id: number, name: string, value: string) => void) {
+  constructor(capacity: number, onEvict?: (id: number, entry: HeaderField) => void) {
     this.#capacity = capacity;
     this.#onEvict = onEvict;
   }
@@ -225,7 +238,7 @@ class DynamicTable {
       this.#size -= name.length + value.length + ENTRY_OVERHEAD;
       this.#oldest = (slot + 1) & (this.#names.length - 1);
       this.#count--;
-      this.#onEvict?.(this.#inserted - this.#count - 1, name, value);
+      this.#onEvict?.(this.#inserted - this.#count - 1, [name, value]);
     }
   }
 
@@ -321,7 +334,7 @@ export class HpackDecoder {
       let value: string;
       if (byte & 0x80) {
         // §6.1 Indexed Header Field
-        const index = this.#integer(7);
+        const index = this.#integer(INDEXED.bits);
         if (index === 0) throw this.#error("index 0 is not allowed", start);
         name = this.#name(index, start);
         value = index <= STATIC_COUNT
@@ -332,7 +345,7 @@ export class HpackDecoder {
         if (fieldSeen) {
           throw this.#error("dynamic table size update after a header field", start);
         }
-        const size = this.#integer(5);
+        const size = this.#integer(SIZE_UPDATE.bits);
         if (size > this.#maxTableSize) {
           throw this.#error(
             `dynamic table size update to ${size} exceeds the limit of ${this.#maxTableSize}`,
@@ -344,7 +357,7 @@ export class HpackDecoder {
       } else {
         // §6.2 Literal Header Field: with incremental indexing (01), without (0000), never (0001)
         const indexing = (byte & 0xc0) === 0x40;
-        const index = this.#integer(indexing ? 6 : 4);
+        const index = this.#integer(indexing ? WITH_INDEXING.bits : WITHOUT_INDEXING.bits);
         name = index === 0 ? this.#string() : this.#name(index, start);
         value = this.#string();
         if (indexing) this.#table.add(name, value);
@@ -394,7 +407,7 @@ export class HpackDecoder {
     const start = this.#offset;
     if (start >= block.length) throw this.#error("missing string literal", start);
     const huffman = (block[start] & 0x80) !== 0;
-    const length = this.#integer(7);
+    const length = this.#integer(RAW_STRING.bits);
     const end = this.#offset + length;
     if (end > block.length) {
       throw this.#error(
@@ -438,10 +451,11 @@ class Writer implements ByteSink {
     this.bytes = bytes;
   }
 
-  /** Writes an integer with a `prefixBits`-bit prefix after the `flags` bits of its first octet (§5.1). */
-  integer(flags: number, prefixBits: number, value: number): void {
+  /** Writes an integer (§5.1) in the low bits of a first octet that starts with `prefix`. */
+  integer(prefix: Prefix, value: number): void {
     this.reserve(6);
-    const mask = (1 << prefixBits) - 1;
+    const flags = prefix.flags;
+    const mask = (1 << prefix.bits) - 1;
     if (value < mask) {
       this.bytes[this.offset++] = flags | value;
       return;
@@ -459,11 +473,11 @@ class Writer implements ByteSink {
   string(value: string): void {
     const huffmanLength = huffmanEncodedLength(value);
     if (huffmanLength < value.length) {
-      this.integer(0x80, 7, huffmanLength);
+      this.integer(HUFFMAN_STRING, huffmanLength);
       this.reserve(huffmanLength);
       huffmanEncode(value, this);
     } else {
-      this.integer(0, 7, value.length);
+      this.integer(RAW_STRING, value.length);
       this.reserve(value.length);
       const bytes = this.bytes;
       let offset = this.offset;
@@ -508,7 +522,7 @@ export class HpackEncoder {
     this.#maxTableSize = maxTableSize;
     this.#sensitive = new Set(sensitive);
     const capacity = Math.min(maxTableSize, DEFAULT_TABLE_SIZE);
-    this.#table = new DynamicTable(capacity, (id, name, value) => this.#forget(id, name, value));
+    this.#table = new DynamicTable(capacity, (id, entry) => this.#forget(id, entry));
     if (capacity !== DEFAULT_TABLE_SIZE) this.#pendingMinimum = capacity;
   }
 
@@ -549,30 +563,28 @@ export class HpackEncoder {
     if (this.#pendingMinimum !== undefined) {
       // §4.2: signal the smallest size reached since the last block, then the final one.
       if (this.#pendingMinimum < this.#table.capacity) {
-        writer.integer(0x20, 5, this.#pendingMinimum);
+        writer.integer(SIZE_UPDATE, this.#pendingMinimum);
       }
-      writer.integer(0x20, 5, this.#table.capacity);
+      writer.integer(SIZE_UPDATE, this.#table.capacity);
       this.#pendingMinimum = undefined;
     }
-    for (const [name, value] of headers) this.#field(name, value);
+    for (const field of headers) this.#field(field);
     return writer.bytes.slice(0, writer.offset);
   }
 
-  #field(name: string, value: string): void {
+  #field(field: HeaderField): void {
+    const [name, value] = field;
     const writer = this.#writer;
     const statics = STATIC_INDEX.get(name);
     const staticExact = statics?.values.get(value);
-    if (staticExact !== undefined) return writer.integer(0x80, 7, staticExact);
-    if (this.#sensitive.has(name)) {
-      this.#literal(0x10, 4, name, value);
-      return;
-    }
+    if (staticExact !== undefined) return writer.integer(INDEXED, staticExact);
+    if (this.#sensitive.has(name)) return this.#literal(NEVER_INDEXED, field);
     const inserted = this.#table.inserted;
     const id = this.#exact.get(name)?.get(value);
-    if (id !== undefined) return writer.integer(0x80, 7, inserted - id + STATIC_COUNT);
+    if (id !== undefined) return writer.integer(INDEXED, inserted - id + STATIC_COUNT);
     const size = name.length + value.length + ENTRY_OVERHEAD;
-    if (size > this.#table.capacity) return this.#literal(0x00, 4, name, value);
-    this.#literal(0x40, 6, name, value);
+    if (size > this.#table.capacity) return this.#literal(WITHOUT_INDEXING, field);
+    this.#literal(WITH_INDEXING, field);
     this.#table.add(name, value);
     const newId = this.#table.inserted - 1;
     let values = this.#exact.get(name);
@@ -581,20 +593,20 @@ export class HpackEncoder {
     this.#byName.set(name, newId);
   }
 
-  /** Writes a literal field with the given representation flags, naming it by index when one exists. */
-  #literal(flags: number, prefixBits: number, name: string, value: string): void {
+  /** Writes a literal field (§6.2) starting with `prefix`, naming it by index when one exists. */
+  #literal(prefix: Prefix, [name, value]: HeaderField): void {
     const writer = this.#writer;
     const staticIndex = STATIC_INDEX.get(name)?.index;
     const id = staticIndex === undefined ? this.#byName.get(name) : undefined;
     const nameIndex = staticIndex ??
       (id === undefined ? 0 : this.#table.inserted - id + STATIC_COUNT);
-    writer.integer(flags, prefixBits, nameIndex);
+    writer.integer(prefix, nameIndex);
     if (nameIndex === 0) writer.string(name);
     writer.string(value);
   }
 
   /** Drops an evicted entry from the lookup maps, unless a newer copy replaced it there. */
-  #forget(id: number, name: string, value: string): void {
+  #forget(id: number, [name, value]: HeaderField): void {
     const values = this.#exact.get(name);
     if (values?.get(value) === id) {
       values.delete(value);

@@ -301,9 +301,9 @@ Deno.test("HpackDecoder and HpackEncoder reject bad options with a RangeError", 
   assert.throws(() => new HpackDecoder({ maxHeaderListSize: NaN }), RangeError);
 });
 
-/** Bytes of an integer with a `prefixBits`-bit prefix after `flags` (RFC 7541 §5.1), written independently of the encoder. */
-function integer(flags: number, prefixBits: number, value: number): number[] {
-  const mask = 2 ** prefixBits - 1;
+/** Bytes of an integer (RFC 7541 §5.1) after the `flags` of its first octet, which leave it `bits` bits; written independently of the encoder. */
+function integer([flags, bits]: [flags: number, bits: number], value: number): number[] {
+  const mask = 2 ** bits - 1;
   if (value < mask) return [flags | value];
   const bytes = [flags | mask];
   for (value -= mask; value >= 128; value = Math.floor(value / 128)) bytes.push(0x80 | value % 128);
@@ -313,7 +313,7 @@ function integer(flags: number, prefixBits: number, value: number): number[] {
 
 /** A raw (not Huffman) string literal. */
 function literal(s: string): number[] {
-  return [...integer(0, 7, s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+  return [...integer([0, 7], s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
 }
 
 Deno.test("HpackDecoder's dynamic table matches a plain array model through random inserts, references and resizes", () => {
@@ -331,7 +331,7 @@ Deno.test("HpackDecoder's dynamic table matches a plain array model through rand
     const updates = random() < 0.1 ? 1 + Math.floor(random() * 2) : 0;
     for (let u = 0; u < updates; u++) {
       capacity = random() < 0.2 ? 0 : Math.floor(random() * 4097);
-      bytes.push(...integer(0x20, 5, capacity));
+      bytes.push(...integer([0x20, 5], capacity));
       evictTo(capacity);
     }
     const count = Math.floor(random() * 8);
@@ -339,21 +339,21 @@ Deno.test("HpackDecoder's dynamic table matches a plain array model through rand
       const choice = random();
       if (model.length > 0 && choice < 0.3) {
         const i = Math.floor(random() * model.length);
-        bytes.push(...integer(0x80, 7, 62 + i));
+        bytes.push(...integer([0x80, 7], 62 + i));
         expected.push([...model[i]]);
         continue;
       }
       const value = randomLatin1(random, random() < 0.05 ? 300 : 12);
       let name: string;
       const indexing = choice < 0.8;
-      const [flags, prefix] = indexing ? [0x40, 6] : [0x00, 4];
+      const prefix: [number, number] = indexing ? [0x40, 6] : [0x00, 4];
       if (model.length > 0 && choice < 0.5) {
         const i = Math.floor(random() * model.length);
         name = model[i][0];
-        bytes.push(...integer(flags, prefix, 62 + i), ...literal(value));
+        bytes.push(...integer(prefix, 62 + i), ...literal(value));
       } else {
         name = randomLatin1(random, 12);
-        bytes.push(...integer(flags, prefix, 0), ...literal(name), ...literal(value));
+        bytes.push(...integer(prefix, 0), ...literal(name), ...literal(value));
       }
       expected.push([name, value]);
       if (indexing) {
