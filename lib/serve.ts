@@ -17,6 +17,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { isTrustedClientCertificate, parseCertificateBundle } from "./client_certs.ts";
 import type { FeatureDb } from "./feature_db.ts";
 import { bindRouteGuide, observeCalls } from "./grpc_adapter.ts";
+import { useNativeTransport } from "./native_transport.ts";
 import { HealthImplementation, protoPath as HEALTH_PROTO_PATH } from "grpc-health-check";
 import { ReflectionService } from "@grpc/reflection";
 import { loadSync } from "@grpc/proto-loader";
@@ -85,6 +86,25 @@ export interface ServeOptions {
    * @default {false}
    */
   reusePort?: boolean;
+  /**
+   * The HTTP/2 server under grpc-js: `"native"` is ours (`lib/http2/`),
+   * `"node"` the runtime's `node:http2`.
+   * @default {$ROUTEGUIDE_TRANSPORT when set, else "node"}
+   */
+  transport?: Transport;
+}
+
+/** Which HTTP/2 server runs under grpc-js. */
+export type Transport = "native" | "node";
+
+/** The transport named by `ROUTEGUIDE_TRANSPORT`, when it may be read and names one. */
+function transportFromEnv(): Transport {
+  const variable = "ROUTEGUIDE_TRANSPORT";
+  if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") return "node";
+  const value = Deno.env.get(variable);
+  if (value === undefined || value === "" || value === "node") return "node";
+  if (value === "native") return value;
+  throw new Error(`${variable} must be "native" or "node", not ${JSON.stringify(value)}`);
 }
 
 /** Limits on what clients may use; each has a default that suits a small server. */
@@ -377,6 +397,9 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     ...grpcServerOptions(limits, options.keepalive ?? {}),
     interceptors: observed ? [observeCalls(createCallObserver(logger))] : [],
   });
+  const transport = options.transport ?? transportFromEnv();
+  const maxConcurrentStreams = limits.maxConcurrentStreams ?? 100;
+  if (transport === "native") useNativeTransport(server, { maxConcurrentStreams });
   server.addService(binding.definition, binding.implementation);
   // The database is loaded before serve() is called, so both start SERVING.
   const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
@@ -456,6 +479,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   let healthOnly: { server: grpc.Server; listener: NetServer; port: number } | undefined;
   if (options.healthPort !== undefined) {
     const healthServer = new grpc.Server();
+    if (transport === "native") useNativeTransport(healthServer, { maxConcurrentStreams });
     health.addToServer(healthServer);
     const healthInjector = healthServer.createConnectionInjector(
       grpc.ServerCredentials.createInsecure(),

@@ -7,6 +7,14 @@
 
 import { collectText, TextLineReader } from "./_lines.ts";
 
+/**
+ * The HTTP/2 transport the servers under test run on: `ROUTEGUIDE_TRANSPORT`
+ * reaches the child processes, and in-process servers read it too.
+ */
+export const TRANSPORT: "native" | "node" = Deno.env.get("ROUTEGUIDE_TRANSPORT") === "native"
+  ? "native"
+  : "node";
+
 /** The project root, as a path. */
 export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).pathname);
 

@@ -1,0 +1,574 @@
+/**
+ * The socket side of our HTTP/2 server: runs a {@linkcode ServerConnection}
+ * on each `node:net` / `node:tls` socket handed to it, and presents the
+ * small part of `node:http2`'s server API that grpc-js uses (a server with
+ * `'session'` and `'stream'` events; sessions and streams with the methods
+ * and events listed on {@linkcode Http2ServerSession} and
+ * {@linkcode Http2ServerStream}).
+ *
+ * Every frame produced in one turn of the event loop leaves in one socket
+ * write. A stream's `write(bytes, callback)` calls back once its bytes are
+ * within the client's flow-control windows and handed to the socket, so a
+ * client that stops reading pauses the handler writing to it.
+ *
+ * Depends on `node:events`, `node:buffer` and this folder; never on grpc-js.
+ *
+ * @module
+ */
+
+import { EventEmitter } from "node:events";
+import { Buffer } from "node:buffer";
+import type { Socket } from "node:net";
+import {
+  type ConnectionEvent,
+  type ConnectionOptions,
+  ServerConnection,
+  type WriteDone,
+} from "./connection.ts";
+import { ErrorCode } from "./frames.ts";
+import type { HeaderField } from "./hpack.ts";
+
+/** Request or response headers the way `node:http2` shows them. */
+export type Http2Headers = Record<string, string | string[] | number | undefined>;
+
+/** Decides who serves a request; `undefined` sends it to the server's `'stream'` listeners. */
+export type RequestHandler = (
+  stream: Http2ServerStream,
+  headers: Http2Headers,
+) => void;
+
+/** Options for {@linkcode Http2Server}. */
+export interface Http2ServerOptions extends ConnectionOptions {
+  /**
+   * Serves requests whose content-type is not `application/grpc*`.
+   * @default {a 415 response naming what this port serves}
+   */
+  otherRequests?: RequestHandler;
+  /**
+   * Milliseconds the client has to acknowledge our SETTINGS.
+   * @default {10000}
+   */
+  settingsTimeoutMs?: number;
+  /**
+   * Socket bytes waiting to be sent past which write callbacks wait for the socket to drain.
+   * @default {1048576}
+   */
+  maxSocketBacklog?: number;
+}
+
+/** Headers as a list of lower-case (name, value) pairs, pseudo-headers first. */
+export function headerList(headers: Http2Headers): HeaderField[] {
+  const pseudo: HeaderField[] = [];
+  const regular: HeaderField[] = [];
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const name = key.toLowerCase();
+    const target = name[0] === ":" ? pseudo : regular;
+    if (Array.isArray(value)) {
+      for (const v of value) target.push([name, latin1(String(v))]);
+    } else {
+      target.push([name, latin1(String(value))]);
+    }
+  }
+  return pseudo.concat(regular);
+}
+
+/** A string as HPACK carries it: one byte per character (UTF-8 bytes for non-Latin-1 text). */
+function latin1(value: string): string {
+  // deno-lint-ignore no-control-regex
+  return /[^\x00-\xff]/.test(value) ? Buffer.from(value, "utf8").toString("latin1") : value;
+}
+
+/** Headers as an object, repeated names as arrays (as grpc-js's metadata reads them). */
+function headerObject(fields: readonly HeaderField[]): Http2Headers {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of fields) {
+    const previous = out[name];
+    if (previous === undefined) out[name] = value;
+    else if (Array.isArray(previous)) previous.push(value);
+    else out[name] = [previous, value];
+  }
+  return out;
+}
+
+/** Answers a request this port does not serve with 415 and a line saying why. */
+function refuseNonGrpc(stream: Http2ServerStream): void {
+  stream.respond({ ":status": 415, "content-type": "text/plain; charset=utf-8" });
+  stream.end(
+    new TextEncoder().encode("this port serves gRPC only (content-type application/grpc)\n"),
+  );
+}
+
+/** A server of HTTP/2 connections handed to it (as `node:http2`'s, for grpc-js). */
+export class Http2Server extends EventEmitter {
+  readonly #options: Http2ServerOptions;
+  readonly #sessions = new Set<Http2ServerSession>();
+  #closeCallbacks: (() => void)[] = [];
+  #closed = false;
+
+  /** Makes a server; hand it sockets with `emit("connection", socket)` or {@linkcode accept}. */
+  constructor(options: Http2ServerOptions = {}) {
+    super();
+    this.#options = options;
+    this.on("connection", (socket: Socket) => this.accept(socket));
+  }
+
+  /** Starts HTTP/2 on a connected socket. */
+  accept(socket: Socket): Http2ServerSession {
+    const session = new Http2ServerSession(socket, this.#options, (stream, headers) => {
+      const type = headers["content-type"];
+      if (typeof type === "string" && type.startsWith("application/grpc")) {
+        this.emit("stream", stream, headers);
+      } else {
+        (this.#options.otherRequests ?? refuseNonGrpc)(stream, headers);
+      }
+    });
+    this.#sessions.add(session);
+    session.once("close", () => {
+      this.#sessions.delete(session);
+      if (this.#closed && this.#sessions.size === 0) this.#finishClose();
+    });
+    this.emit("session", session);
+    return session;
+  }
+
+  /** No address: this server does not listen, it is handed sockets. */
+  address(): null {
+    return null;
+  }
+
+  /** Kept for `node:http2` compatibility; timeouts are the caller's. */
+  setTimeout(_ms: number, _callback?: () => void): this {
+    return this;
+  }
+
+  /** Calls back once every session has closed (it takes no new sockets after). */
+  close(callback?: () => void): this {
+    this.#closed = true;
+    if (callback !== undefined) this.#closeCallbacks.push(callback);
+    if (this.#sessions.size === 0) queueMicrotask(() => this.#finishClose());
+    return this;
+  }
+
+  #finishClose(): void {
+    const callbacks = this.#closeCallbacks;
+    this.#closeCallbacks = [];
+    for (const callback of callbacks) callback();
+    this.emit("close");
+  }
+}
+
+/** Settings and windows of a session, as `node:http2`'s `session.state` reports some of them. */
+export interface SessionState {
+  /** Bytes the client may still send on the connection. */
+  localWindowSize: number;
+  /** Bytes we may still send on the connection. */
+  remoteWindowSize: number;
+}
+
+/** One HTTP/2 connection (as a `node:http2` `ServerHttp2Session`). */
+export class Http2ServerSession extends EventEmitter {
+  /** The socket under it. */
+  readonly socket: Socket;
+  readonly #connection: ServerConnection;
+  readonly #streams = new Map<number, Http2ServerStream>();
+  readonly #dispatch: RequestHandler;
+  readonly #maxBacklog: number;
+  #flushScheduled = false;
+  #closing = false;
+  #closed = false;
+  #destroyed = false;
+  #pings = new Map<string, { sentAt: number; callback: PingCallback }>();
+  #pingCount = 0;
+  #waitingForDrain: (() => void)[] = [];
+  #settingsTimer?: ReturnType<typeof setTimeout>;
+
+  /** Starts HTTP/2 on `socket`; `dispatch` gets each request stream. */
+  constructor(socket: Socket, options: Http2ServerOptions, dispatch: RequestHandler) {
+    super();
+    this.socket = socket;
+    this.#dispatch = dispatch;
+    this.#maxBacklog = options.maxSocketBacklog ?? 1024 * 1024;
+    this.#connection = new ServerConnection(options);
+    socket.setNoDelay?.(true);
+    socket.on("data", (bytes: Uint8Array) => {
+      this.#connection.receive(bytes);
+      this.#process();
+    });
+    // A client ending with a TCP reset is a normal close.
+    socket.on("error", () => {});
+    socket.on("close", () => this.#onSocketClose());
+    socket.on("drain", () => {
+      const waiting = this.#waitingForDrain;
+      this.#waitingForDrain = [];
+      for (const done of waiting) done();
+    });
+    this.#settingsTimer = setTimeout(() => {
+      this.#connection.settingsTimedOut();
+      this.#process();
+    }, options.settingsTimeoutMs ?? 10_000);
+    (this.#settingsTimer as { unref?: () => void }).unref?.();
+    this.#scheduleFlush();
+  }
+
+  /** Whether the socket is TLS. */
+  get encrypted(): boolean {
+    return (this.socket as { encrypted?: boolean }).encrypted === true;
+  }
+
+  /** Whether the session closed or is closing. */
+  get closed(): boolean {
+    return this.#closing || this.#closed;
+  }
+
+  /** Whether the session is gone. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Flow-control windows now. */
+  get state(): SessionState {
+    const { local, remote } = this.#connection.windows;
+    return { localWindowSize: local, remoteWindowSize: remote };
+  }
+
+  /** Sends GOAWAY; new streams are ignored, open ones go on. */
+  goaway(code: number = ErrorCode.NO_ERROR, lastStreamId?: number, opaqueData?: Uint8Array): void {
+    if (this.#destroyed) throw new Error("the HTTP/2 session is destroyed");
+    const debug = opaqueData === undefined ? "" : new TextDecoder().decode(opaqueData);
+    this.#connection.goaway(code, lastStreamId, debug);
+    this.#process();
+  }
+
+  /** Sends GOAWAY and closes once the open streams end; `callback` on close. */
+  close(callback?: () => void): void {
+    if (callback !== undefined) {
+      if (this.#destroyed) queueMicrotask(callback);
+      else this.once("close", callback);
+    }
+    if (this.#closing || this.#destroyed) return;
+    this.#closing = true;
+    this.#connection.goaway();
+    this.#process();
+  }
+
+  /** Ends the session now: GOAWAY with `code`, open streams closed, the socket ended. */
+  destroy(code: number = ErrorCode.NO_ERROR): void {
+    if (this.#destroyed) return;
+    this.#connection.goaway(code);
+    this.#endSocket();
+    this.#destroyed = true;
+    for (const stream of this.#streams.values()) stream.closeWith(ErrorCode.CANCEL, false);
+    this.#streams.clear();
+  }
+
+  /** Sends a PING; `callback(error, milliseconds, payload)` on its ACK. */
+  ping(callback: PingCallback): boolean {
+    if (this.#destroyed) return false;
+    const payload = new Uint8Array(8);
+    new DataView(payload.buffer).setUint32(4, ++this.#pingCount);
+    this.#pings.set(payload.join(","), { sentAt: performance.now(), callback });
+    this.#connection.ping(payload);
+    this.#scheduleFlush();
+    return true;
+  }
+
+  /** Used by streams: the connection they belong to. */
+  get connection(): ServerConnection {
+    return this.#connection;
+  }
+
+  /** Used by streams: something to send; it leaves at the end of this turn. */
+  scheduleFlush(): void {
+    this.#scheduleFlush();
+  }
+
+  /** Handles the connection's events, then makes sure output follows. */
+  #process(): void {
+    const events = this.#connection.takeEvents();
+    for (const event of events) this.#onEvent(event);
+    this.#scheduleFlush();
+  }
+
+  #onEvent(event: ConnectionEvent): void {
+    switch (event.type) {
+      case "request": {
+        const stream = new Http2ServerStream(this, event.streamId);
+        this.#streams.set(event.streamId, stream);
+        const headers = headerObject(event.headers);
+        if (event.endStream) stream.pushData(new Uint8Array(), true);
+        this.emit("stream", stream, headers);
+        this.#dispatch(stream, headers);
+        return;
+      }
+      case "data":
+        this.#streams.get(event.streamId)?.pushData(event.data, event.endStream);
+        return;
+      case "wantTrailers":
+        this.#streams.get(event.streamId)?.emit("wantTrailers");
+        return;
+      case "streamClosed": {
+        const stream = this.#streams.get(event.streamId);
+        if (stream === undefined) return;
+        this.#streams.delete(event.streamId);
+        stream.closeWith(event.code, event.byPeer);
+        if (this.#closing && this.#streams.size === 0) this.#endSocket();
+        return;
+      }
+      case "pingAck": {
+        const key = event.payload.join(",");
+        const ping = this.#pings.get(key);
+        if (ping === undefined) return;
+        this.#pings.delete(key);
+        ping.callback(null, performance.now() - ping.sentAt, Buffer.from(event.payload));
+        return;
+      }
+      case "goaway":
+        this.emit("goaway", event.code, event.lastStreamId);
+        return;
+      case "closed":
+        this.#endSocket();
+        return;
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  /** Writes everything ready in one socket write, then runs the write callbacks due. */
+  #flush(): void {
+    if (this.#destroyed) return;
+    const parts: Uint8Array[] = [];
+    const due: (() => void)[] = [];
+    // Trailers asked for by 'wantTrailers' leave in the same write.
+    for (let round = 0;; round++) {
+      const { bytes, done } = this.#connection.takeOutput();
+      if (bytes !== undefined) parts.push(bytes);
+      due.push(...done);
+      const events = this.#connection.takeEvents();
+      if (events.length === 0) break;
+      for (const event of events) this.#onEvent(event);
+      if (round === 16) {
+        this.#scheduleFlush();
+        break;
+      }
+    }
+    if (parts.length > 0 && !this.socket.destroyed && this.socket.writable) {
+      this.socket.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+    }
+    this.#complete(due);
+    if (this.#connection.failed) this.#endSocket();
+  }
+
+  /** Runs write callbacks now, or once the socket drains when too much waits in it. */
+  #complete(callbacks: (() => void)[]): void {
+    if (callbacks.length === 0) return;
+    if (this.socket.writableLength > this.#maxBacklog) {
+      this.#waitingForDrain.push(...callbacks);
+    } else {
+      for (const callback of callbacks) callback();
+    }
+  }
+
+  /** Used by streams: runs a write callback soon when its bytes fit the windows, else once sent. */
+  writeData(streamId: number, bytes: Uint8Array, callback?: WriteDone): void {
+    const connection = this.#connection;
+    if (
+      callback !== undefined && connection.fits(streamId, bytes.length) &&
+      this.socket.writableLength <= this.#maxBacklog
+    ) {
+      // They leave at this turn's flush: no need to wait for it.
+      connection.sendData(streamId, bytes);
+      queueMicrotask(() => callback());
+    } else {
+      connection.sendData(streamId, bytes, callback);
+    }
+    this.#scheduleFlush();
+  }
+
+  /** Ends the socket once what is queued has gone; a peer that does not close is cut off. */
+  #endSocket(): void {
+    if (this.#destroyed || this.socket.destroyed) return;
+    const { bytes } = this.#connection.takeOutput();
+    if (bytes !== undefined) this.socket.write(bytes);
+    this.socket.end();
+    const timer = setTimeout(() => this.socket.destroy(), 2000);
+    (timer as { unref?: () => void }).unref?.();
+  }
+
+  #onSocketClose(): void {
+    clearTimeout(this.#settingsTimer);
+    this.#destroyed = true;
+    this.#closed = true;
+    for (const stream of this.#streams.values()) stream.closeWith(ErrorCode.CANCEL, true);
+    this.#streams.clear();
+    for (const { callback } of this.#pings.values()) {
+      callback(new Error("the HTTP/2 session closed"), 0, Buffer.alloc(0));
+    }
+    this.#pings.clear();
+    for (const done of this.#waitingForDrain) done();
+    this.#waitingForDrain = [];
+    this.emit("close");
+  }
+}
+
+/** What `session.ping()` calls back with. */
+export type PingCallback = (error: Error | null, duration: number, payload: Buffer) => void;
+
+/** One request stream (as a `node:http2` `ServerHttp2Stream`). */
+export class Http2ServerStream extends EventEmitter {
+  /** The stream id. */
+  readonly id: number;
+  /** The session it belongs to. */
+  readonly session: Http2ServerSession;
+  /** The RST_STREAM code it closed with (0 when it ended normally). */
+  rstCode?: number;
+  /** Whether the client reset it. */
+  aborted = false;
+  /** Whether response headers were sent. */
+  headersSent = false;
+  #buffer: Uint8Array[] = [];
+  #remoteEnded = false;
+  #endEmitted = false;
+  #flowing = false;
+  #draining = false;
+  #closed = false;
+
+  /** Made by the session for each request. */
+  constructor(session: Http2ServerSession, id: number) {
+    super();
+    this.session = session;
+    this.id = id;
+    this.on("newListener", (event: string) => {
+      if (event === "data" && !this.#flowing) queueMicrotask(() => this.resume());
+    });
+  }
+
+  /** Whether the stream closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether the stream is gone (closed, here). */
+  get destroyed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether reading is paused. */
+  isPaused(): boolean {
+    return !this.#flowing;
+  }
+
+  /** Sends the response headers. */
+  respond(headers: Http2Headers, options: { endStream?: boolean; waitForTrailers?: boolean } = {}) {
+    if (this.#closed) return;
+    this.headersSent = true;
+    this.session.connection.respond(this.id, headerList(headers), options);
+    this.session.scheduleFlush();
+  }
+
+  /**
+   * Queues response bytes; `callback` runs once they are within the
+   * client's windows and handed to the socket. Returns whether more may be written now.
+   */
+  write(chunk: Uint8Array | string, callback?: WriteDone): boolean {
+    const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
+    this.session.writeData(this.id, bytes, callback);
+    return this.session.connection.queuedBytes(this.id) < 65536;
+  }
+
+  /** Ends the response (after `chunk`, if given); trailers follow when `waitForTrailers` was asked. */
+  end(chunk?: Uint8Array | string, callback?: WriteDone): this {
+    if (chunk !== undefined) this.write(chunk, callback);
+    this.session.connection.end(this.id);
+    this.session.scheduleFlush();
+    return this;
+  }
+
+  /** Sends the trailers (after `'wantTrailers'`). */
+  sendTrailers(headers: Http2Headers): void {
+    this.session.connection.sendTrailers(this.id, headerList(headers));
+    this.session.scheduleFlush();
+  }
+
+  /** Resets the stream with `code`. */
+  close(code: number = ErrorCode.NO_ERROR): void {
+    this.session.connection.reset(this.id, code);
+    this.session.scheduleFlush();
+  }
+
+  /** Resets the stream (CANCEL) unless it already closed. */
+  destroy(_error?: Error): this {
+    if (!this.#closed) this.close(ErrorCode.CANCEL);
+    return this;
+  }
+
+  /** Stops `'data'` events; the client's window closes once our buffer holds a window's worth. */
+  pause(): this {
+    this.#flowing = false;
+    return this;
+  }
+
+  /** Resumes `'data'` events (then `'end'`). */
+  resume(): this {
+    if (this.#flowing) return this;
+    this.#flowing = true;
+    queueMicrotask(() => this.#drain());
+    return this;
+  }
+
+  /** Used by the session: request bytes (and END_STREAM) arrived. */
+  pushData(data: Uint8Array, endStream: boolean): void {
+    if (data.length > 0) {
+      if (this.#flowing && this.#buffer.length === 0 && !this.#draining) {
+        this.#deliver(data);
+      } else {
+        this.#buffer.push(data);
+      }
+    }
+    if (endStream) {
+      this.#remoteEnded = true;
+      if (this.#flowing && this.#buffer.length === 0) this.#maybeEnd();
+    }
+  }
+
+  /** Used by the session: the stream closed with `code`. */
+  closeWith(code: number, byPeer: boolean): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.rstCode = code;
+    if (byPeer && code !== ErrorCode.NO_ERROR) {
+      this.aborted = true;
+      this.emit("aborted");
+    }
+    queueMicrotask(() => this.emit("close"));
+  }
+
+  #deliver(data: Uint8Array): void {
+    this.session.connection.consumed(this.id, data.length);
+    this.session.scheduleFlush();
+    this.emit("data", Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  #drain(): void {
+    this.#draining = true;
+    try {
+      while (this.#flowing && this.#buffer.length > 0) this.#deliver(this.#buffer.shift()!);
+    } finally {
+      this.#draining = false;
+    }
+    if (this.#flowing && this.#buffer.length === 0 && this.#remoteEnded) this.#maybeEnd();
+  }
+
+  #maybeEnd(): void {
+    if (this.#endEmitted) return;
+    this.#endEmitted = true;
+    queueMicrotask(() => this.emit("end"));
+  }
+}

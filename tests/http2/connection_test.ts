@@ -1,0 +1,668 @@
+/**
+ * RFC 9113 case by case (what h2spec checks), driven through bytes into the
+ * sans-I/O server connection: every connection error with its GOAWAY code,
+ * every stream error with its RST_STREAM code and the connection going on.
+ */
+
+import assert from "node:assert/strict";
+import { ErrorCode, FrameType } from "../../lib/http2/frames.ts";
+import { requestHeaderFault } from "../../lib/http2/connection.ts";
+import {
+  concat,
+  frame,
+  grpcRequestHeaders,
+  hpackLiterals,
+  parseSettings,
+  pingFrame,
+  PREFACE,
+  settingsFrame,
+} from "../_h2.ts";
+import { Peer, readUint32, uint32 } from "./_peer.ts";
+
+const END_STREAM = 0x1;
+const ACK = 0x1;
+const END_HEADERS = 0x4;
+const PADDED = 0x8;
+const PRIORITY = 0x20;
+const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
+const SETTINGS_MAX_FRAME_SIZE = 0x5;
+const REQUEST = hpackLiterals(grpcRequestHeaders("/svc/Method"));
+
+/** Asserts the connection ended with GOAWAY `code` and reported it. */
+function assertConnectionError(peer: Peer, code: number, lastStreamId?: number): void {
+  const goaway = peer.goaway();
+  assert.ok(goaway, "no GOAWAY");
+  assert.equal(goaway.errorCode, code, `GOAWAY code ${goaway.errorCode}, not ${code}`);
+  if (lastStreamId !== undefined) assert.equal(goaway.lastStreamId, lastStreamId);
+  assert.ok(peer.connection.failed);
+  assert.ok(peer.events.some((e) => e.type === "closed" && e.code === code));
+}
+
+/** Asserts stream `id` alone was reset with `code` and the connection still answers PINGs. */
+function assertStreamError(peer: Peer, id: number, code: number): void {
+  assert.deepEqual(peer.resets().filter(([s]) => s === id), [[id, code]]);
+  assert.equal(peer.goaway(), undefined);
+  const acks = peer.send(pingFrame(99)).filter((f) => f.type === FrameType.PING);
+  assert.equal(acks.length, 1, "the connection stopped answering");
+}
+
+const connectionErrors: [string, Uint8Array[], number][] = [
+  ["DATA on stream 0", [frame(FrameType.DATA, 0, 0, new Uint8Array(4))], ErrorCode.PROTOCOL_ERROR],
+  [
+    "HEADERS on stream 0",
+    [frame(FrameType.HEADERS, END_HEADERS, 0, REQUEST)],
+    ErrorCode.PROTOCOL_ERROR,
+  ],
+  [
+    "PRIORITY on stream 0",
+    [frame(FrameType.PRIORITY, 0, 0, new Uint8Array(5))],
+    ErrorCode.PROTOCOL_ERROR,
+  ],
+  [
+    "RST_STREAM on stream 0",
+    [frame(FrameType.RST_STREAM, 0, 0, uint32(8))],
+    ErrorCode.PROTOCOL_ERROR,
+  ],
+  [
+    "RST_STREAM of 3 bytes",
+    [frame(FrameType.RST_STREAM, 0, 1, new Uint8Array(3))],
+    ErrorCode.FRAME_SIZE_ERROR,
+  ],
+  [
+    "RST_STREAM on an idle stream",
+    [frame(FrameType.RST_STREAM, 0, 1, uint32(8))],
+    ErrorCode.PROTOCOL_ERROR,
+  ],
+  ["SETTINGS on stream 1", [frame(FrameType.SETTINGS, 0, 1)], ErrorCode.PROTOCOL_ERROR],
+  [
+    "SETTINGS of 7 bytes",
+    [frame(FrameType.SETTINGS, 0, 0, new Uint8Array(7))],
+    ErrorCode.FRAME_SIZE_ERROR,
+  ],
+  [
+    "SETTINGS ACK with a payload",
+    [frame(FrameType.SETTINGS, ACK, 0, new Uint8Array(6))],
+    ErrorCode.FRAME_SIZE_ERROR,
+  ],
+  ["SETTINGS_ENABLE_PUSH 2", [settingsFrame([[0x2, 2]])], ErrorCode.PROTOCOL_ERROR],
+  [
+    "SETTINGS_INITIAL_WINDOW_SIZE 2^31",
+    [settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 2 ** 31]])],
+    ErrorCode.FLOW_CONTROL_ERROR,
+  ],
+  [
+    "SETTINGS_MAX_FRAME_SIZE 16383",
+    [settingsFrame([[SETTINGS_MAX_FRAME_SIZE, 16383]])],
+    ErrorCode.PROTOCOL_ERROR,
+  ],
+  [
+    "SETTINGS_MAX_FRAME_SIZE 2^24",
+    [settingsFrame([[SETTINGS_MAX_FRAME_SIZE, 2 ** 24]])],
+    ErrorCode.PROTOCOL_ERROR,
+  ],
+  [
+    "PUSH_PROMISE from a client",
+    [frame(FrameType.PUSH_PROMISE, END_HEADERS, 1, new Uint8Array(4))],
+    ErrorCode.PROTOCOL_ERROR,
+  ],
+  ["PING of 7 bytes", [frame(FrameType.PING, 0, 0, new Uint8Array(7))], ErrorCode.FRAME_SIZE_ERROR],
+  ["PING on stream 1", [frame(FrameType.PING, 0, 1, new Uint8Array(8))], ErrorCode.PROTOCOL_ERROR],
+  [
+    "GOAWAY on stream 1",
+    [frame(FrameType.GOAWAY, 0, 1, new Uint8Array(8))],
+    ErrorCode.PROTOCOL_ERROR,
+  ],
+  [
+    "GOAWAY of 7 bytes",
+    [frame(FrameType.GOAWAY, 0, 0, new Uint8Array(7))],
+    ErrorCode.FRAME_SIZE_ERROR,
+  ],
+  [
+    "WINDOW_UPDATE of 3 bytes",
+    [frame(FrameType.WINDOW_UPDATE, 0, 0, new Uint8Array(3))],
+    ErrorCode.FRAME_SIZE_ERROR,
+  ],
+  [
+    "connection WINDOW_UPDATE of 0",
+    [frame(FrameType.WINDOW_UPDATE, 0, 0, uint32(0))],
+    ErrorCode.PROTOCOL_ERROR,
+  ],
+  [
+    "connection window over 2^31 - 1",
+    [frame(FrameType.WINDOW_UPDATE, 0, 0, uint32(2 ** 31 - 1))],
+    ErrorCode.FLOW_CONTROL_ERROR,
+  ],
+  [
+    "WINDOW_UPDATE on an idle stream",
+    [frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(1))],
+    ErrorCode.PROTOCOL_ERROR,
+  ],
+  [
+    "DATA on an idle stream",
+    [frame(FrameType.DATA, 0, 1, new Uint8Array(4))],
+    ErrorCode.PROTOCOL_ERROR,
+  ],
+  [
+    "HEADERS on an even stream",
+    [frame(FrameType.HEADERS, END_HEADERS, 2, REQUEST)],
+    ErrorCode.PROTOCOL_ERROR,
+  ],
+  [
+    "a frame over the 16,384-byte limit",
+    [frame(FrameType.DATA, 0, 1, new Uint8Array(16385))],
+    ErrorCode.FRAME_SIZE_ERROR,
+  ],
+  ["CONTINUATION with no HEADERS before it", [
+    frame(FrameType.CONTINUATION, END_HEADERS, 1, REQUEST),
+  ], ErrorCode.PROTOCOL_ERROR],
+  ["a PING between HEADERS and its CONTINUATION", [
+    frame(FrameType.HEADERS, 0, 1, REQUEST.subarray(0, 5)),
+    pingFrame(1),
+  ], ErrorCode.PROTOCOL_ERROR],
+  ["CONTINUATION on another stream", [
+    frame(FrameType.HEADERS, 0, 1, REQUEST.subarray(0, 5)),
+    frame(FrameType.CONTINUATION, END_HEADERS, 3, REQUEST.subarray(5)),
+  ], ErrorCode.PROTOCOL_ERROR],
+  ["DATA padding as long as the payload", [
+    frame(FrameType.HEADERS, END_HEADERS, 1, REQUEST),
+    frame(FrameType.DATA, PADDED, 1, new Uint8Array([4, 0, 0, 0])),
+  ], ErrorCode.PROTOCOL_ERROR],
+  ["HEADERS padding as long as the payload", [
+    frame(FrameType.HEADERS, END_HEADERS | PADDED, 1, new Uint8Array([9, 1, 2])),
+  ], ErrorCode.PROTOCOL_ERROR],
+  ["an HPACK block that does not decode", [
+    frame(FrameType.HEADERS, END_HEADERS, 1, new Uint8Array(16).fill(0xff)),
+  ], ErrorCode.COMPRESSION_ERROR],
+];
+
+for (const [name, frames, code] of connectionErrors) {
+  Deno.test(`connection error: ${name} gets GOAWAY ${code} and no more input is read`, () => {
+    const peer = new Peer();
+    peer.send(...frames);
+    assertConnectionError(peer, code);
+    assert.equal(peer.send(pingFrame(1)).length, 0);
+  });
+}
+
+Deno.test("the server speaks first: SETTINGS with its limits; a wider connection window after the client's", () => {
+  const peer = new Peer({ preface: false, maxConcurrentStreams: 7, streamWindow: 100_000 });
+  peer.pump();
+  assert.equal(peer.parser.frames.length, 1);
+  peer.send(PREFACE, settingsFrame());
+  const [settings, update] = peer.parser.frames;
+  assert.equal(settings.type, FrameType.SETTINGS);
+  assert.deepEqual(parseSettings(settings).slice(0, 2), [[0x3, 7], [0x4, 100_000]]);
+  assert.equal(update.type, FrameType.WINDOW_UPDATE);
+  assert.equal(readUint32(update.payload), 1024 * 1024 - 65535);
+});
+
+Deno.test("a client that is not HTTP/2 gets GOAWAY PROTOCOL_ERROR naming what this port speaks", () => {
+  const peer = new Peer({ preface: false });
+  peer.send(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  assertConnectionError(peer, ErrorCode.PROTOCOL_ERROR, 0);
+  const goaway = peer.sent(FrameType.GOAWAY)[0];
+  assert.match(new TextDecoder().decode(goaway.payload.subarray(8)), /HTTP\/2 .*only/);
+});
+
+Deno.test("the preface may arrive one byte at a time", () => {
+  const peer = new Peer({ preface: false });
+  for (const byte of concat([PREFACE, settingsFrame(), pingFrame(5)])) {
+    peer.send(new Uint8Array([byte]));
+  }
+  assert.equal(peer.sent(FrameType.PING).length, 1);
+  assert.equal(peer.goaway(), undefined);
+});
+
+Deno.test("a first frame other than SETTINGS is a PROTOCOL_ERROR", () => {
+  const peer = new Peer({ preface: false });
+  peer.send(PREFACE, pingFrame(1));
+  assertConnectionError(peer, ErrorCode.PROTOCOL_ERROR);
+});
+
+Deno.test("SETTINGS get an ACK; unknown settings and frame types and PRIORITY are ignored", () => {
+  const peer = new Peer();
+  assert.equal(peer.sent(FrameType.SETTINGS).filter((f) => f.flags === ACK).length, 1);
+  peer.send(
+    settingsFrame([[0x99, 5]]),
+    frame(0x42, 0xff, 0, new Uint8Array(30)),
+    frame(0x0b, 0, 1, new Uint8Array(3)),
+    frame(FrameType.PRIORITY, 0, 9, new Uint8Array(5)),
+  );
+  assert.equal(peer.sent(FrameType.SETTINGS).filter((f) => f.flags === ACK).length, 2);
+  assert.equal(peer.goaway(), undefined);
+  assert.deepEqual(peer.resets(), []);
+});
+
+Deno.test("PING gets an ACK with the same payload; a PING ACK is not answered", () => {
+  const peer = new Peer();
+  const [ack] = peer.send(pingFrame(1234), frame(FrameType.PING, ACK, 0, new Uint8Array(8)));
+  assert.equal(ack.type, FrameType.PING);
+  assert.equal(ack.flags, ACK);
+  assert.deepEqual(ack.payload, pingFrame(1234).subarray(9));
+  assert.equal(peer.sent(FrameType.PING).length, 1);
+  assert.ok(peer.events.some((e) => e.type === "pingAck"));
+});
+
+Deno.test("a PING or SETTINGS flood ends the connection with ENHANCE_YOUR_CALM after 1,000 answers", () => {
+  const peer = new Peer({ now: () => 0 });
+  peer.send(...Array.from({ length: 3000 }, (_, i) => pingFrame(i)));
+  assertConnectionError(peer, ErrorCode.ENHANCE_YOUR_CALM);
+  assert.ok(peer.sent(FrameType.PING).length <= 1000);
+});
+
+Deno.test("the flood budget renews every second", () => {
+  let now = 0;
+  const peer = new Peer({ now: () => now });
+  for (let second = 0; second < 5; second++) {
+    now = second * 1000;
+    peer.send(...Array.from({ length: 900 }, (_, i) => pingFrame(i)));
+  }
+  assert.equal(peer.goaway(), undefined);
+  assert.equal(peer.sent(FrameType.PING).length, 4500);
+});
+
+Deno.test("rapid reset: over 1,000 RST_STREAMs a second get ENHANCE_YOUR_CALM naming the last stream", () => {
+  const peer = new Peer({ now: () => 0 });
+  const frames = [];
+  for (let i = 0; i < 1500; i++) {
+    frames.push(frame(FrameType.HEADERS, END_HEADERS, 1 + 2 * i, REQUEST));
+    frames.push(frame(FrameType.RST_STREAM, 0, 1 + 2 * i, uint32(ErrorCode.CANCEL)));
+  }
+  peer.send(...frames);
+  // The client's first SETTINGS counts too: the 1,000th reset is one too many.
+  assertConnectionError(peer, ErrorCode.ENHANCE_YOUR_CALM, 1999);
+});
+
+Deno.test("stream states (RFC 9113 §5.1)", async (t) => {
+  await t.step("DATA after END_STREAM: RST_STREAM STREAM_CLOSED for that stream only", () => {
+    const peer = new Peer();
+    peer.request(1, true);
+    peer.request(3);
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(3)));
+    assertStreamError(peer, 1, ErrorCode.STREAM_CLOSED);
+    assert.ok(peer.connection.isOpen(3));
+  });
+
+  await t.step("HEADERS after END_STREAM: RST_STREAM STREAM_CLOSED", () => {
+    const peer = new Peer();
+    peer.request(1, true);
+    peer.send(frame(FrameType.HEADERS, END_HEADERS | END_STREAM, 1, hpackLiterals([["x", "y"]])));
+    assertStreamError(peer, 1, ErrorCode.STREAM_CLOSED);
+  });
+
+  await t.step("DATA on a stream closed normally: RST_STREAM STREAM_CLOSED", () => {
+    const peer = new Peer();
+    peer.request(1, true);
+    peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+    peer.pump();
+    assert.equal(peer.connection.isOpen(1), false);
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(3)));
+    assertStreamError(peer, 1, ErrorCode.STREAM_CLOSED);
+  });
+
+  await t.step("HEADERS on a closed stream: GOAWAY STREAM_CLOSED", () => {
+    const peer = new Peer();
+    peer.request(1, true);
+    peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+    peer.pump();
+    peer.request(1, true);
+    assertConnectionError(peer, ErrorCode.STREAM_CLOSED);
+  });
+
+  await t.step("DATA in flight after we reset a stream is dropped quietly", () => {
+    const peer = new Peer();
+    peer.request(1);
+    peer.connection.reset(1, ErrorCode.CANCEL);
+    peer.pump();
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(3)));
+    assert.deepEqual(peer.resets(), [[1, ErrorCode.CANCEL]]);
+    assert.equal(peer.goaway(), undefined);
+  });
+
+  await t.step("a stream id lower than one already used: GOAWAY PROTOCOL_ERROR", () => {
+    const peer = new Peer();
+    peer.request(5);
+    peer.request(3);
+    assertConnectionError(peer, ErrorCode.PROTOCOL_ERROR, 5);
+  });
+
+  await t.step("a stream depending on itself: RST_STREAM PROTOCOL_ERROR", () => {
+    const peer = new Peer();
+    const priority = concat([uint32(1), new Uint8Array([16])]);
+    peer.send(frame(FrameType.HEADERS, END_HEADERS | PRIORITY, 1, concat([priority, REQUEST])));
+    assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+  });
+
+  await t.step("PRIORITY of 4 bytes: RST_STREAM FRAME_SIZE_ERROR", () => {
+    const peer = new Peer();
+    peer.send(frame(FrameType.PRIORITY, 0, 1, new Uint8Array(4)));
+    assertStreamError(peer, 1, ErrorCode.FRAME_SIZE_ERROR);
+  });
+
+  await t.step("a client RST_STREAM closes the stream and fails its pending writes", () => {
+    const peer = new Peer({ streamWindow: 65535 });
+    peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 0]]));
+    peer.request(1);
+    peer.connection.respond(1, [[":status", "200"]]);
+    const errors: (Error | undefined)[] = [];
+    peer.connection.sendData(1, new Uint8Array(10), (e) => errors.push(e));
+    peer.pump();
+    assert.deepEqual(errors, []);
+    peer.send(frame(FrameType.RST_STREAM, 0, 1, uint32(ErrorCode.CANCEL)));
+    assert.equal(errors.length, 1);
+    assert.match(String(errors.at(0)), /closed/);
+    assert.ok(
+      peer.events.some((e) =>
+        e.type === "streamClosed" && e.streamId === 1 && e.byPeer && e.code === ErrorCode.CANCEL
+      ),
+    );
+  });
+});
+
+Deno.test("header blocks: CONTINUATION, padding and priority are all read", () => {
+  const peer = new Peer();
+  const padded = concat([new Uint8Array([3]), REQUEST.subarray(0, 10), new Uint8Array(3)]);
+  peer.send(
+    frame(FrameType.HEADERS, PADDED, 1, padded),
+    frame(FrameType.CONTINUATION, 0, 1, REQUEST.subarray(10, 20)),
+    frame(FrameType.CONTINUATION, END_HEADERS, 1, REQUEST.subarray(20)),
+    frame(FrameType.DATA, PADDED | END_STREAM, 1, new Uint8Array([2, 7, 7, 0, 0])),
+  );
+  const request = peer.events.find((e) => e.type === "request");
+  assert.deepEqual(request, {
+    type: "request",
+    streamId: 1,
+    headers: grpcRequestHeaders("/svc/Method"),
+    endStream: false,
+  });
+  assert.deepEqual(peer.events.find((e) => e.type === "data"), {
+    type: "data",
+    streamId: 1,
+    data: new Uint8Array([7, 7]),
+    endStream: true,
+  });
+});
+
+Deno.test("malformed requests (RFC 9113 §8.2, §8.3) reset only their stream with PROTOCOL_ERROR", async (t) => {
+  const base = grpcRequestHeaders("/svc/Method");
+  const cases: [string, [string, string][]][] = [
+    ["an upper-case header name", [...base, ["X-Upper", "1"]]],
+    ["a connection-specific header", [...base, ["connection", "keep-alive"]]],
+    ["transfer-encoding", [...base, ["transfer-encoding", "chunked"]]],
+    ["te other than trailers", base.map(([n, v]) => n === "te" ? [n, "gzip"] : [n, v])],
+    ["no :path", base.filter(([n]) => n !== ":path")],
+    ["no :method", base.filter(([n]) => n !== ":method")],
+    ["an empty :path", base.map(([n, v]) => n === ":path" ? [n, ""] : [n, v])],
+    ["a pseudo-header after a regular one", [...base, [":authority", "x"]]],
+    ["an unknown pseudo-header", [[":unknown", "1"], ...base]],
+    ["a response pseudo-header", [[":status", "200"], ...base]],
+    ["a pseudo-header twice", [[":method", "POST"], ...base]],
+    ["a value with a line feed", [...base, ["x-a", "b\nc"]]],
+  ];
+  for (const [name, headers] of cases) {
+    await t.step(name, () => {
+      const peer = new Peer();
+      peer.request(1);
+      peer.request(3, false, headers);
+      assertStreamError(peer, 3, ErrorCode.PROTOCOL_ERROR);
+      assert.ok(peer.connection.isOpen(1));
+      assert.equal(peer.events.filter((e) => e.type === "request").length, 1);
+    });
+  }
+
+  await t.step("content-length that the DATA does not match", () => {
+    const peer = new Peer();
+    peer.request(1, false, [...base, ["content-length", "5"]]);
+    peer.send(frame(FrameType.DATA, END_STREAM, 1, new Uint8Array(3)));
+    assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+  });
+
+  await t.step("trailers with a pseudo-header", () => {
+    const peer = new Peer();
+    peer.request(1);
+    peer.send(
+      frame(FrameType.HEADERS, END_HEADERS | END_STREAM, 1, hpackLiterals([[":path", "/"]])),
+    );
+    assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+  });
+
+  await t.step("trailers without END_STREAM", () => {
+    const peer = new Peer();
+    peer.request(1);
+    peer.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals([["x", "y"]])));
+    assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+  });
+
+  await t.step("well-formed trailers end the request", () => {
+    const peer = new Peer();
+    peer.request(1);
+    peer.send(frame(FrameType.HEADERS, END_HEADERS | END_STREAM, 1, hpackLiterals([["x", "y"]])));
+    assert.deepEqual(peer.resets(), []);
+    assert.ok(peer.events.some((e) => e.type === "data" && e.streamId === 1 && e.endStream));
+  });
+
+  await t.step("the checks name what is wrong", () => {
+    assert.match(String(requestHeaderFault([...base, ["X-Upper", "1"]], false)), /X-Upper/);
+    assert.equal(requestHeaderFault(base, false), undefined);
+  });
+});
+
+Deno.test("MAX_CONCURRENT_STREAMS: the stream over the limit is refused alone", () => {
+  const peer = new Peer({ maxConcurrentStreams: 2 });
+  peer.request(1);
+  peer.request(3);
+  peer.request(5);
+  assertStreamError(peer, 5, ErrorCode.REFUSED_STREAM);
+  assert.ok(peer.connection.isOpen(1));
+  assert.ok(peer.connection.isOpen(3));
+  // DATA already in flight for the refused stream is dropped quietly.
+  peer.send(frame(FrameType.DATA, 0, 5, new Uint8Array(3)));
+  assert.equal(peer.resets().length, 1);
+  peer.connection.reset(1, ErrorCode.CANCEL);
+  peer.request(7);
+  assert.ok(peer.connection.isOpen(7));
+});
+
+Deno.test("a refused stream's header block is still decoded, so the HPACK table stays in step", () => {
+  const peer = new Peer({ maxConcurrentStreams: 1 });
+  peer.request(1);
+  // Literal with incremental indexing, new name (RFC 7541 §6.2.1): enters the table as index 62.
+  const indexed = concat([
+    new Uint8Array([0x40, 6]),
+    new TextEncoder().encode("x-seen"),
+    new Uint8Array([3]),
+    new TextEncoder().encode("yes"),
+  ]);
+  peer.send(frame(FrameType.HEADERS, END_HEADERS, 3, concat([REQUEST, indexed])));
+  assert.deepEqual(peer.resets(), [[3, ErrorCode.REFUSED_STREAM]]);
+  peer.connection.reset(1, ErrorCode.CANCEL);
+  peer.send(
+    frame(FrameType.HEADERS, END_HEADERS, 5, concat([REQUEST, new Uint8Array([0x80 | 62])])),
+  );
+  const request = peer.events.find((e) => e.type === "request" && e.streamId === 5);
+  assert.ok(request?.type === "request");
+  assert.deepEqual(request.headers.at(-1), ["x-seen", "yes"]);
+});
+
+Deno.test("flow control of what the server sends", async (t) => {
+  /** A peer with one open, answered stream 1 and `window` bytes of stream window. */
+  const open = (window: number, options = {}) => {
+    const peer = new Peer(options);
+    peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, window]]));
+    peer.request(1, true);
+    peer.connection.respond(1, [[":status", "200"]], { waitForTrailers: true });
+    return peer;
+  };
+
+  await t.step("DATA stops at the stream window and goes on with WINDOW_UPDATE", () => {
+    const peer = open(10);
+    const done: (Error | undefined)[] = [];
+    peer.connection.sendData(1, new Uint8Array(25), (e) => done.push(e));
+    peer.pump();
+    assert.equal(peer.dataBytes(1), 10);
+    assert.deepEqual(done, [], "the write callback ran before its bytes could be sent");
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(5)));
+    assert.equal(peer.dataBytes(1), 15);
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(100)));
+    assert.equal(peer.dataBytes(1), 25);
+    assert.deepEqual(done, [undefined]);
+  });
+
+  await t.step("a SETTINGS change mid-stream moves the window, even below zero", () => {
+    const peer = open(10);
+    peer.connection.sendData(1, new Uint8Array(40));
+    peer.pump();
+    assert.equal(peer.dataBytes(1), 10);
+    peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 5]])); // window now -5
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(10))); // +5
+    assert.equal(peer.dataBytes(1), 15);
+    peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 30]])); // +25
+    assert.equal(peer.dataBytes(1), 40);
+  });
+
+  await t.step("DATA stops at the connection window", () => {
+    const peer = open(1_000_000);
+    peer.connection.sendData(1, new Uint8Array(70_000));
+    peer.pump();
+    assert.equal(peer.dataBytes(1), 65535);
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 0, uint32(10_000)));
+    assert.equal(peer.dataBytes(1), 70_000);
+  });
+
+  await t.step("DATA frames are split at the peer's MAX_FRAME_SIZE", () => {
+    const peer = open(1_000_000);
+    peer.send(settingsFrame([[SETTINGS_MAX_FRAME_SIZE, 20_000]]));
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 0, uint32(1_000_000)));
+    peer.connection.sendData(1, new Uint8Array(50_000));
+    peer.pump();
+    const sizes = peer.sent(FrameType.DATA).map((f) => f.payload.length);
+    assert.deepEqual(sizes, [20_000, 20_000, 10_000]);
+  });
+
+  await t.step("small writes share DATA frames", () => {
+    const peer = open(1_000_000);
+    for (let i = 0; i < 100; i++) peer.connection.sendData(1, new Uint8Array(20));
+    peer.pump();
+    assert.deepEqual(peer.sent(FrameType.DATA).map((f) => f.payload.length), [2000]);
+  });
+
+  await t.step("trailers wait for the queued DATA, after wantTrailers", () => {
+    const peer = open(10);
+    peer.connection.sendData(1, new Uint8Array(20));
+    peer.connection.end(1);
+    peer.pump();
+    assert.equal(peer.events.some((e) => e.type === "wantTrailers"), false);
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(10)));
+    assert.ok(peer.events.some((e) => e.type === "wantTrailers"));
+    peer.connection.sendTrailers(1, [["grpc-status", "0"]]);
+    peer.pump();
+    const last = peer.parser.frames.at(-1)!;
+    assert.equal(last.type, FrameType.HEADERS);
+    assert.equal(last.flags & END_STREAM, END_STREAM);
+    assert.deepEqual(peer.headerLists, [[[":status", "200"]], [["grpc-status", "0"]]]);
+    assert.equal(peer.connection.isOpen(1), false);
+  });
+
+  await t.step("WINDOW_UPDATE of 0 on a stream: RST_STREAM PROTOCOL_ERROR", () => {
+    const peer = open(10);
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(0)));
+    assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+  });
+
+  await t.step("a stream window over 2^31 - 1: RST_STREAM FLOW_CONTROL_ERROR", () => {
+    const peer = open(10);
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(2 ** 31 - 5)));
+    assertStreamError(peer, 1, ErrorCode.FLOW_CONTROL_ERROR);
+  });
+
+  await t.step(
+    "a SETTINGS change that takes a stream window over 2^31 - 1: FLOW_CONTROL_ERROR",
+    () => {
+      const peer = open(10);
+      peer.send(frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(2 ** 31 - 20)));
+      peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 2 ** 31 - 1]]));
+      assertConnectionError(peer, ErrorCode.FLOW_CONTROL_ERROR);
+    },
+  );
+});
+
+Deno.test("flow control of what the client sends", async (t) => {
+  await t.step("DATA over the stream window: RST_STREAM FLOW_CONTROL_ERROR", () => {
+    const peer = new Peer({ streamWindow: 65535 });
+    peer.request(1);
+    const chunk = new Uint8Array(16384);
+    peer.send(...Array.from({ length: 3 }, () => frame(FrameType.DATA, 0, 1, chunk)));
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(65535 - 3 * 16384)));
+    assert.deepEqual(peer.resets(), []);
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(1)));
+    assertStreamError(peer, 1, ErrorCode.FLOW_CONTROL_ERROR);
+  });
+
+  await t.step("windows are given back in batches, never with an increment of 0", () => {
+    const peer = new Peer({ streamWindow: 65535, connectionWindow: 65535 });
+    peer.request(1);
+    const updates = () =>
+      peer.sent(FrameType.WINDOW_UPDATE).map((f) => [f.streamId, readUint32(f.payload)]);
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(1000)));
+    peer.connection.consumed(1, 1000);
+    peer.pump();
+    assert.deepEqual(updates(), []);
+    peer.send(...[16000, 16000, 8000].map((n) => frame(FrameType.DATA, 0, 1, new Uint8Array(n))));
+    peer.connection.consumed(1, 40000);
+    peer.pump();
+    // The connection gives back at half its window, the stream once the reader consumed.
+    assert.deepEqual(updates(), [[0, 33000], [1, 41000]]);
+    assert.ok(updates().every(([, n]) => n > 0));
+  });
+
+  await t.step("bytes not consumed keep the stream window closed (a paused reader)", () => {
+    const peer = new Peer({ streamWindow: 65535 });
+    peer.request(1);
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(16384)));
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(16384)));
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(16384)));
+    assert.equal(peer.sent(FrameType.WINDOW_UPDATE).filter((f) => f.streamId === 1).length, 0);
+  });
+});
+
+Deno.test("our GOAWAY: streams above its last stream id are ignored, open ones go on", () => {
+  const peer = new Peer();
+  peer.request(1);
+  peer.connection.goaway();
+  peer.pump();
+  assert.deepEqual(peer.goaway(), { lastStreamId: 1, errorCode: ErrorCode.NO_ERROR });
+  peer.request(3, true);
+  assert.equal(peer.events.filter((e) => e.type === "request").length, 1);
+  assert.ok(peer.connection.isOpen(1));
+  assert.equal(peer.connection.failed, false);
+});
+
+Deno.test("a response that ends before the request does stops the client with RST_STREAM NO_ERROR", () => {
+  const peer = new Peer();
+  peer.request(1);
+  peer.connection.respond(1, [[":status", "200"], ["grpc-status", "3"]], { endStream: true });
+  peer.pump();
+  assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
+  assert.ok(peer.events.some((e) => e.type === "streamClosed" && e.code === 0 && !e.byPeer));
+});
+
+Deno.test("a header list over the limit gets 431, the table kept in step", () => {
+  const peer = new Peer({ maxHeaderListSize: 400 });
+  peer.request(1, true, [...grpcRequestHeaders("/svc/Method"), ["x-big", "y".repeat(300)]]);
+  assert.deepEqual(peer.headerLists, [[[":status", "431"]]]);
+  assert.equal(peer.goaway(), undefined);
+  peer.request(3, true);
+  assert.ok(peer.events.some((e) => e.type === "request" && e.streamId === 3));
+});
+
+Deno.test("SETTINGS not acknowledged in time: GOAWAY SETTINGS_TIMEOUT", () => {
+  const peer = new Peer();
+  peer.connection.settingsTimedOut();
+  peer.pump();
+  assertConnectionError(peer, ErrorCode.SETTINGS_TIMEOUT);
+  const acked = new Peer();
+  acked.send(frame(FrameType.SETTINGS, ACK, 0));
+  acked.connection.settingsTimedOut();
+  acked.pump();
+  assert.equal(acked.goaway(), undefined);
+});
