@@ -6,6 +6,8 @@
  */
 
 import { collectText, TextLineReader } from "./_lines.ts";
+import { createFeatureDb } from "../lib/feature_db.ts";
+import { type RouteGuideServer, serve } from "../lib/serve.ts";
 
 /**
  * The HTTP/2 transport the servers under test run on: `ROUTEGUIDE_TRANSPORT`
@@ -142,4 +144,47 @@ export async function runClientProcess(
   const { code, stdout, stderr } = await child.output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code, stdout: decode(stdout), stderr: decode(stderr) };
+}
+
+/**
+ * Writes a temporary feature database: `first`, then `count` named grid
+ * features 0.01° apart, 200 a row, from 40° N 75° W (so inside 40–42° N,
+ * 73–75° W up to 40,000 of them). Each name is about 100 bytes, so a
+ * listing of a few thousand outgrows HTTP/2's flow-control windows.
+ */
+export async function writeGridDb(
+  count: number,
+  first: { name: string; location: { latitude: number; longitude: number } }[] = [],
+): Promise<string> {
+  const features = [...first];
+  const padding = "x".repeat(80);
+  for (let i = 0; i < count; i++) {
+    features.push({
+      name: `grid feature ${i} ${padding}`,
+      location: {
+        latitude: 400000000 + Math.floor(i / 200) * 100000,
+        longitude: -750000000 + (i % 200) * 100000,
+      },
+    });
+  }
+  const path = await Deno.makeTempFile({ prefix: "routeguide_grid_", suffix: ".json" });
+  await Deno.writeTextFile(path, JSON.stringify(features));
+  return path;
+}
+
+/**
+ * Serves, in process on a free loopback port and on our HTTP/2 transport,
+ * two features: "A" at (10, 10) and "B" at (20, 20) (E7 units).
+ */
+export function serveTwoFeatures(): Promise<RouteGuideServer> {
+  const features = [
+    { name: "A", location: { latitude: 10, longitude: 10 } },
+    { name: "B", location: { latitude: 20, longitude: 20 } },
+  ];
+  return serve({
+    db: createFeatureDb(features).db,
+    host: "127.0.0.1",
+    port: 0,
+    transport: "native",
+  });
 }

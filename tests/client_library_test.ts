@@ -24,7 +24,7 @@ import {
   type RouteGuideClient,
   type RouteNote,
 } from "../lib/mod.ts";
-import { type ServerProcess, startServer } from "./_server.ts";
+import { type ServerProcess, startServer, writeGridDb } from "./_server.ts";
 import { collect, sleep } from "./_async.ts";
 import { rejectsWith } from "./_assert.ts";
 
@@ -358,7 +358,12 @@ Deno.test("client library: a deadline ends a RouteChat that sends nothing with D
 });
 
 Deno.test("client library: breaking out of listFeatures early cancels the call on the server", async () => {
-  await using server = await startServer({ args: ["--log-level", "info"] });
+  // A listing larger than the flow-control windows, so the server is still
+  // sending when the client breaks off (a small one may be sent whole first).
+  const GRID = 5000;
+  const db = await writeGridDb(GRID);
+  await using _db = { [Symbol.asyncDispose]: () => Deno.remove(db) };
+  await using server = await startServer({ args: ["--log-level", "info", "--db", db] });
   await withClient(server, async (client) => {
     let seen = 0;
     for await (const feature of client.listFeatures(EVERYWHERE, { deadline: deadline() })) {
@@ -369,7 +374,7 @@ Deno.test("client library: breaking out of listFeatures early cancels the call o
     const [line] = await waitForLines(server, /call method=routeguide\.RouteGuide\/ListFeatures /);
     assert.match(line, /status=CANCELLED/);
     // The connection is fine: a second listing runs to the end.
-    assert.equal((await collect(client.listFeatures(EVERYWHERE))).length, DB.length);
+    assert.equal((await collect(client.listFeatures(EVERYWHERE))).length, GRID);
     await waitForLines(server, /call method=routeguide\.RouteGuide\/ListFeatures .*status=OK/);
   });
   await sleep(100);

@@ -17,7 +17,7 @@ import { loadRouteGuidePackage } from "../lib/proto.ts";
 import { serve } from "../lib/serve.ts";
 import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
 import { Code, RpcError } from "../lib/rpc_error.ts";
-import { ROOT, type ServerProcess, startServer, TRANSPORT } from "./_server.ts";
+import { ROOT, type ServerProcess, startServer, TRANSPORT, writeGridDb } from "./_server.ts";
 import {
   concat,
   ErrorCode,
@@ -239,21 +239,8 @@ function describe(frames: Frame[]): string {
 const isGoaway = (f: Frame) => f.type === FrameType.GOAWAY;
 
 /** Writes a feature database of `count` grid features plus the Empire State Building. */
-async function writeBigDb(count: number): Promise<string> {
-  const features = [{ name: EMPIRE_STATE_NAME, location: EMPIRE_STATE }];
-  const padding = "x".repeat(80);
-  for (let i = 0; i < count; i++) {
-    features.push({
-      name: `grid feature ${i} ${padding}`,
-      location: {
-        latitude: 400000000 + Math.floor(i / 200) * 100000,
-        longitude: -750000000 + (i % 200) * 100000,
-      },
-    });
-  }
-  const path = await Deno.makeTempFile({ prefix: "routeguide_hostile_", suffix: ".json" });
-  await Deno.writeTextFile(path, JSON.stringify(features));
-  return path;
+function writeBigDb(count: number): Promise<string> {
+  return writeGridDb(count, [{ name: EMPIRE_STATE_NAME, location: EMPIRE_STATE }]);
 }
 
 const WHOLE_BOX = {

@@ -11,11 +11,19 @@ import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { seamFault, useNativeTransport } from "../lib/native_transport.ts";
 import { Http2Server, type Http2ServerStream } from "../lib/http2/server.ts";
-import { serve } from "../lib/serve.ts";
-import { createFeatureDb } from "../lib/feature_db.ts";
 import { createRouteGuideClient } from "../lib/route_guide_client.ts";
+import { serveTwoFeatures } from "./_server.ts";
 import { collect, eventually, sleep } from "./_async.ts";
-import { concat, Flag, FrameParser, FrameType, PREFACE, rawConnect, settingsFrame } from "./_h2.ts";
+import {
+  concat,
+  Flag,
+  FrameParser,
+  FrameType,
+  parseGoaway,
+  PREFACE,
+  rawConnect,
+  settingsFrame,
+} from "./_h2.ts";
 
 /** Listens on a free loopback port, handing each socket to `accept`. */
 async function listenWith(
@@ -72,16 +80,7 @@ Deno.test("seamFault() names the method grpc-js no longer has", () => {
 });
 
 Deno.test("native transport: all four RPC kinds, in process", async () => {
-  const features = [
-    { name: "A", location: { latitude: 10, longitude: 10 } },
-    { name: "B", location: { latitude: 20, longitude: 20 } },
-  ];
-  const server = await serve({
-    db: createFeatureDb(features).db,
-    host: "127.0.0.1",
-    port: 0,
-    transport: "native",
-  });
+  const server = await serveTwoFeatures();
   const client = createRouteGuideClient(`127.0.0.1:${server.port}`);
   try {
     assert.equal((await client.getFeature({ latitude: 10, longitude: 10 })).name, "A");
@@ -248,4 +247,18 @@ Deno.test("a client that resets its TCP connection closes the session and its st
   (session.socket as net.Socket).resetAndDestroy();
   await Promise.all([streamClosed, sessionClosed]);
   session.destroy();
+});
+
+Deno.test("session.close() with no streams open sends GOAWAY NO_ERROR and closes at once", async () => {
+  const h2 = new Http2Server();
+  let closedCallback = false;
+  h2.on("session", (session) => setTimeout(() => session.close(() => closedCallback = true), 50));
+  await using listener = await listenWith((socket) => h2.accept(socket));
+  await using c = await rawConnect(portOf(listener));
+  await c.write(concat([PREFACE, settingsFrame()]));
+  assert.ok(await c.waitClosed(5000), "the session did not close");
+  const goaway = c.parser.frames.find((f) => f.type === FrameType.GOAWAY);
+  assert.ok(goaway, "no GOAWAY");
+  assert.deepEqual(parseGoaway(goaway), { lastStreamId: 0, errorCode: 0 });
+  assert.ok(await eventually(() => closedCallback, 5000), "close() did not call back");
 });

@@ -175,6 +175,8 @@ export class Http2ServerSession extends EventEmitter {
   readonly #dispatch: RequestHandler;
   readonly #maxBacklog: number;
   #flushScheduled = false;
+  /** The socket ends after the next flush. */
+  #ending = false;
   #closing = false;
   #closed = false;
   #destroyed = false;
@@ -250,13 +252,14 @@ export class Http2ServerSession extends EventEmitter {
     this.#closing = true;
     this.#connection.goaway();
     this.#process();
+    if (this.#streams.size === 0) this.#endSocket();
   }
 
   /** Ends the session now: GOAWAY with `code`, open streams closed, the socket ended. */
   destroy(code: number = ErrorCode.NO_ERROR): void {
     if (this.#destroyed) return;
     this.#connection.goaway(code);
-    this.#endSocket();
+    this.#finishSocket();
     this.#destroyed = true;
     for (const stream of this.#streams.values()) stream.closeWith(ErrorCode.CANCEL, false);
     this.#streams.clear();
@@ -363,7 +366,7 @@ export class Http2ServerSession extends EventEmitter {
       this.socket.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
     }
     this.#complete(due);
-    if (this.#connection.failed) this.#endSocket();
+    if (this.#ending || this.#connection.failed) this.#finishSocket();
   }
 
   /** Runs write callbacks now, or once the socket drains when too much waits in it. */
@@ -392,9 +395,15 @@ export class Http2ServerSession extends EventEmitter {
     this.#scheduleFlush();
   }
 
-  /** Ends the socket once what is queued has gone; a peer that does not close is cut off. */
+  /** Ends the socket after this turn's flush. */
   #endSocket(): void {
-    if (this.#destroyed || this.socket.destroyed) return;
+    this.#ending = true;
+    this.#scheduleFlush();
+  }
+
+  /** Writes what is left and ends the socket; a peer that does not close is cut off. */
+  #finishSocket(): void {
+    if (this.socket.destroyed || this.socket.writableEnded) return;
     const { bytes } = this.#connection.takeOutput();
     if (bytes !== undefined) this.socket.write(bytes);
     this.socket.end();
