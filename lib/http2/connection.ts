@@ -62,11 +62,20 @@ export interface ConnectionOptions {
    */
   maxHeaderListSize?: number;
   /**
-   * PING and SETTINGS frames (each needing an answer) and stream resets the
-   * client may send per second; more end the connection with ENHANCE_YOUR_CALM.
+   * PING and SETTINGS ACKs that may wait to be sent (the client sends
+   * PINGs or SETTINGS faster than it reads the answers); more end the
+   * connection with ENHANCE_YOUR_CALM. The layer below reports, with
+   * {@linkcode ServerConnection.outputDrained}, when what it was given has
+   * been sent.
    * @default {1000}
    */
-  maxFloodPerSecond?: number;
+  maxUnsentAcks?: number;
+  /**
+   * Streams the client may reset before they were answered, per second
+   * (the "rapid reset" attack); more end the connection with ENHANCE_YOUR_CALM.
+   * @default {1000}
+   */
+  maxResetsPerSecond?: number;
   /**
    * The clock, in milliseconds.
    * @default {Date.now}
@@ -197,13 +206,15 @@ export class ServerConnection {
   #peerWindow = DEFAULT_WINDOW;
   #peerMaxFrame = DEFAULT_MAX_FRAME_SIZE;
   #settingsAcked = false;
-  #floodWindowStart = 0;
-  #floodCount = 0;
+  #resetWindowStart = 0;
+  #resets = 0;
+  #unsentAcks = 0;
   readonly #connectionWindow: number;
   readonly #maxConcurrent: number;
   readonly #streamWindow: number;
   readonly #maxHeaderList: number;
-  readonly #maxFlood: number;
+  readonly #maxUnsentAcks: number;
+  readonly #maxResets: number;
   readonly #now: () => number;
 
   /**
@@ -214,7 +225,8 @@ export class ServerConnection {
     this.#maxConcurrent = options.maxConcurrentStreams ?? 100;
     this.#streamWindow = Math.max(DEFAULT_WINDOW, options.streamWindow ?? 256 * 1024);
     this.#maxHeaderList = options.maxHeaderListSize ?? 65536;
-    this.#maxFlood = options.maxFloodPerSecond ?? 1000;
+    this.#maxUnsentAcks = options.maxUnsentAcks ?? 1000;
+    this.#maxResets = options.maxResetsPerSecond ?? 1000;
     this.#now = options.now ?? Date.now;
     this.#decoder = new HpackDecoder({ maxHeaderListSize: this.#maxHeaderList });
     const connectionWindow = Math.max(DEFAULT_WINDOW, options.connectionWindow ?? 1024 * 1024);
@@ -294,6 +306,11 @@ export class ServerConnection {
         this.#fail(ErrorCode.INTERNAL_ERROR, String(error));
       }
     }
+  }
+
+  /** Tells the connection that all the output it gave so far has been sent. */
+  outputDrained(): void {
+    this.#unsentAcks = 0;
   }
 
   /** Events since the last call, in order. */
@@ -446,15 +463,28 @@ export class ServerConnection {
     this.#events.push({ type: "closed", code, message });
   }
 
-  /** Counts a frame that costs us work without progress; false once the client floods. */
-  #flood(): boolean {
+  /** Counts an ACK to send; false (and the connection ended) once too many wait. */
+  #ack(): boolean {
+    if (++this.#unsentAcks <= this.#maxUnsentAcks) return true;
+    this.#fail(
+      ErrorCode.ENHANCE_YOUR_CALM,
+      `over ${this.#maxUnsentAcks} PING or SETTINGS ACKs waiting for the client to read them`,
+    );
+    return false;
+  }
+
+  /** Counts a reset of an unanswered stream; false (and the connection ended) past the rate. */
+  #resetUnanswered(): boolean {
     const now = this.#now();
-    if (now - this.#floodWindowStart >= 1000) {
-      this.#floodWindowStart = now;
-      this.#floodCount = 0;
+    if (now - this.#resetWindowStart >= 1000) {
+      this.#resetWindowStart = now;
+      this.#resets = 0;
     }
-    if (++this.#floodCount <= this.#maxFlood) return true;
-    this.#fail(ErrorCode.ENHANCE_YOUR_CALM, "too many PING, SETTINGS or RST_STREAM frames");
+    if (++this.#resets <= this.#maxResets) return true;
+    this.#fail(
+      ErrorCode.ENHANCE_YOUR_CALM,
+      `over ${this.#maxResets} streams reset before their answer in a second`,
+    );
     return false;
   }
 
@@ -511,7 +541,7 @@ export class ServerConnection {
         case FrameType.PING:
           if (frame.ack) {
             this.#events.push({ type: "pingAck", payload: frame.payload.slice() });
-          } else if (this.#flood()) {
+          } else if (this.#ack()) {
             this.#emit(FrameWriter.frame(FrameType.PING, Flags.ACK, 0, frame.payload));
           }
           return;
@@ -763,7 +793,7 @@ export class ServerConnection {
       }
       return;
     }
-    if (!this.#flood()) return;
+    if (!stream.headersSent && !this.#resetUnanswered()) return;
     this.#close(stream, { code, byPeer: true, resetByUs: false });
   }
 
@@ -772,7 +802,7 @@ export class ServerConnection {
       this.#settingsAcked = true;
       return;
     }
-    if (!this.#flood()) return;
+    if (!this.#ack()) return;
     for (const [id, value] of settings) {
       switch (id) {
         case SettingId.HEADER_TABLE_SIZE:

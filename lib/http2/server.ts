@@ -184,6 +184,10 @@ export class Http2ServerSession extends EventEmitter {
   #pingCount = 0;
   #waitingForDrain: (() => void)[] = [];
   #settingsTimer?: ReturnType<typeof setTimeout>;
+  /** Called when a socket write has gone to the kernel. */
+  readonly #drained = (error?: Error | null) => {
+    if (error == null) this.#connection.outputDrained();
+  };
 
   /** Starts HTTP/2 on `socket`; `dispatch` gets each request stream. */
   constructor(socket: Socket, options: Http2ServerOptions, dispatch: RequestHandler) {
@@ -363,7 +367,10 @@ export class Http2ServerSession extends EventEmitter {
       }
     }
     if (parts.length > 0 && !this.socket.destroyed && this.socket.writable) {
-      this.socket.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+      this.socket.write(
+        parts.length === 1 ? parts[0] : Buffer.concat(parts),
+        this.#drained,
+      );
     }
     this.#complete(due);
     if (this.#ending || this.#connection.failed) this.#finishSocket();
