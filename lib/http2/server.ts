@@ -75,8 +75,10 @@ export function headerList(headers: Http2Headers): HeaderField[] {
 
 /** A string as HPACK carries it: one byte per character (UTF-8 bytes for non-Latin-1 text). */
 function latin1(value: string): string {
-  // deno-lint-ignore no-control-regex
-  return /[^\x00-\xff]/.test(value) ? Buffer.from(value, "utf8").toString("latin1") : value;
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) > 0xff) return Buffer.from(value, "utf8").toString("latin1");
+  }
+  return value;
 }
 
 /** Headers as an object, repeated names as arrays (as grpc-js's metadata reads them). */
