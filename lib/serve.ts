@@ -89,7 +89,7 @@ export interface ServeOptions {
   /**
    * The HTTP/2 server under grpc-js: `"native"` is ours (`lib/http2/`),
    * `"node"` the runtime's `node:http2`.
-   * @default {$ROUTEGUIDE_TRANSPORT when set, else "node"}
+   * @default {$ROUTEGUIDE_TRANSPORT when set, else "native"}
    */
   transport?: Transport;
 }
@@ -100,10 +100,10 @@ export type Transport = "native" | "node";
 /** The transport named by `ROUTEGUIDE_TRANSPORT`, when it may be read and names one. */
 function transportFromEnv(): Transport {
   const variable = "ROUTEGUIDE_TRANSPORT";
-  if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") return "node";
+  if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") return "native";
   const value = Deno.env.get(variable);
-  if (value === undefined || value === "" || value === "node") return "node";
-  if (value === "native") return value;
+  if (value === undefined || value === "" || value === "native") return "native";
+  if (value === "node") return value;
   throw new Error(`${variable} must be "native" or "node", not ${JSON.stringify(value)}`);
 }
 

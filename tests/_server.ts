@@ -13,9 +13,9 @@ import { type RouteGuideServer, serve } from "../lib/serve.ts";
  * The HTTP/2 transport the servers under test run on: `ROUTEGUIDE_TRANSPORT`
  * reaches the child processes, and in-process servers read it too.
  */
-export const TRANSPORT: "native" | "node" = Deno.env.get("ROUTEGUIDE_TRANSPORT") === "native"
-  ? "native"
-  : "node";
+export const TRANSPORT: "native" | "node" = Deno.env.get("ROUTEGUIDE_TRANSPORT") === "node"
+  ? "node"
+  : "native";
 
 /** The project root, as a path. */
 export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).pathname);
