@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { ErrorCode, FrameType } from "../../lib/http2/frames.ts";
 import { requestHeaderFault } from "../../lib/http2/connection.ts";
+import { HpackDecoder } from "../../lib/http2/hpack.ts";
 import {
   concat,
   frame,
@@ -682,4 +683,19 @@ Deno.test("SETTINGS not acknowledged in time: GOAWAY SETTINGS_TIMEOUT", () => {
   acked.connection.settingsTimedOut();
   acked.pump();
   assert.equal(acked.goaway(), undefined);
+});
+
+Deno.test("the client's SETTINGS_HEADER_TABLE_SIZE bounds our HPACK encoder (0: no dynamic table)", () => {
+  const peer = new Peer();
+  peer.send(settingsFrame([[0x1, 0]]));
+  const decoder = new HpackDecoder({ maxTableSize: 0 });
+  const headers: [string, string][] = [[":status", "200"], ["content-type", "application/grpc"]];
+  for (const id of [1, 3]) {
+    peer.request(id, true);
+    peer.connection.respond(id, headers, { endStream: true });
+    peer.pump();
+  }
+  // A decoder whose table may hold nothing reads both blocks: no entry was indexed.
+  const blocks = peer.sent(FrameType.HEADERS).map((f) => decoder.decode(f.payload));
+  assert.deepEqual(blocks, [headers, headers]);
 });
