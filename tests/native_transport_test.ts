@@ -10,10 +10,10 @@ import http2 from "node:http2";
 import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { seamFault, useNativeTransport } from "../lib/native_transport.ts";
-import { Http2Server, type Http2ServerStream } from "../lib/http2/server.ts";
+import { grpcTimeoutMs, Http2Server, type Http2ServerStream } from "../lib/http2/server.ts";
 import { createRouteGuideClient } from "../lib/route_guide_client.ts";
 import { serveTwoFeatures } from "./_server.ts";
-import { collect, eventually, sleep } from "./_async.ts";
+import { collect, eventually, sleep, within } from "./_async.ts";
 import {
   concat,
   Flag,
@@ -261,4 +261,49 @@ Deno.test("session.close() with no streams open sends GOAWAY NO_ERROR and closes
   assert.ok(goaway, "no GOAWAY");
   assert.deepEqual(parseGoaway(goaway), { lastStreamId: 0, errorCode: 0 });
   assert.ok(await eventually(() => closedCallback, 5000), "close() did not call back");
+});
+
+Deno.test("a gRPC call still open past its deadline (grpc-timeout) with a client not reading is reset, its queued data dropped", async () => {
+  let failedWrites = 0;
+  await withHttp2Server((stream) => {
+    stream.respond({ ":status": 200, "content-type": "application/grpc" });
+    // Far more than the client's window: most of it stays queued.
+    for (let i = 0; i < 64; i++) {
+      stream.write(new Uint8Array(16384), (error) => error !== undefined && failedWrites++);
+    }
+  }, async (port) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/x",
+        "content-type": "application/grpc",
+        "grpc-timeout": "200m",
+      });
+      stream.pause();
+      const started = Date.now();
+      const code = await within(
+        new Promise<number>((resolve) => stream.on("close", () => resolve(stream.rstCode))),
+        5000,
+        "the stream past its deadline to be reset",
+      );
+      assert.equal(code, http2.constants.NGHTTP2_CANCEL);
+      assert.ok(Date.now() - started < 5000, `reset after ${Date.now() - started} ms`);
+      assert.ok(await eventually(() => failedWrites > 0, 3000), "no queued write was dropped");
+    } finally {
+      session.destroy();
+    }
+  }, { deadlineGraceMs: 300 });
+});
+
+Deno.test("grpcTimeoutMs() reads every unit and refuses what is not a timeout", () => {
+  assert.equal(grpcTimeoutMs("2H"), 7_200_000);
+  assert.equal(grpcTimeoutMs("3M"), 180_000);
+  assert.equal(grpcTimeoutMs("4S"), 4000);
+  assert.equal(grpcTimeoutMs("250m"), 250);
+  assert.equal(grpcTimeoutMs("5000u"), 5);
+  assert.equal(grpcTimeoutMs("7000000n"), 7);
+  for (const bad of ["", "5", "123456789S", "1.5S", "-1S", "5s", undefined, ["1S"]]) {
+    assert.equal(grpcTimeoutMs(bad), undefined, JSON.stringify(bad));
+  }
 });

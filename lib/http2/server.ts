@@ -50,6 +50,13 @@ export interface Http2ServerOptions extends ConnectionOptions {
    */
   settingsTimeoutMs?: number;
   /**
+   * Milliseconds after a gRPC call's deadline (`grpc-timeout`) at which a
+   * stream still open is reset (CANCEL), dropping what it has queued: the
+   * status sent at the deadline cannot reach a client that is not reading.
+   * @default {500}
+   */
+  deadlineGraceMs?: number;
+  /**
    * Socket bytes waiting to be sent past which write callbacks wait for the socket to drain.
    * @default {1048576}
    */
@@ -93,6 +100,22 @@ function headerObject(fields: readonly HeaderField[]): Http2Headers {
   return out;
 }
 
+const TIMEOUT_UNIT_MS: Record<string, number> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1000,
+  m: 1,
+  u: 0.001,
+  n: 0.000001,
+};
+
+/** A `grpc-timeout` value (up to 8 digits and a unit) in milliseconds, or `undefined`. */
+export function grpcTimeoutMs(value: unknown): number | undefined {
+  if (typeof value !== "string") return undefined;
+  const match = /^(\d{1,8})([HMSmun])$/.exec(value);
+  return match === null ? undefined : Number(match[1]) * TIMEOUT_UNIT_MS[match[2]];
+}
+
 /** Answers a request this port does not serve with 415 and a line saying why. */
 function refuseNonGrpc(stream: Http2ServerStream): void {
   stream.respond({ ":status": 415, "content-type": "text/plain; charset=utf-8" });
@@ -120,6 +143,10 @@ export class Http2Server extends EventEmitter {
     const session = new Http2ServerSession(socket, this.#options, (stream, headers) => {
       const type = headers["content-type"];
       if (typeof type === "string" && type.startsWith("application/grpc")) {
+        const timeout = grpcTimeoutMs(headers["grpc-timeout"]);
+        if (timeout !== undefined) {
+          stream.resetAfter(timeout + (this.#options.deadlineGraceMs ?? 500));
+        }
         this.emit("stream", stream, headers);
       } else {
         (this.#options.otherRequests ?? refuseNonGrpc)(stream, headers);
@@ -539,6 +566,15 @@ export class Http2ServerStream extends EventEmitter {
     this.#flowing = true;
     queueMicrotask(() => this.#drain());
     return this;
+  }
+
+  /** Resets the stream (CANCEL) if it is still open `ms` from now. */
+  resetAfter(ms: number): void {
+    // Longer than a timer can wait (about 24.8 days): leave it to the client.
+    if (ms > 0x7fffffff) return;
+    const timer = setTimeout(() => this.destroy(), ms);
+    (timer as { unref?: () => void }).unref?.();
+    this.once("close", () => clearTimeout(timer));
   }
 
   /** Used by the session: request bytes (and END_STREAM) arrived. */
