@@ -20,6 +20,7 @@ import { bindRouteGuide, observeCalls } from "./grpc_adapter.ts";
 import { HealthImplementation, protoPath as HEALTH_PROTO_PATH } from "grpc-health-check";
 import { ReflectionService } from "@grpc/reflection";
 import { loadSync } from "@grpc/proto-loader";
+import { withStandardMapEntries } from "./descriptors.ts";
 import { loadRouteGuidePackage, PROTO_LOADER_OPTIONS, SERVICE_NAME } from "./proto.ts";
 import { createCallObserver, createLogger, type Logger } from "./telemetry.ts";
 import {
@@ -381,7 +382,9 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   // The database is loaded before serve() is called, so both start SERVING.
   const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
   health.addToServer(server);
-  new ReflectionService({
+  // Reflection describes every service it lists: the health proto's map
+  // field needs its entry named as protoc names it (see descriptors.ts).
+  new ReflectionService(withStandardMapEntries({
     ...loadRouteGuidePackage(),
     ...loadSync(HEALTH_PROTO_PATH, PROTO_LOADER_OPTIONS),
     // The reflection services list themselves too, as grpc-go's and
@@ -390,7 +393,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
       REFLECTION_PROTOS.map((url) => decodeURIComponent(url.pathname)),
       PROTO_LOADER_OPTIONS,
     ),
-  }).addToServer(server);
+  })).addToServer(server);
 
   // We own the listener and hand each accepted connection to grpc-js: this
   // lets shutdown see every socket and wait for it to flush and close.

@@ -135,3 +135,21 @@ export async function runClientProcess(
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code, stdout: decode(stdout), stderr: decode(stderr) };
 }
+
+/**
+ * Resolves once the server's stderr matches `pattern`, with the match;
+ * rejects, showing the stderr, when it has not after `ms`.
+ */
+export async function waitForStderr(
+  server: ServerProcess,
+  pattern: RegExp,
+  ms = 10_000,
+): Promise<RegExpMatchArray> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const match = server.stderr().match(pattern);
+    if (match) return match;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no ${pattern} on the server's stderr:\n${server.stderr()}`);
+}

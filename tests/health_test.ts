@@ -27,7 +27,7 @@ import {
   tlsChannelCredentials,
 } from "../lib/route_guide_client.ts";
 import { makeTestCerts, tlsTest } from "./_certs.ts";
-import { type ServerProcess, startServer } from "./_server.ts";
+import { startServer, waitForStderr } from "./_server.ts";
 import { within } from "./_async.ts";
 
 /** Every single step (a call, a message, a log line) must finish within this. */
@@ -149,17 +149,6 @@ function watch(client: HealthClient, service: string) {
   };
 }
 
-/** Resolves once the server's stderr matches `pattern`, with the match. */
-async function stderrMatch(server: ServerProcess, pattern: RegExp): Promise<RegExpMatchArray> {
-  const until = Date.now() + STEP_MS;
-  while (Date.now() < until) {
-    const match = server.stderr().match(pattern);
-    if (match) return match;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`no ${pattern} on the server's stderr:\n${server.stderr()}`);
-}
-
 Deno.test("health Check: the server and RouteGuide are SERVING; an unknown name is NOT_FOUND", async () => {
   await using server = await startServer();
   const client = healthClient(server.target);
@@ -268,7 +257,7 @@ tlsTest(
         "0",
       ],
     });
-    const [, healthPort] = await stderrMatch(
+    const [, healthPort] = await waitForStderr(
       server,
       /health checks in plaintext on 127\.0\.0\.1:(\d+)/,
     );

@@ -26,9 +26,9 @@ import {
   type RouteNote,
   tlsChannelCredentials,
 } from "../lib/route_guide_client.ts";
-import { isCi, makeTestCerts, type TestCerts, tlsTest } from "./_certs.ts";
+import { makeTestCerts, type TestCerts, tlsTest } from "./_certs.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "./_server.ts";
-import { findPython, runPython } from "./_python.ts";
+import { assertPythonChecksPass, pythonTest } from "./_python.ts";
 import { sleep, within } from "./_async.ts";
 import { rejectsWith } from "./_assert.ts";
 
@@ -491,25 +491,10 @@ tlsTest("a key that does not match the certificate is refused at start", async (
 // An independent client: Python grpcio over TLS and mutual TLS.
 
 const PY_SCRIPT = `${ROOT}tests/interop/tls_check.py`;
-const PY_TEST_NAME = "TLS interop: Python grpcio over TLS and mTLS; no client certificate refused";
-const INSTALL_HINT = "apt-get install python3-grpcio python3-grpc-tools";
-const PYTHON_TIMEOUT_MS = 60_000;
 
-const found = findPython();
-if (found.python === undefined) {
-  const message = `no Python with grpc and grpc_tools (${found.reason}); ` +
-    `install them with \`${INSTALL_HINT}\``;
-  if (isCi()) {
-    Deno.test(PY_TEST_NAME, () => {
-      assert.fail(`CI=true but ${message}`);
-    });
-  } else {
-    console.log(`skipping the Python TLS interop test: ${message} to enable it`);
-    Deno.test({ name: PY_TEST_NAME, ignore: true, fn() {} });
-  }
-} else {
-  const python = found.python;
-  tlsTest(PY_TEST_NAME, async () => {
+pythonTest(
+  "TLS interop: Python grpcio over TLS and mTLS; no client certificate refused",
+  async (python) => {
     await using certs = await makeTestCerts();
     await using tlsServer = await startServer({
       args: ["--tls-cert", certs.serverCert, "--tls-key", certs.serverKey],
@@ -534,13 +519,12 @@ if (found.python === undefined) {
       "--rogue-key",
       certs.rogueKey,
     ];
-    const { code, stdout, stderr, timedOut } = await runPython(python, args, PYTHON_TIMEOUT_MS);
-    const details = `${python} ${args.join(" ")}\n--- stdout ---\n${stdout}\n` +
-      `--- stderr ---\n${stderr}\n` +
-      `--- TLS server stderr ---\n${tlsServer.stderr()}\n` +
-      `--- mTLS server stderr ---\n${mtlsServer.stderr()}`;
-    assert.ok(!timedOut, `the Python client was killed after ${PYTHON_TIMEOUT_MS} ms\n${details}`);
-    assert.equal(code, 0, `the Python client exited with ${code}\n${details}`);
-    assert.match(stdout, /^python tls: [1-9]\d* passed, 0 failed$/m, details);
-  });
-}
+    await assertPythonChecksPass(python, args, {
+      summary: "python tls",
+      context: () =>
+        `--- TLS server stderr ---\n${tlsServer.stderr()}\n` +
+        `--- mTLS server stderr ---\n${mtlsServer.stderr()}`,
+    });
+  },
+  { register: tlsTest },
+);
