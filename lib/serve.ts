@@ -14,7 +14,7 @@ import {
   type TLSSocket,
 } from "node:tls";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { isTrustedClientCertificate, parseCertificateBundle } from "./client_certs.ts";
+import { clientCertificateProblem, parseCertificateBundle } from "./client_certs.ts";
 import type { FeatureDb } from "./feature_db.ts";
 import { bindRouteGuide, observeCalls } from "./grpc_adapter.ts";
 import { HealthImplementation, protoPath as HEALTH_PROTO_PATH } from "grpc-health-check";
@@ -430,18 +430,28 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     const secure = createTlsServer({
       ...material.context,
       ALPNProtocols: ["h2"],
-      // The runtime cannot verify client certificates itself (see
-      // client_certs.ts): it asks for one, and we check it below.
+      // The runtime's own check of client certificates misses keyUsage and
+      // gives no reason (see client_certs.ts): it asks for one, and we
+      // check it below.
       requestCert: material.clientCas !== undefined,
       rejectUnauthorized: false,
       // A handshake that does not finish in time frees its socket.
       handshakeTimeout: silentMs,
     });
-    secure.on("secureConnection", (socket: TLSSocket) => {
+    secure.on("secureConnection", async (socket: TLSSocket) => {
       const cas = material.clientCas;
-      if (cas !== undefined && !isTrustedClientCertificate(socket.getPeerCertificate(true), cas)) {
-        socket.destroy();
-        return;
+      if (cas !== undefined) {
+        // Until accepted, nothing reads the socket: what the client sends waits.
+        const problem = await clientCertificateProblem(socket.getPeerCertificate(true), cas);
+        if (problem !== undefined) {
+          logger.log("warn", "client certificate refused", {
+            reason: problem,
+            peer: `${socket.remoteAddress}:${socket.remotePort}`,
+          });
+          socket.destroy();
+          return;
+        }
+        if (socket.destroyed) return;
       }
       accept(socket);
     });

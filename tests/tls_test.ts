@@ -5,7 +5,10 @@
  * - `--tls-cert/--tls-key`: our client over TLS (all four RPC kinds), a
  *   plaintext client refused, and the CLI with `--tls-ca`;
  * - mutual TLS with `--tls-client-ca`: a CA-signed client certificate is
- *   accepted; none, a self-signed one, or one from a look-alike CA are not;
+ *   accepted, also one sent with its intermediate CA or without
+ *   extendedKeyUsage; none, a self-signed one, one from a look-alike CA, or
+ *   the server's own (serverAuth only) are not, and a refusal is logged with
+ *   its reason (tests/client_certs_test.ts checks every reason);
  * - SIGHUP: new certificate for new connections, open streams untouched,
  *   bad files keep the old certificate;
  * - an independent client: Python grpcio over TLS and mTLS
@@ -26,7 +29,7 @@ import {
   type RouteNote,
   tlsChannelCredentials,
 } from "../lib/route_guide_client.ts";
-import { makeTestCerts, type TestCerts, tlsTest } from "./_certs.ts";
+import { makeClientCertCases, makeTestCerts, type TestCerts, tlsTest } from "./_certs.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "./_server.ts";
 import { assertPythonChecksPass, pythonTest } from "./_python.ts";
 import { sleep, within } from "./_async.ts";
@@ -177,17 +180,26 @@ async function fileSerial(path: string): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim().replace(/^serial=/, "").toUpperCase();
 }
 
-/** Sends SIGHUP and waits for the server's next line about it. */
-async function sighup(server: ServerProcess): Promise<string> {
-  const before = server.stderr().length;
-  server.process.kill("SIGHUP");
+/** Waits for a line of the server's stderr, after its first `from` characters, that matches. */
+async function waitForStderrLine(
+  server: ServerProcess,
+  pattern: RegExp,
+  from = 0,
+): Promise<string> {
   const started = Date.now();
   while (Date.now() - started < STEP_MS) {
-    const line = server.stderr().slice(before).split("\n").find((l) => l.includes("SIGHUP:"));
+    const line = server.stderr().slice(from).split("\n").find((l) => pattern.test(l));
     if (line !== undefined) return line;
     await sleep(50);
   }
-  throw new Error(`no SIGHUP line within ${STEP_MS} ms; stderr:\n${server.stderr()}`);
+  throw new Error(`no line matching ${pattern} within ${STEP_MS} ms; stderr:\n${server.stderr()}`);
+}
+
+/** Sends SIGHUP and waits for the server's next line about it. */
+function sighup(server: ServerProcess): Promise<string> {
+  const before = server.stderr().length;
+  server.process.kill("SIGHUP");
+  return waitForStderrLine(server, /SIGHUP:/, before);
 }
 
 /** Replaces a file atomically (write a sibling, then rename), as deploy tools do. */
@@ -271,9 +283,10 @@ function mtlsArgs(certs: { serverCert: string; serverKey: string; caCert: string
 }
 
 tlsTest(
-  "mTLS: a client certificate signed by the CA is accepted; none, self-signed or from a look-alike CA are refused",
+  "mTLS: CA-signed client certificates are accepted (also sent with an intermediate, or without extendedKeyUsage); none, self-signed, from a look-alike CA or serverAuth-only are refused, with the reason logged",
   async () => {
     await using certs = await makeTestCerts();
+    const more = await makeClientCertCases(certs);
     await using server = await startServer({
       args: mtlsArgs(certs),
     });
@@ -283,6 +296,10 @@ tlsTest(
         { cert: certs.clientCert, key: certs.clientKey },
         undefined,
       ],
+      ["a leaf sent with the intermediate CA that signed it", more.viaIntermediate, undefined],
+      ["a leaf without extendedKeyUsage", more.noEku, undefined],
+      // The server's own certificate: same CA, extendedKeyUsage serverAuth only.
+      ["a serverAuth-only certificate of the same CA", more.serverOnly, Code.UNAVAILABLE],
       ["no client certificate", undefined, Code.UNAVAILABLE],
       ["a self-signed client certificate", {
         cert: certs.rogueCert,
@@ -318,6 +335,15 @@ tlsTest(
       retrying.close();
     }
     assert.ok(Date.now() - started < STEP_MS, `took ${Date.now() - started} ms`);
+    // Each refusal is logged with its reason.
+    const line = await waitForStderrLine(server, /client certificate refused.*extendedKeyUsage/);
+    assert.match(line, /WARN/);
+    assert.match(
+      line,
+      /"localhost\\?": its extendedKeyUsage \(1\.3\.6\.1\.5\.5\.7\.3\.1\) does not allow/,
+    );
+    assert.match(line, /peer=127\.0\.0\.1:\d+/);
+    assert.match(server.stderr(), /client certificate refused reason="no client certificate"/);
   },
 );
 
@@ -493,7 +519,7 @@ tlsTest("a key that does not match the certificate is refused at start", async (
 const PY_SCRIPT = `${ROOT}tests/interop/tls_check.py`;
 
 pythonTest(
-  "TLS interop: Python grpcio over TLS and mTLS; no client certificate refused",
+  "TLS interop: Python grpcio over TLS and mTLS; no, a self-signed or a serverAuth-only client certificate refused",
   async (python) => {
     await using certs = await makeTestCerts();
     await using tlsServer = await startServer({
@@ -518,6 +544,11 @@ pythonTest(
       certs.rogueCert,
       "--rogue-key",
       certs.rogueKey,
+      // The server's own certificate: same CA, extendedKeyUsage serverAuth only.
+      "--server-only-cert",
+      certs.serverCert,
+      "--server-only-key",
+      certs.serverKey,
     ];
     await assertPythonChecksPass(python, args, {
       summary: "python tls",
