@@ -234,8 +234,9 @@ async function crashAndRestart(inFlightAtKill: boolean): Promise<void> {
 // grpc-js 1.14.7, used to reach the caller as errors in 6 of 23 runs:
 //  1. `INTERNAL: ... write EPIPE` with no response headers yet: Deno's
 //     node:http2 client reports the dead peer as EPIPE, which grpc-js maps to
-//     INTERNAL, outside a retry policy of UNAVAILABLE only. The client's
-//     policy now retries INTERNAL too for the two read-only methods.
+//     INTERNAL, outside a retry policy of UNAVAILABLE only. The client library
+//     tries those again itself, telling them from a server's own INTERNAL by
+//     grpc-js's wording (lib/route_guide_client.ts, isTransportFailure).
 //  2. `UNAVAILABLE: read ECONNRESET` / `Connection dropped` on calls that had
 //     their reply but not yet the trailers: grpc-js has committed them and
 //     never retries. The client library tries those read-only calls again
