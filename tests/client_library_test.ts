@@ -31,6 +31,7 @@ import { createFeatureDb } from "../lib/feature_db.ts";
 import { isTransportFailure } from "../lib/route_guide_client.ts";
 import { serve } from "../lib/serve.ts";
 import { createLogger } from "../lib/telemetry.ts";
+import { writeGridDb } from "./_db.ts";
 import { type ServerProcess, startServer } from "./_server.ts";
 import { makeTestCerts, tlsTest } from "./_certs.ts";
 import { frame, FrameParser, FrameType } from "./_h2.ts";
@@ -373,7 +374,15 @@ Deno.test("client library: a deadline ends a RouteChat that sends nothing with D
 });
 
 Deno.test("client library: breaking out of listFeatures early cancels the call on the server", async () => {
-  await using server = await startServer({ args: ["--log-level", "info"] });
+  // Far more than HTTP/2's windows hold (about 3 MB of features against
+  // 64 KiB), so the server is still sending when the client goes: with the
+  // 201 features of the default database, a busy machine can let the server
+  // finish (status OK) before the cancel arrives.
+  await using db = await writeGridDb({
+    count: 100_000,
+    step: { latitude: 40000, longitude: 100000 },
+  });
+  await using server = await startServer({ args: ["--log-level", "info", "--db", db.path] });
   await withClient(server, async (client) => {
     let seen = 0;
     for await (const feature of client.listFeatures(EVERYWHERE, { deadline: deadline() })) {
@@ -384,7 +393,7 @@ Deno.test("client library: breaking out of listFeatures early cancels the call o
     const [line] = await waitForLines(server, /call method=routeguide\.RouteGuide\/ListFeatures /);
     assert.match(line, /status=CANCELLED/);
     // The connection is fine: a second listing runs to the end.
-    assert.equal((await collect(client.listFeatures(EVERYWHERE))).length, DB.length);
+    assert.equal((await collect(client.listFeatures(EVERYWHERE))).length, 100_000);
     await waitForLines(server, /call method=routeguide\.RouteGuide\/ListFeatures .*status=OK/);
   });
   await sleep(100);
