@@ -310,10 +310,17 @@ tlsTest(
       "--health-port",
       "0",
     ]);
-    const healthPorts = logLines(server).flatMap((l) => {
-      const match = typeof l.msg === "string"
-        ? l.msg.match(/^health checks in plaintext on 127\.0\.0\.1:(\d+)$/)
-        : null;
+    // A worker logs its health port just after its ready line, which may
+    // reach the supervisor (and so this test) first.
+    const healthLines = await waitForLogs(
+      server,
+      (l) => typeof l.msg === "string" && l.msg.startsWith("health checks in plaintext on "),
+      2,
+      10_000,
+      "about the health port",
+    );
+    const healthPorts = healthLines.flatMap((l) => {
+      const match = String(l.msg).match(/^health checks in plaintext on 127\.0\.0\.1:(\d+)$/);
       return match === null ? [] : [{ worker: l.worker, port: Number(match[1]) }];
     });
     assert.equal(healthPorts.length, 2, server.stderr());
