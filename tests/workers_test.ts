@@ -125,6 +125,20 @@ Deno.test("two workers share the port and RouteChat notes through SQLite", async
   assert.equal((await server.stop("SIGTERM")).code, 0);
 });
 
+Deno.test("ten --workers 2 starts on new SQLite files all succeed", async () => {
+  // Both workers open the new file at about the same time: one could fail
+  // ("database is locked") while the other switched it to WAL mode.
+  for (let i = 0; i < 10; i++) {
+    await using dir = await tempDir();
+    await using server = await startWorkers(dir.path);
+    const place = { latitude: 5, longitude: 6 };
+    await chatOnce(server.target, { location: place, message: "first" });
+    const replies = await chatOnce(server.target, { location: place, message: "second" });
+    assert.deepEqual(replies.map((r) => r.message), ["first"], `start ${i}`);
+    assert.equal((await server.stop("SIGTERM")).code, 0, `start ${i}: ${server.stderr()}`);
+  }
+});
+
 Deno.test("a worker killed with SIGKILL is started again, and the service answers meanwhile", async () => {
   await using dir = await tempDir();
   await using server = await startWorkers(dir.path);
