@@ -6,6 +6,7 @@
  */
 
 import { collectText, TextLineReader } from "./_lines.ts";
+import { waitFor } from "./_async.ts";
 
 /** The project root, as a path. */
 export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).pathname);
@@ -145,11 +146,11 @@ export async function waitForStderr(
   pattern: RegExp,
   ms = 10_000,
 ): Promise<RegExpMatchArray> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const match = server.stderr().match(pattern);
-    if (match) return match;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  let match: RegExpMatchArray | null = null;
+  try {
+    await waitFor(() => (match = server.stderr().match(pattern)) !== null, `${pattern}`, ms);
+  } catch {
+    throw new Error(`no ${pattern} on the server's stderr within ${ms} ms:\n${server.stderr()}`);
   }
-  throw new Error(`no ${pattern} on the server's stderr:\n${server.stderr()}`);
+  return match!;
 }

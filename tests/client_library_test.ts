@@ -35,7 +35,7 @@ import { writeGridDb } from "./_db.ts";
 import { type ServerProcess, startServer } from "./_server.ts";
 import { makeTestCerts, tlsTest } from "./_certs.ts";
 import { frame, FrameParser, FrameType } from "./_h2.ts";
-import { collect, sleep } from "./_async.ts";
+import { collect, sleep, waitFor } from "./_async.ts";
 import { rejectsWith } from "./_assert.ts";
 
 /** Every single step (a call, a log line, an exit) must finish within this. */
@@ -74,15 +74,13 @@ function held<T>(first: T[]) {
 
 /** Resolves once the server's stderr has `count` lines matching `pattern`. */
 async function waitForLines(server: ServerProcess, pattern: RegExp, count = 1): Promise<string[]> {
-  const until = Date.now() + STEP_MS;
-  while (true) {
-    const lines = server.stderr().split("\n").filter((line) => pattern.test(line));
-    if (lines.length >= count) return lines;
-    if (Date.now() > until) {
-      throw new Error(`expected ${count} lines matching ${pattern}, stderr:\n${server.stderr()}`);
-    }
-    await sleep(20);
+  const lines = () => server.stderr().split("\n").filter((line) => pattern.test(line));
+  try {
+    await waitFor(() => lines().length >= count, `${count} lines matching ${pattern}`, STEP_MS);
+  } catch {
+    throw new Error(`expected ${count} lines matching ${pattern}, stderr:\n${server.stderr()}`);
   }
+  return lines();
 }
 
 /** How many calls a server started with `--log-level info` has logged. */

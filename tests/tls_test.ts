@@ -32,7 +32,7 @@ import {
 import { makeClientCertCases, makeTestCerts, type TestCerts, tlsTest } from "./_certs.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "./_server.ts";
 import { assertPythonChecksPass, pythonTest } from "./_python.ts";
-import { sleep, within } from "./_async.ts";
+import { waitFor, within } from "./_async.ts";
 import { rejectsWith } from "./_assert.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
@@ -186,13 +186,15 @@ async function waitForStderrLine(
   pattern: RegExp,
   from = 0,
 ): Promise<string> {
-  const started = Date.now();
-  while (Date.now() - started < STEP_MS) {
-    const line = server.stderr().slice(from).split("\n").find((l) => pattern.test(l));
-    if (line !== undefined) return line;
-    await sleep(50);
+  const line = () => server.stderr().slice(from).split("\n").find((l) => pattern.test(l));
+  try {
+    await waitFor(() => line() !== undefined, `${pattern}`, STEP_MS);
+  } catch {
+    throw new Error(
+      `no line matching ${pattern} within ${STEP_MS} ms; stderr:\n${server.stderr()}`,
+    );
   }
-  throw new Error(`no line matching ${pattern} within ${STEP_MS} ms; stderr:\n${server.stderr()}`);
+  return line()!;
 }
 
 /** Sends SIGHUP and waits for the server's next line about it. */
