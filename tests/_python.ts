@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { type ProcessRun, runProcess } from "./_process.ts";
 
 /** How to get a Python the interop tests can use. */
 const INSTALL_HINT = "apt-get install python3-grpcio python3-grpc-tools";
@@ -41,47 +42,18 @@ export function isCi(): boolean {
 }
 
 /** What a Python script run by {@linkcode runPython} did. */
-export interface PythonRun {
-  /** Exit code (meaningless when `timedOut`). */
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** Whether it was killed for running past the time limit. */
-  timedOut: boolean;
-}
+export type PythonRun = ProcessRun;
 
 /** Runs a Python script, killing it after `timeoutMs`. */
-export async function runPython(
+export function runPython(
   python: string,
   args: string[],
   timeoutMs: number,
 ): Promise<PythonRun> {
-  const child = new Deno.Command(python, {
-    args,
+  return runProcess(python, args, {
+    timeoutMs,
     env: { PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-  }, timeoutMs);
-  try {
-    const output = await child.output();
-    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-    return {
-      code: output.code,
-      stdout: decode(output.stdout),
-      stderr: decode(output.stderr),
-      timedOut,
-    };
-  } finally {
-    clearTimeout(timer);
-  }
+  });
 }
 
 /**
