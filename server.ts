@@ -15,6 +15,7 @@ import {
   serverUsage,
   UsageError,
 } from "./lib/server_config.ts";
+import { listenForSignals, type ProcessSignals } from "./lib/signals.ts";
 import { createLogger, type Logger } from "./lib/telemetry.ts";
 import { createMemoryNotesStore, type RouteNotesStore } from "./lib/route_notes.ts";
 import { createSqliteNotesStore } from "./lib/sqlite_notes.ts";
@@ -35,6 +36,8 @@ const WORKER_ID_VARIABLE = "ROUTEGUIDE_WORKER_ID";
 
 /** Runs the server with command-line arguments; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
+  // Before anything is printed: a parent may signal as soon as it reads a line.
+  const signals = listenForSignals();
   const warning = runtimeWarning(Deno.version.deno);
   if (warning !== undefined) console.error(warning);
 
@@ -51,14 +54,6 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
 
-  // Listen for signals first: one that arrives while starting must not kill
-  // the process before the handlers are in place.
-  const stopSignal = new Promise<Deno.Signal>((resolve) => {
-    for (const name of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(name, () => resolve(name));
-    }
-  });
-
   const workerId = Number(Deno.env.get(WORKER_ID_VARIABLE) ?? 0);
   const logger = createLogger({
     level: config.logLevel,
@@ -66,12 +61,12 @@ export async function main(args: string[]): Promise<number> {
     fields: workerId > 0 ? { worker: workerId } : undefined,
   });
   if (workerId === 0 && config.workers > 1) {
-    return await supervise(config, args, logger, stopSignal);
+    return await supervise(config, args, logger, signals);
   }
   // A worker stops when its supervisor is gone, however it went.
   const stop = workerId > 0
-    ? Promise.race([stopSignal, stdinClosed().then(() => "SIGTERM" as const)])
-    : stopSignal;
+    ? Promise.race([signals.stop, stdinClosed().then(() => "SIGTERM" as const)])
+    : signals.stop;
 
   let server;
   try {
@@ -128,7 +123,6 @@ export async function main(args: string[]): Promise<number> {
         clientCaFile: config.tlsClientCa,
       },
     });
-    console.log(`listening on ${formatAddress(server.host, server.port)} (${db.size} features)`);
     if (server.healthPort !== undefined) {
       logger.log(
         "notice",
@@ -137,9 +131,9 @@ export async function main(args: string[]): Promise<number> {
     }
     const running = server;
     const tls = config.tlsCert !== undefined;
-    // SIGHUP would end the process by default; it reloads TLS files, or says
-    // there are none (so `systemctl reload` is safe on a plaintext server).
-    Deno.addSignalListener("SIGHUP", () => {
+    // SIGHUP reloads TLS files, or says there are none (so `systemctl
+    // reload` is safe on a plaintext server).
+    signals.onHangup(() => {
       if (!tls) {
         logger.log("notice", "SIGHUP: nothing to reload (no TLS files)");
         return;
@@ -150,6 +144,8 @@ export async function main(args: string[]): Promise<number> {
           logger.log("error", `SIGHUP: kept the old TLS files: ${(error as Error).message}`),
       );
     });
+    // The ready line is the last thing start-up writes.
+    console.log(`listening on ${formatAddress(server.host, server.port)} (${db.size} features)`);
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 1;
@@ -190,7 +186,7 @@ async function supervise(
   config: ServerConfig,
   args: string[],
   logger: Logger,
-  stopSignal: Promise<Deno.Signal>,
+  signals: ProcessSignals,
 ): Promise<number> {
   let supervisor;
   let address;
@@ -237,13 +233,13 @@ async function supervise(
     console.error(`error: ${(error as Error).message}`);
     return 1;
   }
+  const running = supervisor;
+  signals.onHangup(() => running.signal("SIGHUP"));
   console.log(
     `listening on ${address} (${supervisor.ready.features} features, ${config.workers} workers)`,
   );
-  const running = supervisor;
-  Deno.addSignalListener("SIGHUP", () => running.signal("SIGHUP"));
 
-  const signal = await stopSignal;
+  const signal = await signals.stop;
   logger.log("notice", `${signal}: stopping ${config.workers} workers`);
   // Each worker has the grace period; past it, and a margin, they are killed.
   const clean = await supervisor.stop(signal, config.graceSeconds * 1000 + 15_000);

@@ -15,7 +15,7 @@ globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: tr
 
 const stores: [string, RouteNotesStore][] = [
   ["memory", createMemoryNotesStore()],
-  ["sqlite", createSqliteNotesStore(`${dir}/notes.db`)],
+  ["sqlite", await createSqliteNotesStore(`${dir}/notes.db`)],
 ];
 const postgresUrl = Deno.env.get("ROUTEGUIDE_BENCH_POSTGRES");
 if (postgresUrl !== undefined) {

@@ -19,6 +19,7 @@ import {
   tlsChannelCredentials,
 } from "./route_guide_client.ts";
 import { DEFAULT_DB_PATH } from "./server_config.ts";
+import { isTargetList, targetListProblem } from "./target_list.ts";
 
 /** Exit codes of the client. */
 export const ExitCode = {
@@ -74,8 +75,9 @@ Commands (coordinates in degrees; negative values are fine as they are):
                                   without arguments, reads "LAT LON MESSAGE" lines from stdin
 
 Options:
-  --target HOST:PORT   server address (default localhost:50051); several replicas as
-                       HOST:PORT,HOST:PORT or dns:///NAME:PORT, balanced round robin
+  --target HOST:PORT   server address (default localhost:50051; IPv6 as [::1]:50051);
+                       several servers as HOST:PORT,HOST:PORT (each name resolved, every
+                       address used) or dns:///NAME:PORT, balanced round robin
   --timeout SECONDS    deadline for each call (default 10; not applied to a chat read from stdin)
   --json               one JSON object per line on stdout, E7 coordinates, proto field names
   --db PATH            features to pick from for 'record' and the tour (default: the project's)
@@ -186,10 +188,17 @@ export function parseClientArgs(args: string[]): ClientCommand {
   const useTls = values.tls || values["tls-ca"] !== undefined || values["tls-cert"] !== undefined;
   const timeoutSeconds = nonNegative(values.timeout, "timeout", 10);
   if (timeoutSeconds === 0) throw new UsageError("--timeout must be more than 0");
+  const target = values.target ?? "localhost:50051";
+  const problem = isTargetList(target) ? targetListProblem(target) : undefined;
+  if (problem !== undefined) {
+    throw new UsageError(
+      `--target ${JSON.stringify(target)}: ${problem}; list servers as HOST:PORT,HOST:PORT`,
+    );
+  }
   return {
     command,
     positionals: first === undefined ? [] : rest,
-    target: values.target ?? "localhost:50051",
+    target,
     timeoutSeconds,
     json: values.json ?? false,
     db: values.db ?? DEFAULT_DB_PATH,

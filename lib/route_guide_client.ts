@@ -1,6 +1,7 @@
 /**
- * A promise and async-iterator client for RouteGuide: the one module that
- * knows grpc-js on the client side.
+ * A promise and async-iterator client for RouteGuide: with
+ * `target_list_resolver.ts` (lists of servers), the only code that knows
+ * grpc-js on the client side.
  *
  * @module
  */
@@ -16,6 +17,8 @@ import type { RouteSummary__Output as RouteSummary } from "./generated/routeguid
 import type { ProtoGrpcType } from "./generated/route_guide.ts";
 import { loadRouteGuidePackage, SERVICE_NAME } from "./proto.ts";
 import { Code, RpcError } from "./rpc_error.ts";
+import { isTargetList } from "./target_list.ts";
+import { TARGET_LIST_POLICY, targetListUri } from "./target_list_resolver.ts";
 
 export type { Feature, Point, Rectangle, RouteNote, RouteNote__Output, RouteSummary };
 
@@ -48,7 +51,8 @@ export interface RouteGuideClientOptions {
   credentials?: ChannelCredentials;
   /**
    * Retry idempotent calls (GetFeature, and ListFeatures before its first
-   * message) that fail with `UNAVAILABLE`, with exponential backoff.
+   * message) that fail with `UNAVAILABLE` or because their connection died,
+   * with exponential backoff; never a status the server chose otherwise.
    * @default {true}
    */
   retry?: boolean;
@@ -83,7 +87,11 @@ export interface RouteGuideClient {
 
 /**
  * The retry policy: bounded so that an unreachable server is reported in a
- * few seconds (5 attempts, 0.1 s doubling to at most 1 s apart).
+ * few seconds (5 attempts, 0.1 s doubling to at most 1 s apart). Only
+ * `UNAVAILABLE`: a status a server chose (`INTERNAL` from a bug, say) is
+ * final. A connection that died under a call is retried by the client
+ * itself (see {@linkcode isTransportFailure}), since grpc-js sees only the
+ * status code here.
  */
 export const RETRY_SERVICE_CONFIG = {
   loadBalancingConfig: [{ round_robin: {} }],
@@ -97,10 +105,7 @@ export const RETRY_SERVICE_CONFIG = {
       initialBackoff: "0.1s",
       maxBackoff: "1s",
       backoffMultiplier: 2,
-      // INTERNAL too: Deno's HTTP/2 client reports a connection that died
-      // under a call as EPIPE, which grpc-js maps to INTERNAL. Both methods
-      // only read, so a retry is always safe.
-      retryableStatusCodes: ["UNAVAILABLE", "INTERNAL"],
+      retryableStatusCodes: ["UNAVAILABLE"],
     },
   }],
 };
@@ -140,8 +145,31 @@ export function tlsChannelCredentials(tls: TlsMaterial = {}): ChannelCredentials
 const TRANSPORT_RETRIES = 3;
 const TRANSPORT_BACKOFF_MS = 100;
 
-/** Errors that mean the connection died under the call, not that the server answered. */
-const TRANSPORT_FAILURE = /Connection dropped|ECONNRESET|EPIPE/;
+/**
+ * How grpc-js words a connection that failed under a call (`UNAVAILABLE`:
+ * any such retry is safe for a read-only call, the code says so).
+ */
+const TRANSPORT_UNAVAILABLE = /Connection dropped|ECONNRESET|ETIMEDOUT|EPIPE/;
+/**
+ * The prefix grpc-js gives, as `INTERNAL`, a local HTTP/2 stream error it
+ * got instead of a status from the server (Deno's node:http2 reports a dead
+ * peer as `write EPIPE` this way). A server cannot send a status through
+ * this path: its `INTERNAL` carries the server's own message.
+ */
+const TRANSPORT_INTERNAL =
+  /^Received RST_STREAM with code \d+ triggered by internal client error: /;
+
+/**
+ * Whether a call failed because its connection died rather than because the
+ * server answered with an error status. A server's own `INTERNAL` (or any
+ * status it sent) is not a transport failure, whatever its message says.
+ */
+export function isTransportFailure(error: unknown): boolean {
+  if (!(error instanceof RpcError)) return false;
+  if (error.code === Code.UNAVAILABLE) return TRANSPORT_UNAVAILABLE.test(error.message);
+  if (error.code === Code.INTERNAL) return TRANSPORT_INTERNAL.test(error.message);
+  return false;
+}
 
 /** Whether a read-only call that failed this way may be tried again now. */
 function mayRetry(
@@ -151,9 +179,7 @@ function mayRetry(
 ): boolean {
   if (attempt >= TRANSPORT_RETRIES || opts?.signal?.aborted) return false;
   if (opts?.deadline !== undefined && new Date(opts.deadline).getTime() <= Date.now()) return false;
-  return error instanceof RpcError &&
-    (error.code === Code.UNAVAILABLE || error.code === Code.INTERNAL) &&
-    TRANSPORT_FAILURE.test(error.message);
+  return isTransportFailure(error);
 }
 
 function backoff(attempt: number): Promise<void> {
@@ -227,8 +253,12 @@ async function* receiveAll<T>(
 }
 
 /**
- * Creates a client for the RouteGuide server at `target` (`host:port`,
- * several as `host1:port,host2:port`, or `dns:///name:port`).
+ * Creates a client for the RouteGuide server at `target`: `host:port`,
+ * `[::1]:port`, `dns:///name:port` (every address of one name), or a list of
+ * servers `host1:port,host2:port` whose names are each resolved (and
+ * resolved again when a connection fails). Calls go round robin over every
+ * address; with TLS, each server's certificate is checked against the host
+ * name it was listed under. Throws a `TypeError` naming a bad list entry.
  *
  * @example
  * ```ts
@@ -261,9 +291,17 @@ export function createRouteGuideClient(
     ...options.channelOptions,
   };
   const retry = options.retry !== false;
-  if (retry) channelOptions["grpc.service_config"] = JSON.stringify(RETRY_SERVICE_CONFIG);
-  const targets = target.split(",").map((t) => t.trim()).filter((t) => t !== "");
-  const address = targets.length > 1 ? `ipv4:${targets.join(",")}` : target;
+  const list = isTargetList(target);
+  // Round robin over every address, even without retries (grpc-js would
+  // pick the first address only); a caller's own config wins then.
+  const ownConfig = !retry && options.channelOptions?.["grpc.service_config"] !== undefined;
+  if (!ownConfig) {
+    channelOptions["grpc.service_config"] = JSON.stringify({
+      loadBalancingConfig: [list ? { [TARGET_LIST_POLICY]: {} } : { round_robin: {} }],
+      ...(retry ? { methodConfig: RETRY_SERVICE_CONFIG.methodConfig } : {}),
+    });
+  }
+  const address = list ? targetListUri(target) : target;
   const client: GeneratedClient = new proto.routeguide.RouteGuide(
     address,
     (options.credentials as grpc.ChannelCredentials | undefined) ??

@@ -5,7 +5,7 @@
  * @module
  */
 
-/** The gRPC status codes this service uses, with their wire values. */
+/** The gRPC status codes, all seventeen, with their wire values. */
 export const Code = {
   OK: 0,
   CANCELLED: 1,
@@ -13,11 +13,17 @@ export const Code = {
   INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
 } as const;
 
 /** One of the {@linkcode Code} values. */

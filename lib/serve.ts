@@ -14,13 +14,14 @@ import {
   type TLSSocket,
 } from "node:tls";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { isTrustedClientCertificate, parseCertificateBundle } from "./client_certs.ts";
+import { clientCertificateProblem, parseCertificateBundle } from "./client_certs.ts";
 import type { FeatureDb } from "./feature_db.ts";
 import { bindRouteGuide, observeCalls } from "./grpc_adapter.ts";
 import { useNativeTransport } from "./native_transport.ts";
 import { HealthImplementation, protoPath as HEALTH_PROTO_PATH } from "grpc-health-check";
 import { ReflectionService } from "@grpc/reflection";
 import { loadSync } from "@grpc/proto-loader";
+import { withStandardMapEntries } from "./descriptors.ts";
 import { loadRouteGuidePackage, PROTO_LOADER_OPTIONS, SERVICE_NAME } from "./proto.ts";
 import { createCallObserver, createLogger, type Logger } from "./telemetry.ts";
 import {
@@ -404,7 +405,9 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   // The database is loaded before serve() is called, so both start SERVING.
   const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
   health.addToServer(server);
-  new ReflectionService({
+  // Reflection describes every service it lists: the health proto's map
+  // field needs its entry named as protoc names it (see descriptors.ts).
+  new ReflectionService(withStandardMapEntries({
     ...loadRouteGuidePackage(),
     ...loadSync(HEALTH_PROTO_PATH, PROTO_LOADER_OPTIONS),
     // The reflection services list themselves too, as grpc-go's and
@@ -413,7 +416,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
       REFLECTION_PROTOS.map((url) => decodeURIComponent(url.pathname)),
       PROTO_LOADER_OPTIONS,
     ),
-  }).addToServer(server);
+  })).addToServer(server);
 
   // We own the listener and hand each accepted connection to grpc-js: this
   // lets shutdown see every socket and wait for it to flush and close.
@@ -450,18 +453,28 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     const secure = createTlsServer({
       ...material.context,
       ALPNProtocols: ["h2"],
-      // The runtime cannot verify client certificates itself (see
-      // client_certs.ts): it asks for one, and we check it below.
+      // The runtime's own check of client certificates misses keyUsage and
+      // gives no reason (see client_certs.ts): it asks for one, and we
+      // check it below.
       requestCert: material.clientCas !== undefined,
       rejectUnauthorized: false,
       // A handshake that does not finish in time frees its socket.
       handshakeTimeout: silentMs,
     });
-    secure.on("secureConnection", (socket: TLSSocket) => {
+    secure.on("secureConnection", async (socket: TLSSocket) => {
       const cas = material.clientCas;
-      if (cas !== undefined && !isTrustedClientCertificate(socket.getPeerCertificate(true), cas)) {
-        socket.destroy();
-        return;
+      if (cas !== undefined) {
+        // Until accepted, nothing reads the socket: what the client sends waits.
+        const problem = await clientCertificateProblem(socket.getPeerCertificate(true), cas);
+        if (problem !== undefined) {
+          logger.log("warn", "client certificate refused", {
+            reason: problem,
+            peer: `${socket.remoteAddress}:${socket.remotePort}`,
+          });
+          socket.destroy();
+          return;
+        }
+        if (socket.destroyed) return;
       }
       accept(socket);
     });

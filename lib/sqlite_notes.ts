@@ -21,7 +21,7 @@ const BUSY_TIMEOUT_MS = 5_000;
 const MAX_BATCH = 64;
 /** What exchanges get once the store is closed. */
 const CLOSED = "Cannot exchange note: the notes store is closed";
-/** SQLite's result code for a lock held by another connection. */
+/** SQLite's primary result code for a lock held by another connection. */
 const SQLITE_BUSY = 5;
 
 // A location's `last_write` is the id of the latest note written there: ids
@@ -64,6 +64,9 @@ function pathKind(path: string): PathKind {
 /** Says why `path` could not be opened, in more words than SQLite's "unable to open database file". */
 function openProblem(path: string, error: unknown): string {
   const reason = error instanceof Error ? error.message : String(error);
+  if (isBusy(error)) {
+    return `${reason}: another process held it for more than ${BUSY_TIMEOUT_MS / 1000} s`;
+  }
   // A missing permission is the whole story; stat would only trip over it too.
   if (error instanceof Deno.errors.NotCapable) {
     return `${reason.replace(/, run again with .*$/, "")}: run with --allow-write=${path}`;
@@ -119,7 +122,95 @@ function prepare(db: DatabaseSync) {
 type Statements = ReturnType<typeof prepare>;
 
 /**
- * Creates a store that keeps notes in the SQLite file at `path` (created
+ * Whether `error` is SQLite's "database is locked". Only errors from prepared
+ * statements say so: this Deno's `DatabaseSync.exec()` drops SQLite's result
+ * code, so every step that may meet another connection's lock is prepared.
+ */
+function isBusy(error: unknown): boolean {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  // Extended codes (SQLITE_BUSY_RECOVERY, ...) keep the primary one in the low byte.
+  return typeof code === "number" && (code & 0xff) === SQLITE_BUSY;
+}
+
+/**
+ * Runs `step` until it stops failing for another connection's lock, and
+ * gives up with SQLite's error once `deadline` (a `Date.now()` time) has
+ * passed. Between tries it yields to the event loop: the first few times
+ * with `setImmediate`, which comes back after pending I/O without the 4 ms
+ * clamp of nested timers, then every millisecond, which spends less CPU
+ * spinning. SQLite's own busy handler would instead sleep the whole process,
+ * event loop included, and it is not even called where waiting could
+ * deadlock: a connection that read the file and now needs to write it (as
+ * `PRAGMA journal_mode = WAL` does on a new file) gets "database is locked"
+ * at once while another holds the write lock.
+ */
+async function whenFree<T>(step: () => T, deadline: number): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return step();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => attempt < 5 ? setImmediate(resolve) : setTimeout(resolve, 1));
+    }
+  }
+}
+
+/** The journal mode SQLite reports after running `pragma` (`PRAGMA journal_mode...`). */
+function journalMode(db: DatabaseSync, pragma: string): string {
+  return String(db.prepare(pragma).get()?.journal_mode);
+}
+
+/** Fails unless `mode` is WAL, which sharing the file between processes needs. */
+function assertWal(mode: string): void {
+  if (mode !== "wal") {
+    throw new Error(`it cannot be put in WAL mode: its journal mode stays ${JSON.stringify(mode)}`);
+  }
+}
+
+/**
+ * Opens the file, in WAL mode and with the notes tables, and prepares the
+ * statements; waits, without blocking the event loop, for up to 5 s in all
+ * while other processes hold the file's lock (another one may be creating
+ * the same new file right now).
+ */
+async function openDatabase(
+  path: string,
+): Promise<{ database: DatabaseSync; statements: Statements }> {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(path);
+    const database = db;
+    // Every wait for a lock is whenFree's: a busy lock fails at once.
+    database.exec("PRAGMA busy_timeout = 0");
+    assertWal(await whenFree(() => journalMode(database, "PRAGMA journal_mode = WAL"), deadline));
+    // In WAL mode NORMAL still survives a crash of the process; only an OS
+    // crash or power loss can lose the last few commits, which notes can
+    // afford, and it saves an fsync per exchange.
+    database.exec("PRAGMA synchronous = NORMAL");
+    // The write lock first: a transaction that reads the schema and then
+    // writes it could not wait for the lock once it has read.
+    await whenFree(() => database.prepare("BEGIN IMMEDIATE").run(), deadline);
+    database.exec(SCHEMA);
+    // Read back under the lock, where no other process can change it.
+    assertWal(journalMode(database, "PRAGMA journal_mode"));
+    const statements = prepare(database);
+    database.exec("COMMIT");
+    return { database, statements };
+  } catch (error) {
+    if (db?.isOpen) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      db.close();
+    }
+    throw new Error(
+      `Cannot open notes store at ${JSON.stringify(path)}: ${openProblem(path, error)}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Opens a store that keeps notes in the SQLite file at `path` (created
  * with its tables when missing), bounded by `limits`. Several stores, in one
  * process or many, may share a file: it is opened in WAL mode and each
  * exchange runs in a `BEGIN IMMEDIATE` transaction, so exchanges at one
@@ -128,13 +219,16 @@ type Statements = ReturnType<typeof prepare>;
  * new places 2.9–3.1k → 4.8–5.3k round trips/s with one worker, 2.3–2.5k →
  * 3.2–3.8k with two sharing the file). A transaction runs synchronously; while
  * another process holds the write lock, exchanges wait for it without
- * blocking the event loop, for up to 5 seconds before failing.
+ * blocking the event loop, for up to 5 seconds before failing. Opening waits
+ * the same way while other processes hold the file's lock or are opening the
+ * same new file.
  *
  * Needs `--allow-read`, and `--allow-write` for the file alone (SQLite makes
  * its `-wal` and `-shm` files beside it past Deno's checks).
  *
  * @throws {RangeError} when a limit is not a positive integer.
- * @throws {Error} when the file cannot be opened or is not a notes database;
+ * @throws {Error} when the file cannot be opened, is not a notes database,
+ *   cannot be put in WAL mode (`:memory:`, say) or stays locked for 5 s;
  *   the message names the path.
  *
  * @example
@@ -143,7 +237,7 @@ type Statements = ReturnType<typeof prepare>;
  * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile({ suffix: ".db" });
  * try {
- *   const store = createSqliteNotesStore(path, { maxNotesPerLocation: 2 });
+ *   const store = await createSqliteNotesStore(path, { maxNotesPerLocation: 2 });
  *   const here = { latitude: 1, longitude: 2 };
  *   assert.deepEqual(await store.exchange({ location: here, message: "first" }), []);
  *   await store.exchange({ location: here, message: "second" });
@@ -157,42 +251,13 @@ type Statements = ReturnType<typeof prepare>;
  * }
  * ```
  */
-export function createSqliteNotesStore(
+export async function createSqliteNotesStore(
   path: string,
   limits: RouteNotesLimits = {},
-): RouteNotesStore {
+): Promise<RouteNotesStore> {
   const { maxNotesPerLocation: perLocation, maxLocations } = resolveNotesLimits(limits);
 
-  let db: DatabaseSync | undefined;
-  let statements: Statements;
-  try {
-    db = new DatabaseSync(path);
-    // The timeout first: another process may be switching the file to WAL
-    // or creating the schema right now.
-    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.exec("PRAGMA journal_mode = WAL");
-    // In WAL mode NORMAL still survives a crash of the process; only an OS
-    // crash or power loss can lose the last few commits, which notes can
-    // afford, and it saves an fsync per exchange.
-    db.exec("PRAGMA synchronous = NORMAL");
-    db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
-    // From here on a busy lock fails at once and exchange() waits for it
-    // without blocking: SQLite's own wait sleeps the whole process, event
-    // loop included, for 1 ms or more a time, which would stall every other
-    // call on this worker while another worker writes a note.
-    db.exec("PRAGMA busy_timeout = 0");
-    statements = prepare(db);
-  } catch (error) {
-    if (db?.isOpen) {
-      if (db.isTransaction) db.exec("ROLLBACK");
-      db.close();
-    }
-    throw new Error(
-      `Cannot open notes store at ${JSON.stringify(path)}: ${openProblem(path, error)}`,
-      { cause: error },
-    );
-  }
-  const database = db;
+  const { database, statements } = await openDatabase(path);
 
   /** Makes room for one more location by dropping the ones written to least recently. */
   function evictLocations(): void {
@@ -235,36 +300,29 @@ export function createSqliteNotesStore(
   }[] = [];
   let draining = false;
 
+  /** Takes the file's write lock, unless the store was closed meanwhile. */
+  function beginIfOpen(): boolean {
+    if (!database.isOpen) return false;
+    statements.begin.run();
+    return true;
+  }
+
   /**
    * Runs the waiting exchanges, in arrival order, a batch per transaction,
-   * until none wait. While another process holds the write lock it yields
-   * to the event loop between tries (the first few with `setImmediate`,
-   * which comes back after pending I/O without the 4 ms clamp of nested
-   * timers, then every millisecond, which spends less CPU spinning and lets
-   * a larger batch gather), for up to 5 seconds before failing the oldest.
+   * until none wait. While another process holds the write lock it waits
+   * for it without blocking the event loop (which lets a larger batch
+   * gather), for up to 5 seconds before failing the oldest.
    */
   async function drain(): Promise<void> {
-    let deadline = Date.now() + BUSY_TIMEOUT_MS;
-    let attempt = 0;
     while (waiting.length > 0) {
-      if (!database.isOpen) {
-        const error = new Error(CLOSED);
-        for (const w of waiting.splice(0)) w.reject(error);
-        break;
-      }
       try {
-        statements.begin.run();
-      } catch (error) {
-        const busy = (error as { errcode?: number }).errcode === SQLITE_BUSY;
-        if (!busy || Date.now() > deadline) {
-          for (const w of waiting.splice(0, 1)) w.reject(error);
-          deadline = Date.now() + BUSY_TIMEOUT_MS;
-          continue;
+        if (!await whenFree(beginIfOpen, Date.now() + BUSY_TIMEOUT_MS)) {
+          const error = new Error(CLOSED);
+          for (const w of waiting.splice(0)) w.reject(error);
+          break;
         }
-        attempt += 1;
-        await new Promise((resolve) =>
-          attempt < 5 ? setImmediate(resolve) : setTimeout(resolve, 1)
-        );
+      } catch (error) {
+        waiting.shift()?.reject(error);
         continue;
       }
       const batch = waiting.splice(0, MAX_BATCH);
@@ -278,8 +336,6 @@ export function createSqliteNotesStore(
         continue;
       }
       batch.forEach((w, i) => w.resolve(results[i]));
-      attempt = 0;
-      deadline = Date.now() + BUSY_TIMEOUT_MS;
       // Let the replies go out and more exchanges arrive before the next batch.
       if (waiting.length > 0) await new Promise((resolve) => setImmediate(resolve));
     }

@@ -78,6 +78,11 @@ export interface SupervisorOptions {
    * @default {60000}
    */
   stableMs?: number;
+  /**
+   * The clock, in milliseconds, that decides how long a worker stayed up.
+   * @default {Date.now}
+   */
+  now?: () => number;
 }
 
 /** Workers that all printed their ready line. */
@@ -88,7 +93,11 @@ export interface Supervisor {
   readonly restarts: number;
   /** Process ids of the workers, the last one started in each slot (maybe dead, awaiting restart). */
   pids(): number[];
-  /** Sends a signal to every worker (SIGHUP: reload). */
+  /**
+   * Sends a signal to every worker (SIGHUP: reload). A worker still
+   * starting gets it once it is ready: before that it may not listen for
+   * it yet, and SIGHUP would end it.
+   */
   signal(signal: Deno.Signal): void;
   /**
    * Stops restarting, sends `signal` to every worker and waits for them to
@@ -108,6 +117,17 @@ interface Slot {
   restartTimer?: ReturnType<typeof setTimeout>;
   /** Settles when the slot's current process exits (or at once, between processes). */
   exited: Promise<WorkerExit | undefined>;
+  /** Whether the current process printed its ready line. */
+  ready: boolean;
+  /** Signals for the current process, held until it is ready. */
+  held: Set<Deno.Signal>;
+}
+
+/** Marks a slot's process ready and sends it the signals held for it. */
+function markReady(slot: Slot): void {
+  slot.ready = true;
+  for (const signal of slot.held) slot.process.kill(signal);
+  slot.held.clear();
 }
 
 function describeExit(exit: WorkerExit): string {
@@ -158,17 +178,20 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
   const firstDelay = options.restartDelayMs ?? 100;
   const maxDelay = options.maxRestartDelayMs ?? 30_000;
   const stableMs = options.stableMs ?? 60_000;
+  const now = options.now ?? Date.now;
   const slots: Slot[] = [];
   let stopping = false;
   let restarts = 0;
 
-  const launch = (slot: Omit<Slot, "process" | "startedAt" | "exited">): Slot => {
+  const launch = (slot: Pick<Slot, "index" | "deathsInARow">): Slot => {
     const process = options.start(slot.index);
     const started: Slot = {
       ...slot,
       process,
-      startedAt: Date.now(),
+      startedAt: now(),
       exited: process.status,
+      ready: false,
+      held: new Set(),
     };
     slots[slot.index - 1] = started;
     return started;
@@ -198,7 +221,8 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
       }
       restarts += 1;
       readReady(next.process, output).then((ready) => {
-        if (ready === undefined) return;
+        if (ready === undefined || slots[slot.index - 1] !== next) return;
+        markReady(next);
         logger.log("notice", `worker ${slot.index} started again (pid ${next.process.pid})`, {
           worker: slot.index,
         });
@@ -211,7 +235,7 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
   const watch = (slot: Slot) => {
     slot.process.status.then((exit) => {
       if (stopping) return;
-      const upFor = Date.now() - slot.startedAt;
+      const upFor = now() - slot.startedAt;
       const deathsInARow = upFor >= stableMs ? 1 : slot.deathsInARow + 1;
       const delay = delayFor(deathsInARow);
       logger.log(
@@ -275,6 +299,7 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
   }
   const ready = (await readies[0])!;
   for (const slot of slots) {
+    markReady(slot);
     logger.log("info", `worker ${slot.index} ready (pid ${slot.process.pid})`, {
       worker: slot.index,
     });
@@ -288,7 +313,10 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
     },
     pids: () => slots.map((slot) => slot.process.pid),
     signal(signal) {
-      for (const slot of slots) slot.process.kill(signal);
+      for (const slot of slots) {
+        if (slot.ready) slot.process.kill(signal);
+        else slot.held.add(signal);
+      }
     },
     async stop(signal, timeoutMs) {
       stopping = true;
@@ -334,37 +362,26 @@ export function workerDenoFlags(notes: string): string[] {
 }
 
 /**
- * The Deno to start workers with. This one, when the permissions allow
- * running it by its path; otherwise (`--allow-run=deno`) the `deno` on
- * PATH, which must be this same version: throws an `Error` saying what to
- * do when it is another or missing.
+ * The Deno to start workers with: this very binary (`Deno.execPath()`), so
+ * the workers run the same version wherever it is installed, on PATH or
+ * not. Throws an `Error` saying what to do when the permissions do not let
+ * it run.
  */
 export async function findDenoForWorkers(): Promise<string> {
   const self = Deno.execPath();
-  const byPath = await Deno.permissions.query({ name: "run", command: self });
-  if (byPath.state === "granted") return self;
-  let version: string | undefined;
-  try {
-    const out = await new Deno.Command("deno", { args: ["--version"], stderr: "null" }).output();
-    version = new TextDecoder().decode(out.stdout).match(/^deno (\S+)/)?.[1];
-  } catch (error) {
+  const status = await Deno.permissions.query({ name: "run", command: self });
+  if (status.state !== "granted") {
     throw new Error(
-      `cannot start workers: cannot run \`deno\` (${(error as Error).message}); ` +
-        `run with --allow-run=deno and this Deno on PATH, or --allow-run=${self}`,
+      `cannot start workers: run with --allow-run (--workers starts this Deno, ${self}, ` +
+        "once per worker)",
     );
   }
-  if (version !== Deno.version.deno) {
-    throw new Error(
-      `cannot start workers: the \`deno\` on PATH is ${version ?? "unknown"}, not this ` +
-        `Deno ${Deno.version.deno} (${self}); put it first on PATH or run with --allow-run=${self}`,
-    );
-  }
-  return "deno";
+  return self;
 }
 
 /** How {@linkcode spawnWorker} starts a worker. */
 export interface SpawnWorkerOptions {
-  /** The Deno executable: `Deno.execPath()`, or `deno` found on PATH. */
+  /** The Deno executable: `Deno.execPath()`. */
   deno: string;
   /** Deno flags before the script (permissions, V8 flags). */
   denoFlags: string[];

@@ -108,7 +108,7 @@ export function levelForStatus(code: number): Exclude<LogLevel, "off"> {
   switch (code) {
     case Code.INTERNAL:
     case Code.UNKNOWN:
-    case 15: // DATA_LOSS
+    case Code.DATA_LOSS:
       return "error";
     case Code.RESOURCE_EXHAUSTED:
     case Code.UNAVAILABLE:
@@ -126,7 +126,7 @@ const SERVER_SPAN_ERRORS: ReadonlySet<number> = new Set([
   Code.UNIMPLEMENTED,
   Code.INTERNAL,
   Code.UNAVAILABLE,
-  15, // DATA_LOSS
+  Code.DATA_LOSS,
 ]);
 
 /** One call being observed. */

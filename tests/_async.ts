@@ -39,3 +39,20 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
     clearTimeout(timer);
   }
 }
+
+/**
+ * Polls `condition` every few milliseconds until it holds; fails after
+ * `timeoutMs` saying what it waited for. The one polling helper of the
+ * tests: wait for the event itself, with a generous bound.
+ */
+export async function waitFor(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    await sleep(5);
+  }
+}

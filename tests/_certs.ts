@@ -86,7 +86,7 @@ let warned = false;
  */
 export function tlsTest(
   name: string,
-  fn: () => Promise<void>,
+  fn: (t: Deno.TestContext) => Promise<void>,
   options: { ignore?: boolean } = {},
 ): void {
   if (OPENSSL_PROBLEM === undefined || options.ignore) {
@@ -154,15 +154,21 @@ async function makeCa(dir: string, name: string, subject: string): Promise<void>
   ]);
 }
 
-/** Makes `name.pem`/`name.key` signed by the CA `ca`, with the extensions given. */
-async function makeLeaf(
-  dir: string,
-  name: string,
-  ca: string,
-  subject: string,
-  extensions: string[],
-): Promise<void> {
-  await Deno.writeTextFile(`${dir}/${name}.ext`, extensions.join("\n") + "\n");
+/** What {@linkcode makeLeaf} makes: its issuer, subject, extensions and, optionally, dates. */
+interface LeafSpec {
+  /** File stem of the issuing certificate and key (`issuer.pem`, `issuer.key`). */
+  issuer: string;
+  /** Subject, as `openssl -subj` takes it. */
+  subject: string;
+  /** Lines of an openssl extensions file. */
+  extensions: string[];
+  /** Fixed validity (`YYYYMMDDHHMMSSZ`) instead of {@linkcode DAYS} days from now. */
+  dates?: { start: string; end: string };
+}
+
+/** Makes `name.pem`/`name.key` as the spec says. */
+async function makeLeaf(dir: string, name: string, spec: LeafSpec): Promise<void> {
+  await Deno.writeTextFile(`${dir}/${name}.ext`, spec.extensions.join("\n") + "\n");
   await openssl(dir, [
     "req",
     ...KEY_ARGS,
@@ -171,26 +177,62 @@ async function makeLeaf(
     "-out",
     `${name}.csr`,
     "-subj",
-    subject,
+    spec.subject,
   ]);
+  const signing = ["-in", `${name}.csr`, "-extfile", `${name}.ext`, "-out", `${name}.pem`];
+  if (spec.dates === undefined) {
+    await openssl(dir, [
+      "x509",
+      "-req",
+      "-CA",
+      `${spec.issuer}.pem`,
+      "-CAkey",
+      `${spec.issuer}.key`,
+      "-set_serial",
+      randomSerial(),
+      "-days",
+      DAYS,
+      "-sha256",
+      ...signing,
+    ]);
+    return;
+  }
+  // OpenSSL 3.0's `x509` cannot set dates in the past or far ahead; `ca`
+  // can, with a throwaway database of its own for this one certificate.
+  await Deno.writeTextFile(`${dir}/${name}.index`, "");
+  await Deno.writeTextFile(
+    `${dir}/${name}.cnf`,
+    [
+      "[ca]",
+      "default_ca = here",
+      "[here]",
+      `database = ${name}.index`,
+      "new_certs_dir = .",
+      "rand_serial = yes",
+      "default_md = sha256",
+      "unique_subject = no",
+      "policy = anything",
+      "[anything]",
+      "commonName = supplied",
+      "",
+    ].join("\n"),
+  );
   await openssl(dir, [
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${ca}.pem`,
-    "-CAkey",
-    `${ca}.key`,
-    "-set_serial",
-    randomSerial(),
-    "-days",
-    DAYS,
-    "-sha256",
-    "-extfile",
-    `${name}.ext`,
-    "-out",
-    `${name}.pem`,
+    "ca",
+    "-batch",
+    "-notext",
+    "-preserveDN",
+    "-config",
+    `${name}.cnf`,
+    "-cert",
+    `${spec.issuer}.pem`,
+    "-keyfile",
+    `${spec.issuer}.key`,
+    "-startdate",
+    spec.dates.start,
+    "-enddate",
+    spec.dates.end,
+    ...signing,
   ]);
 }
 
@@ -206,6 +248,7 @@ const CLIENT_EXT = [
   "extendedKeyUsage=clientAuth",
 ];
 const CA_SUBJECT = "/O=RouteGuide tests/CN=RouteGuide Test CA";
+const CLIENT_SUBJECT = "/O=RouteGuide tests/CN=routeguide-test-client";
 
 /** Makes the CA, server, client, rogue and impostor certificates in a new temp dir. */
 export async function makeTestCerts(): Promise<TestCerts> {
@@ -215,16 +258,22 @@ export async function makeTestCerts(): Promise<TestCerts> {
     await makeCa(dir, "ca", CA_SUBJECT);
     await makeCa(dir, "fakeca", CA_SUBJECT);
     await Promise.all([
-      makeLeaf(dir, "server", "ca", "/O=RouteGuide tests/CN=localhost", SERVER_EXT),
-      makeLeaf(dir, "server2", "ca", "/O=RouteGuide tests/OU=second/CN=localhost", SERVER_EXT),
-      makeLeaf(dir, "client", "ca", "/O=RouteGuide tests/CN=routeguide-test-client", CLIENT_EXT),
-      makeLeaf(
-        dir,
-        "impostor",
-        "fakeca",
-        "/O=RouteGuide tests/CN=routeguide-test-client",
-        CLIENT_EXT,
-      ),
+      makeLeaf(dir, "server", {
+        issuer: "ca",
+        subject: "/O=RouteGuide tests/CN=localhost",
+        extensions: SERVER_EXT,
+      }),
+      makeLeaf(dir, "server2", {
+        issuer: "ca",
+        subject: "/O=RouteGuide tests/OU=second/CN=localhost",
+        extensions: SERVER_EXT,
+      }),
+      makeLeaf(dir, "client", { issuer: "ca", subject: CLIENT_SUBJECT, extensions: CLIENT_EXT }),
+      makeLeaf(dir, "impostor", {
+        issuer: "fakeca",
+        subject: CLIENT_SUBJECT,
+        extensions: CLIENT_EXT,
+      }),
       openssl(dir, [
         "req",
         "-x509",
@@ -236,7 +285,7 @@ export async function makeTestCerts(): Promise<TestCerts> {
         "-days",
         DAYS,
         "-subj",
-        "/O=RouteGuide tests/CN=routeguide-test-client",
+        CLIENT_SUBJECT,
         "-set_serial",
         randomSerial(),
         "-addext",
@@ -263,5 +312,131 @@ export async function makeTestCerts(): Promise<TestCerts> {
     impostorKey: p("impostor.key"),
     cleanup,
     [Symbol.asyncDispose]: cleanup,
+  };
+}
+
+/** A client identity: a PEM file holding the leaf then any intermediates it sends, and its key. */
+export interface ClientIdentity {
+  /** The leaf certificate, followed by the intermediates the client sends. */
+  cert: string;
+  /** The leaf's private key. */
+  key: string;
+}
+
+/** Client identities for the certificate checks, all under the test CA of {@linkcode makeTestCerts}. */
+export interface ClientCertCases {
+  /** Accepted: `keyUsage` digitalSignature, no `extendedKeyUsage` at all. */
+  noEku: ClientIdentity;
+  /** Accepted: a clientAuth leaf sent with the intermediate CA that signed it. */
+  viaIntermediate: ClientIdentity;
+  /** Refused: `extendedKeyUsage` serverAuth only (the test server's own certificate). */
+  serverOnly: ClientIdentity;
+  /** Refused: `keyUsage` without digitalSignature. */
+  noDigitalSignature: ClientIdentity;
+  /** Refused: signed by the plain client leaf (no CA basicConstraints), sent with it. */
+  leafIssued: ClientIdentity;
+  /** Refused: signed by an intermediate whose `keyUsage` lacks keyCertSign. */
+  issuerWithoutCertSign: ClientIdentity;
+  /** Refused: below a sub-intermediate under the intermediate that has pathlen 0. */
+  pathLenExceeded: ClientIdentity;
+  /** Refused: expired in 2000. */
+  expired: ClientIdentity;
+  /** Refused: valid only from 2099. */
+  notYetValid: ClientIdentity;
+  /** Refused: a valid leaf sent with its intermediate, which expired in 2000. */
+  expiredIntermediate: ClientIdentity;
+  /** Refused: carries a critical extension nobody knows. */
+  unknownCritical: ClientIdentity;
+}
+
+const INTERMEDIATE_EXT = [
+  "basicConstraints=critical,CA:TRUE,pathlen:0",
+  "keyUsage=critical,keyCertSign,cRLSign",
+];
+const PAST = { start: "20000101000000Z", end: "20000102000000Z" };
+const FUTURE = { start: "20990101000000Z", end: "20990201000000Z" };
+
+/**
+ * Makes the {@linkcode ClientCertCases} in the directory of certificates
+ * made by {@linkcode makeTestCerts}, signed (directly or not) by its CA.
+ */
+export async function makeClientCertCases(certs: TestCerts): Promise<ClientCertCases> {
+  const dir = certs.dir;
+  const subject = (cn: string) => `/O=RouteGuide tests/CN=${cn}`;
+  const leaf = (name: string, issuer: string, extensions = CLIENT_EXT) =>
+    makeLeaf(dir, name, { issuer, subject: subject(name), extensions });
+  const ca = (name: string, issuer: string, extensions = INTERMEDIATE_EXT) =>
+    makeLeaf(dir, name, { issuer, subject: subject(`RouteGuide ${name}`), extensions });
+  // Issuers first, then what they sign.
+  await Promise.all([
+    ca("intermediate", "ca"),
+    ca("nocertsign", "ca", [
+      "basicConstraints=critical,CA:TRUE",
+      "keyUsage=critical,digitalSignature",
+    ]),
+    makeLeaf(dir, "oldintermediate", {
+      issuer: "ca",
+      subject: subject("RouteGuide old intermediate"),
+      extensions: INTERMEDIATE_EXT,
+      dates: PAST,
+    }),
+  ]);
+  await Promise.all([
+    ca("subintermediate", "intermediate", [
+      "basicConstraints=critical,CA:TRUE",
+      ...INTERMEDIATE_EXT.slice(1),
+    ]),
+    leaf("noeku", "ca", [
+      "basicConstraints=critical,CA:FALSE",
+      "keyUsage=critical,digitalSignature",
+    ]),
+    leaf("viaintermediate", "intermediate"),
+    leaf("nodigitalsignature", "ca", [
+      "basicConstraints=critical,CA:FALSE",
+      "keyUsage=critical,keyAgreement",
+      "extendedKeyUsage=clientAuth",
+    ]),
+    leaf("leafissued", "client"),
+    leaf("undernocertsign", "nocertsign"),
+    leaf("underold", "oldintermediate"),
+    makeLeaf(dir, "expired", {
+      issuer: "ca",
+      subject: subject("expired"),
+      extensions: CLIENT_EXT,
+      dates: PAST,
+    }),
+    makeLeaf(dir, "notyetvalid", {
+      issuer: "ca",
+      subject: subject("not yet valid"),
+      extensions: CLIENT_EXT,
+      dates: FUTURE,
+    }),
+    leaf("unknowncritical", "ca", [
+      ...CLIENT_EXT,
+      "1.3.6.1.4.1.55555.1=critical,ASN1:UTF8String:who knows",
+    ]),
+  ]);
+  await leaf("deep", "subintermediate");
+  /** The identity of `name`, sending the given issuers after its own certificate. */
+  const identity = async (name: string, ...sent: string[]): Promise<ClientIdentity> => {
+    if (sent.length === 0) return { cert: `${dir}/${name}.pem`, key: `${dir}/${name}.key` };
+    const pems = await Promise.all(
+      [name, ...sent].map((n) => Deno.readTextFile(`${dir}/${n}.pem`)),
+    );
+    await Deno.writeTextFile(`${dir}/${name}.chain.pem`, pems.join(""));
+    return { cert: `${dir}/${name}.chain.pem`, key: `${dir}/${name}.key` };
+  };
+  return {
+    noEku: await identity("noeku"),
+    viaIntermediate: await identity("viaintermediate", "intermediate"),
+    serverOnly: { cert: certs.serverCert, key: certs.serverKey },
+    noDigitalSignature: await identity("nodigitalsignature"),
+    leafIssued: await identity("leafissued", "client"),
+    issuerWithoutCertSign: await identity("undernocertsign", "nocertsign"),
+    pathLenExceeded: await identity("deep", "subintermediate", "intermediate"),
+    expired: await identity("expired"),
+    notYetValid: await identity("notyetvalid"),
+    expiredIntermediate: await identity("underold", "oldintermediate"),
+    unknownCritical: await identity("unknowncritical"),
   };
 }

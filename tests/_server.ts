@@ -6,6 +6,7 @@
  */
 
 import { collectText, TextLineReader } from "./_lines.ts";
+import { waitFor } from "./_async.ts";
 import { createFeatureDb } from "../lib/feature_db.ts";
 import { type RouteGuideServer, serve } from "../lib/serve.ts";
 
@@ -147,29 +148,21 @@ export async function runClientProcess(
 }
 
 /**
- * Writes a temporary feature database: `first`, then `count` named grid
- * features 0.01° apart, 200 a row, from 40° N 75° W (so inside 40–42° N,
- * 73–75° W up to 40,000 of them). Each name is about 100 bytes, so a
- * listing of a few thousand outgrows HTTP/2's flow-control windows.
+ * Resolves once the server's stderr matches `pattern`, with the match;
+ * rejects, showing the stderr, when it has not after `ms`.
  */
-export async function writeGridDb(
-  count: number,
-  first: { name: string; location: { latitude: number; longitude: number } }[] = [],
-): Promise<string> {
-  const features = [...first];
-  const padding = "x".repeat(80);
-  for (let i = 0; i < count; i++) {
-    features.push({
-      name: `grid feature ${i} ${padding}`,
-      location: {
-        latitude: 400000000 + Math.floor(i / 200) * 100000,
-        longitude: -750000000 + (i % 200) * 100000,
-      },
-    });
+export async function waitForStderr(
+  server: ServerProcess,
+  pattern: RegExp,
+  ms = 10_000,
+): Promise<RegExpMatchArray> {
+  let match: RegExpMatchArray | null = null;
+  try {
+    await waitFor(() => (match = server.stderr().match(pattern)) !== null, `${pattern}`, ms);
+  } catch {
+    throw new Error(`no ${pattern} on the server's stderr within ${ms} ms:\n${server.stderr()}`);
   }
-  const path = await Deno.makeTempFile({ prefix: "routeguide_grid_", suffix: ".json" });
-  await Deno.writeTextFile(path, JSON.stringify(features));
-  return path;
+  return match!;
 }
 
 /**

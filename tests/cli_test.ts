@@ -296,3 +296,22 @@ Deno.test("the tour with --json writes only JSON lines on stdout", async () => {
   assert.ok(lines.some((l) => typeof l.message === "string"));
   assert.match(r.stderr, /Tour of the RouteGuide service/);
 });
+
+Deno.test("client --target localhost:P1,localhost:P2 reaches both servers; a bad entry is a usage error", async () => {
+  const logged = { args: ["--log-level", "info"] };
+  await using first = await startServer(logged);
+  await using second = await startServer(logged);
+  const target = `localhost:${first.port},localhost:${second.port}`;
+  const answered = (server: typeof first) =>
+    / call method=routeguide\.RouteGuide\//.test(server.stderr());
+  // One process makes one call: run the CLI until each server answered one.
+  for (let i = 0; i < 20 && !(answered(first) && answered(second)); i++) {
+    const r = await runClientProcess(["--target", target, "get", "40.7484", "-73.9857"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "Empire State Building, New York, NY at 40.7484000, -73.9857000");
+  }
+  assert.ok(answered(first) && answered(second), "20 runs did not reach both servers");
+  const bad = await runClientProcess(["--target", `${target},app3`, "get", "1", "2"]);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /--target ".*,app3": entry "app3" has no port: write it as app3:PORT/);
+});

@@ -209,3 +209,21 @@ Deno.test("parsePoint() rejects what is not a number of degrees", () => {
     }, `${lat} ${lon}`);
   }
 });
+
+Deno.test("parseClientArgs() takes a --target list of host names, IPv4 and [IPv6] addresses", () => {
+  const target = "app1.internal:50051, 10.0.0.2:50051,[::1]:50051";
+  assert.equal(parseClientArgs(["--target", target]).target, target);
+  assert.equal(parseClientArgs(["--target", "[::1]:50051"]).target, "[::1]:50051");
+});
+
+Deno.test("parseClientArgs() rejects a bad --target list entry, naming it and how to write it", () => {
+  assertRejected(
+    ["--target", "localhost:50051,app2", "get", "1", "2"],
+    /^--target "localhost:50051,app2": entry "app2" has no port: write it as app2:PORT .*; list servers as HOST:PORT,HOST:PORT$/,
+  );
+  assertRejected(
+    ["--target", "::1:50051,localhost:50051"],
+    /entry "::1:50051" is an IPv6 address without brackets: write it as \[::1\]:50051/,
+  );
+  assertRejected(["--target", "localhost:50051,"], /entry "" is empty \(a stray comma\?\)/);
+});

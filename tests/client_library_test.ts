@@ -14,6 +14,7 @@
  */
 
 import assert from "node:assert/strict";
+import net from "node:net";
 import {
   Code,
   createRouteGuideClient,
@@ -23,9 +24,18 @@ import {
   point,
   type RouteGuideClient,
   type RouteNote,
+  RpcError,
+  tlsChannelCredentials,
 } from "../lib/mod.ts";
-import { type ServerProcess, startServer, writeGridDb } from "./_server.ts";
-import { collect, sleep } from "./_async.ts";
+import { createFeatureDb } from "../lib/feature_db.ts";
+import { isTransportFailure } from "../lib/route_guide_client.ts";
+import { serve } from "../lib/serve.ts";
+import { createLogger } from "../lib/telemetry.ts";
+import { writeGridDb } from "./_db.ts";
+import { type ServerProcess, startServer } from "./_server.ts";
+import { makeTestCerts, tlsTest } from "./_certs.ts";
+import { frame, FrameParser, FrameType } from "./_h2.ts";
+import { collect, sleep, waitFor } from "./_async.ts";
 import { rejectsWith } from "./_assert.ts";
 
 /** Every single step (a call, a log line, an exit) must finish within this. */
@@ -64,15 +74,19 @@ function held<T>(first: T[]) {
 
 /** Resolves once the server's stderr has `count` lines matching `pattern`. */
 async function waitForLines(server: ServerProcess, pattern: RegExp, count = 1): Promise<string[]> {
-  const until = Date.now() + STEP_MS;
-  while (true) {
-    const lines = server.stderr().split("\n").filter((line) => pattern.test(line));
-    if (lines.length >= count) return lines;
-    if (Date.now() > until) {
-      throw new Error(`expected ${count} lines matching ${pattern}, stderr:\n${server.stderr()}`);
-    }
-    await sleep(20);
+  const lines = () => server.stderr().split("\n").filter((line) => pattern.test(line));
+  try {
+    await waitFor(() => lines().length >= count, `${count} lines matching ${pattern}`, STEP_MS);
+  } catch {
+    throw new Error(`expected ${count} lines matching ${pattern}, stderr:\n${server.stderr()}`);
   }
+  return lines();
+}
+
+/** How many calls a server started with `--log-level info` has logged. */
+function calls(server: ServerProcess): number {
+  return server.stderr().split("\n").filter((l) => / call method=routeguide\.RouteGuide\//.test(l))
+    .length;
 }
 
 /** SIGTERM; asserts a clean exit with nothing in flight and nothing cancelled. */
@@ -358,12 +372,15 @@ Deno.test("client library: a deadline ends a RouteChat that sends nothing with D
 });
 
 Deno.test("client library: breaking out of listFeatures early cancels the call on the server", async () => {
-  // A listing larger than the flow-control windows, so the server is still
-  // sending when the client breaks off (a small one may be sent whole first).
-  const GRID = 5000;
-  const db = await writeGridDb(GRID);
-  await using _db = { [Symbol.asyncDispose]: () => Deno.remove(db) };
-  await using server = await startServer({ args: ["--log-level", "info", "--db", db] });
+  // Far more than HTTP/2's windows hold (about 3 MB of features against
+  // 64 KiB), so the server is still sending when the client goes: with the
+  // 201 features of the default database, a busy machine can let the server
+  // finish (status OK) before the cancel arrives.
+  await using db = await writeGridDb({
+    count: 100_000,
+    step: { latitude: 40000, longitude: 100000 },
+  });
+  await using server = await startServer({ args: ["--log-level", "info", "--db", db.path] });
   await withClient(server, async (client) => {
     let seen = 0;
     for await (const feature of client.listFeatures(EVERYWHERE, { deadline: deadline() })) {
@@ -374,7 +391,7 @@ Deno.test("client library: breaking out of listFeatures early cancels the call o
     const [line] = await waitForLines(server, /call method=routeguide\.RouteGuide\/ListFeatures /);
     assert.match(line, /status=CANCELLED/);
     // The connection is fine: a second listing runs to the end.
-    assert.equal((await collect(client.listFeatures(EVERYWHERE))).length, GRID);
+    assert.equal((await collect(client.listFeatures(EVERYWHERE))).length, 100_000);
     await waitForLines(server, /call method=routeguide\.RouteGuide\/ListFeatures .*status=OK/);
   });
   await sleep(100);
@@ -382,13 +399,14 @@ Deno.test("client library: breaking out of listFeatures early cancels the call o
   await stopIdle(server);
 });
 
-Deno.test("client library: a target of two servers keeps working when one stops", async () => {
+/**
+ * Two servers behind one client: calls reach each of them, and carry on at
+ * the other when one stops.
+ */
+async function twoServers(targetOf: (first: ServerProcess, second: ServerProcess) => string) {
   await using first = await startServer({ args: ["--log-level", "info", "--grace", "1"] });
   await using second = await startServer({ args: ["--log-level", "info", "--grace", "1"] });
-  const client = createRouteGuideClient(`${first.target},${second.target}`);
-  const calls = (server: ServerProcess) =>
-    server.stderr().split("\n").filter((l) => / call method=routeguide\.RouteGuide\//.test(l))
-      .length;
+  const client = createRouteGuideClient(targetOf(first, second));
   try {
     await client.waitForReady(deadline());
     // Round robin: keep calling until each server answered some.
@@ -432,4 +450,300 @@ Deno.test("client library: a target of two servers keeps working when one stops"
   } finally {
     client.close();
   }
+}
+
+Deno.test("client library: a target of two servers keeps working when one stops", () =>
+  twoServers((first, second) => `${first.target},${second.target}`));
+
+Deno.test("client library: a target list of host names (localhost:P1,localhost:P2) spreads calls over both servers and keeps working when one stops", () =>
+  twoServers((first, second) => `localhost:${first.port}, localhost:${second.port}`));
+
+/** Why the machine cannot listen on IPv6 loopback, or `undefined` when it can. */
+function ipv6LoopbackProblem(): string | undefined {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return undefined;
+  } catch (error) {
+    return `no IPv6 loopback here (${(error as Error).message}); see \`ip -6 addr\``;
+  }
+}
+
+const IPV6_PROBLEM = ipv6LoopbackProblem();
+if (IPV6_PROBLEM !== undefined) console.log(`skipping the [::1] target test: ${IPV6_PROBLEM}`);
+
+Deno.test({
+  name: "client library: [::1]:PORT works alone and mixed with a host name in a list",
+  ignore: IPV6_PROBLEM !== undefined,
+  async fn() {
+    const logged = ["--log-level", "info"];
+    await using v6 = await startServer({ args: [...logged, "--host", "::1"] });
+    await using v4 = await startServer({ args: logged });
+    assert.match(v6.readyLine, /^listening on \[::1\]:/);
+    const alone = createRouteGuideClient(`[::1]:${v6.port}`);
+    try {
+      const feature = await alone.getFeature(EMPIRE_STATE, { deadline: deadline() });
+      assert.equal(feature.name, EMPIRE_STATE_NAME);
+    } finally {
+      alone.close();
+    }
+    const mixed = createRouteGuideClient(`[::1]:${v6.port},localhost:${v4.port}`);
+    try {
+      const until = Date.now() + STEP_MS;
+      while (calls(v6) < 2 || calls(v4) === 0) {
+        assert.ok(Date.now() < until, `[::1] ${calls(v6)} calls, localhost ${calls(v4)}`);
+        const feature = await mixed.getFeature(EMPIRE_STATE, { deadline: deadline() });
+        assert.equal(feature.name, EMPIRE_STATE_NAME);
+        await sleep(10);
+      }
+    } finally {
+      mixed.close();
+    }
+  },
+});
+
+Deno.test("client library: a bad entry in a target list is a TypeError naming it", () => {
+  const cases: [string, RegExp][] = [
+    ["localhost:50051,app2", /entry "app2" has no port: write it as app2:PORT/],
+    [
+      "localhost:50051,::1:50052",
+      /entry "::1:50052" is an IPv6 address without brackets: write it as \[::1\]:50052/,
+    ],
+    ["localhost:50051,,localhost:50052", /entry "" is empty \(a stray comma\?\)/],
+    [
+      "localhost:50051,localhost:99999",
+      /entry "localhost:99999" has port "99999": a port is a whole number from 1 to 65535/,
+    ],
+    ["localhost:50051,dns:///x:1", /entry "dns:\/\/\/x:1" is not HOST:PORT/],
+    [
+      "bad host:1,localhost:2",
+      /entry "bad host:1" has "bad host", which is not a host name or an IP address/,
+    ],
+    [
+      "[1.2.3.4]:1,localhost:2",
+      /entry "\[1\.2\.3\.4\]:1" has "1\.2\.3\.4" in brackets, which is not an IPv6 address/,
+    ],
+  ];
+  for (const [target, message] of cases) {
+    assert.throws(() => createRouteGuideClient(target), (error) => {
+      assert.ok(error instanceof TypeError, `${target}: ${error}`);
+      assert.match(error.message, message);
+      return true;
+    }, target);
+  }
+});
+
+tlsTest(
+  "client library: with TLS, a list of host names checks each server's certificate",
+  async () => {
+    await using certs = await makeTestCerts();
+    const tlsArgs = [
+      "--tls-cert",
+      certs.serverCert,
+      "--tls-key",
+      certs.serverKey,
+      "--log-level",
+      "info",
+    ];
+    await using first = await startServer({ args: tlsArgs });
+    await using second = await startServer({ args: tlsArgs });
+    const credentials = tlsChannelCredentials({ ca: await Deno.readFile(certs.caCert) });
+    const client = createRouteGuideClient(`localhost:${first.port},localhost:${second.port}`, {
+      credentials,
+    });
+    try {
+      const until = Date.now() + STEP_MS;
+      while (calls(first) === 0 || calls(second) === 0) {
+        assert.ok(Date.now() < until, `first ${calls(first)} calls, second ${calls(second)}`);
+        const feature = await client.getFeature(EMPIRE_STATE, { deadline: deadline() });
+        assert.equal(feature.name, EMPIRE_STATE_NAME);
+        await sleep(10);
+      }
+    } finally {
+      client.close();
+    }
+    // Each server is checked against the name it is listed under, not the
+    // list's first entry: with an IP address first (a name Deno's TLS refuses
+    // to check), the server listed as localhost still answers.
+    const ipFirst = createRouteGuideClient(`127.0.0.1:${first.port},localhost:${second.port}`, {
+      credentials,
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const feature = await ipFirst.getFeature(EMPIRE_STATE, { deadline: deadline() });
+        assert.equal(feature.name, EMPIRE_STATE_NAME);
+      }
+    } finally {
+      ipFirst.close();
+    }
+  },
+);
+
+// --- Retries: only what is safe ---------------------------------------------------
+
+/**
+ * An in-process server over the project's features that counts the calls
+ * reaching its GetFeature and ListFeatures handlers (through the database
+ * they read) and, with `fail`, fails each of them by throwing it.
+ */
+async function countingServer(fail?: () => never) {
+  const { db } = createFeatureDb(DB);
+  let calls = 0;
+  const counted = new Proxy(db, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (typeof value !== "function") return value;
+      if (key !== "get" && key !== "within") return value.bind(target);
+      return (...args: unknown[]) => {
+        calls++;
+        fail?.();
+        return value.apply(target, args);
+      };
+    },
+  });
+  // The handler's error is the point of the test: keep it out of the output.
+  const logger = createLogger({ write: () => {} });
+  const server = await serve({ db: counted, host: "127.0.0.1", port: 0, logger });
+  return {
+    port: server.port,
+    calls: () => calls,
+    [Symbol.asyncDispose]: () => server.shutdown(1000).then(() => {}),
+  };
+}
+
+for (
+  const [what, fail] of [
+    ["a handler that throws", () => {
+      throw new Error("a bug in the handler");
+    }],
+    ["an INTERNAL status that mentions EPIPE", () => {
+      throw new RpcError(Code.INTERNAL, "the database said: write EPIPE (Connection dropped)");
+    }],
+  ] as [string, () => never][]
+) {
+  Deno.test(`client library: GetFeature and ListFeatures failing with INTERNAL from ${what} are called once, not retried`, async () => {
+    await using server = await countingServer(fail);
+    const client = createRouteGuideClient(`127.0.0.1:${server.port}`);
+    try {
+      await rejectsWith(
+        client.getFeature(EMPIRE_STATE, { deadline: deadline() }),
+        Code.INTERNAL,
+        "GetFeature",
+      );
+      assert.equal(server.calls(), 1, `GetFeature reached the handler ${server.calls()} times`);
+      await rejectsWith(
+        collect(client.listFeatures(EVERYWHERE, { deadline: deadline() })),
+        Code.INTERNAL,
+        "ListFeatures",
+      );
+      assert.equal(server.calls(), 2, `ListFeatures made ${server.calls()} calls in all`);
+    } finally {
+      client.close();
+    }
+  });
+}
+
+/**
+ * A TCP proxy to `port` that cuts its first connection as the server's reply
+ * to a call begins: before the response HEADERS frame (grpc-js has not
+ * committed the call and its retry policy may try again), or just after it
+ * (committed: only the client library's own retry can help). Either way the
+ * call reached the server and its connection died under it. Later
+ * connections pass through.
+ */
+async function cuttingProxy(port: number, options: { afterHeaders: boolean }) {
+  let cuts = 0;
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+  };
+  const server = net.createServer((client) => {
+    const cut = connections++ === 0;
+    const upstream = net.connect(port, "127.0.0.1");
+    track(client);
+    track(upstream);
+    client.pipe(upstream);
+    const parser = new FrameParser();
+    upstream.on("data", (chunk: Uint8Array) => {
+      if (!cut) {
+        client.write(chunk);
+        return;
+      }
+      // Frame by frame, so the cut falls exactly at the response HEADERS.
+      for (const f of parser.push(chunk)) {
+        const reply = f.type === FrameType.HEADERS && f.streamId > 0;
+        if (!reply || options.afterHeaders) {
+          client.write(frame(f.type, f.flags, f.streamId, f.payload));
+        }
+        if (reply) {
+          cuts++;
+          // Let the HEADERS reach the client before the connection dies.
+          client.end(() => client.destroy());
+          upstream.destroy();
+          return;
+        }
+      }
+    });
+    upstream.on("close", () => client.end());
+    client.on("close", () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cuts: () => cuts,
+    async [Symbol.asyncDispose]() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+for (const method of ["GetFeature", "ListFeatures"]) {
+  for (const afterHeaders of [false, true]) {
+    const when = afterHeaders ? "after its response headers" : "before its response headers";
+    Deno.test(`client library: a ${method} whose connection dies under it ${when} is tried again and succeeds`, async () => {
+      await using server = await countingServer();
+      await using proxy = await cuttingProxy(server.port, { afterHeaders });
+      const client = createRouteGuideClient(`127.0.0.1:${proxy.port}`);
+      try {
+        if (method === "GetFeature") {
+          const feature = await client.getFeature(EMPIRE_STATE, { deadline: deadline() });
+          assert.equal(feature.name, EMPIRE_STATE_NAME);
+        } else {
+          const bridge = await collect(
+            client.listFeatures({ lo: BROOKLYN_BRIDGE, hi: BROOKLYN_BRIDGE }, {
+              deadline: deadline(),
+            }),
+          );
+          assert.equal(bridge.length, 1);
+        }
+        assert.equal(proxy.cuts(), 1, "the proxy did not cut the first connection");
+        assert.equal(server.calls(), 2, "the server saw the call and its retry");
+      } finally {
+        client.close();
+      }
+    });
+  }
+}
+
+Deno.test("isTransportFailure() tells grpc-js's words for a dead connection from a server's status", () => {
+  const transport = [
+    new RpcError(Code.UNAVAILABLE, "Connection dropped"),
+    new RpcError(Code.UNAVAILABLE, "read ECONNRESET"),
+    new RpcError(
+      Code.INTERNAL,
+      "Received RST_STREAM with code 2 triggered by internal client error: write EPIPE",
+    ),
+  ];
+  const server = [
+    new RpcError(Code.INTERNAL, "internal error"),
+    new RpcError(Code.INTERNAL, "write EPIPE"),
+    new RpcError(Code.INTERNAL, "Received RST_STREAM with code 2 (Internal server error)"),
+    new RpcError(Code.UNKNOWN, "Connection dropped"),
+    new RpcError(Code.UNAVAILABLE, "the server is shutting down; retry on another server or later"),
+  ];
+  for (const error of transport) assert.ok(isTransportFailure(error), error.message);
+  for (const error of server) assert.ok(!isTransportFailure(error), error.message);
 });

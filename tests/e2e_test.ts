@@ -109,14 +109,24 @@ Deno.test("RecordRoute summarises the points once the client half-closes", async
 
 Deno.test("RecordRoute's elapsed time runs from the start of the call to the half-close", async () => {
   await withServer(async (client) => {
+    let started!: () => void;
+    const onServer = new Promise<void>((resolve) => started = resolve);
     const slowRoute = async function* () {
       yield EMPIRE_STATE;
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // From the moment the server has the call, more than a second passes
+      // before the half-close, and far less than two.
+      await onServer;
+      await new Promise((resolve) => setTimeout(resolve, 1050));
       yield BROOKLYN_BRIDGE;
     };
-    const summary = await client.recordRoute(slowRoute());
-    assert.equal(summary.point_count, 2);
-    assert.equal(summary.elapsed_time, 1);
+    const summary = client.recordRoute(slowRoute());
+    // Calls on one client share a connection whose streams the server takes
+    // in order: the reply to this later call means the RecordRoute started.
+    await client.getFeature(EMPIRE_STATE, { deadline: Date.now() + 10_000 });
+    started();
+    const { point_count, elapsed_time } = await summary;
+    assert.equal(point_count, 2);
+    assert.equal(elapsed_time, 1);
   });
 });
 
@@ -159,7 +169,7 @@ Deno.test("RouteChat replies flow while the client is still sending", async () =
       yield { location: freshLocation(), message: "bye" };
     };
     const got: string[] = [];
-    for await (const note of client.routeChat(notes(), { deadline: Date.now() + 5000 })) {
+    for await (const note of client.routeChat(notes(), { deadline: Date.now() + 10_000 })) {
       got.push(note.message ?? "");
       assert.equal(sentSecond, false);
       resolveReply();
@@ -172,26 +182,39 @@ Deno.test("RouteChat replies flow while the client is still sending", async () =
 Deno.test("two concurrent chat clients share notes server-wide", async () => {
   await withServer(async (client, server) => {
     const here = freshLocation();
+    // A's second note goes where a note is waiting: the server handles a
+    // chat's notes in order, so its reply means "from A" is stored.
+    const marker = freshLocation();
+    await collect(client.routeChat([{ location: marker, message: "marker" }]));
     const b = createRouteGuideClient(server.target);
     try {
-      let aSent!: () => void;
-      const aDone = new Promise<void>((resolve) => aSent = resolve);
+      let aStored!: () => void;
+      const stored = new Promise<void>((resolve) => aStored = resolve);
+      let bFinished!: () => void;
+      const bDone = new Promise<void>((resolve) => bFinished = resolve);
       const aNotes = async function* () {
         yield { location: here, message: "from A" };
-        aSent();
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        yield { location: marker, message: "A again" };
+        // A stays open until B has its answer: the two chats overlap.
+        await bDone;
       };
       const bNotes = async function* () {
-        await aDone;
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await stored;
         yield { location: here, message: "from B" };
       };
-      const [fromA, fromB] = await Promise.all([
-        collect(client.routeChat(aNotes())),
-        collect(b.routeChat(bNotes())),
-      ]);
-      assert.deepEqual(fromA, []);
-      assert.deepEqual(fromB, [{ location: here, message: "from A" }]);
+      const fromA = (async () => {
+        const got = [];
+        for await (const note of client.routeChat(aNotes(), { deadline: Date.now() + 10_000 })) {
+          got.push(note);
+          if (note.message === "marker") aStored();
+        }
+        return got;
+      })().finally(aStored);
+      const fromB = collect(b.routeChat(bNotes(), { deadline: Date.now() + 10_000 }))
+        .finally(bFinished);
+      assert.deepEqual(await fromB, [{ location: here, message: "from A" }]);
+      // Nothing came back to A at `here`: B's note came after A's.
+      assert.deepEqual(await fromA, [{ location: marker, message: "marker" }]);
     } finally {
       b.close();
     }

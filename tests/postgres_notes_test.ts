@@ -316,9 +316,11 @@ pg.test("createPostgresNotesStore() opens at most maxConnections and closes them
   } finally {
     await store.close();
   }
-  // The server may take a moment to see the last connection go.
-  for (let i = 0; i < 50 && await connectionsTo(server, url) > 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  // The server may take a moment to see the last connection go: poll its
+  // own count (a query, so not waitFor's synchronous condition) for 10 s.
+  const until = Date.now() + 10_000;
+  while (await connectionsTo(server, url) > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   assert.equal(await connectionsTo(server, url), 0);
 });
@@ -355,7 +357,8 @@ pg.test("createPostgresNotesStore() carries on after the server drops its connec
     closed = true;
     await store.close();
     const ms = performance.now() - started;
-    assert.ok(ms < 2000, `close() took ${ms} ms`);
+    // Not the 5 s close() would give exchanges still in flight.
+    assert.ok(ms < 4000, `close() took ${ms} ms`);
   } finally {
     if (!closed) await store.close();
   }
@@ -496,7 +499,8 @@ Deno.test("createPostgresNotesStore() fails fast when nothing listens, never nam
   const error = await createPostgresNotesStore(
     `postgres://routeguide:s3cr%C3%A9t-pw@127.0.0.1:${port}/routeguide`,
   ).then(() => assert.fail("connected to nothing"), (error: Error) => error);
-  assert.ok(performance.now() - started < 3000, `took ${performance.now() - started} ms`);
+  // Not the 5 s connect timeout.
+  assert.ok(performance.now() - started < 4000, `took ${performance.now() - started} ms`);
   assert.equal(
     error.message,
     `Cannot open notes store: cannot reach PostgreSQL at 127.0.0.1:${port}/routeguide: connection refused`,
@@ -586,7 +590,8 @@ Deno.test("createPostgresNotesStore() gives up on a server that never answers", 
       },
     );
     const ms = performance.now() - started;
-    assert.ok(ms >= 450 && ms < 2000, `took ${ms} ms`);
+    // The 0.5 s asked for, not the default 5 s.
+    assert.ok(ms >= 450 && ms < 4000, `took ${ms} ms`);
   });
 });
 

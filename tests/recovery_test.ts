@@ -9,7 +9,7 @@
  * {@linkcode startStandby}) that binds the port 0.3 s after the kill. Calls
  * in flight at the kill are the ignored test (a bug, see there); calls made
  * while the server is down are the active one. Also: the CLI reports an
- * address with no server (exit 3) in about 5 s at most.
+ * address with no server (exit 3) within seconds, not at its 10 s deadline.
  *
  * @module
  */
@@ -19,7 +19,7 @@ import { codeName, RpcError } from "../lib/rpc_error.ts";
 import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
 import { collectText, TextLineReader } from "./_lines.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "./_server.ts";
-import { sleep, within } from "./_async.ts";
+import { sleep, waitFor, within } from "./_async.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
@@ -113,8 +113,14 @@ interface LoadReport {
   slowestMs: number;
 }
 
+/** A load running: its report fills in as calls end; `finished` settles once every loop stopped. */
+interface Load {
+  report: LoadReport;
+  finished: Promise<LoadReport>;
+}
+
 /** Runs GetFeature and ListFeatures loops until `stop` aborts. */
-function runLoad(client: RouteGuideClient, stop: AbortSignal): Promise<LoadReport> {
+function runLoad(client: RouteGuideClient, stop: AbortSignal): Load {
   const report: LoadReport = { completedAt: [], errors: [], midStreamFailures: [], slowestMs: 0 };
   const describe = (error: unknown) =>
     error instanceof RpcError ? `${codeName(error.code)}: ${error.message}` : String(error);
@@ -156,8 +162,9 @@ function runLoad(client: RouteGuideClient, stop: AbortSignal): Promise<LoadRepor
       await sleep(5);
     }
   };
-  return Promise.all([getLoop(), getLoop(), getLoop(), getLoop(), listLoop(), listLoop()])
+  const finished = Promise.all([getLoop(), getLoop(), getLoop(), getLoop(), listLoop(), listLoop()])
     .then(() => report);
+  return { report, finished };
 }
 
 /** How long after the SIGKILL the replacement binds the port. */
@@ -175,18 +182,20 @@ async function crashAndRestart(inFlightAtKill: boolean): Promise<void> {
   await using standby = await startStandby(["--host", "127.0.0.1", "--port", String(port)]);
   const client = createRouteGuideClient(`127.0.0.1:${port}`);
   const stop = new AbortController();
-  let load: Promise<LoadReport> | undefined;
+  let load: Load | undefined;
   let crashed: ServerProcess | undefined;
   try {
     crashed = await startServer({ args: ["--port", String(port)] });
     // startServer passes "--port 0" first; the later flag must win.
     assert.equal(crashed.port, port, crashed.readyLine);
-    const first = await client.getFeature(EMPIRE_STATE, { deadline: Date.now() + 5000 });
+    const first = await client.getFeature(EMPIRE_STATE, { deadline: Date.now() + 10_000 });
     assert.equal(first.name, EMPIRE_STATE_NAME);
 
     if (inFlightAtKill) {
-      load = runLoad(client, stop.signal);
-      await sleep(700);
+      const running = runLoad(client, stop.signal);
+      load = running;
+      // Every loop has had time for a couple of calls: some are in flight.
+      await waitFor(() => running.report.completedAt.length >= 12, "the load to get going");
     }
     const killedAt = Date.now();
     const status = await crashed.stop("SIGKILL");
@@ -200,10 +209,15 @@ async function crashAndRestart(inFlightAtKill: boolean): Promise<void> {
     await standby.go();
     const restartedAt = Date.now();
     const restartMs = restartedAt - killedAt;
-    // Let the load run well past the retries' longest backoff.
-    await sleep(2500);
+    // Let the load run well past the retries' longest backoff: until a call
+    // completes 1.5 s after the restart.
+    const { report: live } = load!;
+    await waitFor(
+      () => live.completedAt.some((t) => t > restartedAt + 1500),
+      "a call to complete 1.5 s after the restart",
+    ).catch(() => {/* the assertions below say what went wrong */});
     stop.abort();
-    const report = await load!;
+    const report = await load!.finished;
     load = undefined;
 
     const before = report.completedAt.filter((t) => t < killedAt).length;
@@ -224,7 +238,7 @@ async function crashAndRestart(inFlightAtKill: boolean): Promise<void> {
     assert.ok(after > 0, `no calls completed after the restart (${text})`);
   } finally {
     stop.abort();
-    await load?.catch(() => {});
+    await load?.finished.catch(() => {});
     client.close();
     await crashed?.stop("SIGKILL");
   }
@@ -234,8 +248,9 @@ async function crashAndRestart(inFlightAtKill: boolean): Promise<void> {
 // grpc-js 1.14.7, used to reach the caller as errors in 6 of 23 runs:
 //  1. `INTERNAL: ... write EPIPE` with no response headers yet: Deno's
 //     node:http2 client reports the dead peer as EPIPE, which grpc-js maps to
-//     INTERNAL, outside a retry policy of UNAVAILABLE only. The client's
-//     policy now retries INTERNAL too for the two read-only methods.
+//     INTERNAL, outside a retry policy of UNAVAILABLE only. The client library
+//     tries those again itself, telling them from a server's own INTERNAL by
+//     grpc-js's wording (lib/route_guide_client.ts, isTransportFailure).
 //  2. `UNAVAILABLE: read ECONNRESET` / `Connection dropped` on calls that had
 //     their reply but not yet the trailers: grpc-js has committed them and
 //     never retries. The client library tries those read-only calls again
@@ -250,7 +265,7 @@ Deno.test(
   () => crashAndRestart(false),
 );
 
-Deno.test("recovery: the CLI reports no server at an address (exit 3) in about 5 s at most", async () => {
+Deno.test("recovery: the CLI reports no server at an address (exit 3) within seconds, not at its 10 s deadline", async () => {
   const port = freePort();
   const started = Date.now();
   const result = await within(
@@ -265,5 +280,8 @@ Deno.test("recovery: the CLI reports no server at an address (exit 3) in about 5
     result.stderr,
     new RegExp(`cannot reach a RouteGuide server at 127\\.0\\.0\\.1:${port}`),
   );
-  assert.ok(took < 5000, `took ${took} ms`);
+  // Its retries give up after about 1.5 s; the rest is the process's own
+  // start, seconds on a busy machine. Waiting out the 10 s deadline would
+  // take longer (and end in DEADLINE_EXCEEDED, not exit 3).
+  assert.ok(took < 10_000, `took ${took} ms`);
 });

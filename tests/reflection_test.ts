@@ -10,7 +10,13 @@
  *   protobufjs' descriptor extension (reached through @grpc/proto-loader,
  *   which depends on protobufjs), in which RouteGuide has exactly its four
  *   methods with the right streaming flags;
- * - an unknown symbol gets an `error_response` with NOT_FOUND.
+ * - an unknown symbol gets an `error_response` with NOT_FOUND;
+ * - and an independent client (Python grpcio and protobuf, no .proto file of
+ *   ours, `tests/interop/reflection_check.py`) fetches every listed service's
+ *   file and its imports over both versions, loads them into a protobuf
+ *   DescriptorPool (which checks them as protoc would), and calls Health and
+ *   RouteGuide through message classes built from them; the `--health-port`
+ *   listener lists nothing it cannot describe.
  *
  * @module
  */
@@ -21,7 +27,8 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { Code } from "../lib/rpc_error.ts";
-import { startServer } from "./_server.ts";
+import { assertPythonChecksPass, pythonTest } from "./_python.ts";
+import { ROOT, startServer, waitForStderr } from "./_server.ts";
 
 /** Every reflection exchange must finish within this. */
 const STEP_MS = 10_000;
@@ -224,3 +231,20 @@ for (const version of VERSIONS) {
     assert.equal(after.message_response, "list_services_response");
   });
 }
+
+pythonTest(
+  "reflection interop: a Python client describes and calls every listed service by reflection alone",
+  async (python) => {
+    await using server = await startServer({ args: ["--health-port", "0"] });
+    const [, healthPort] = await waitForStderr(
+      server,
+      /health checks in plaintext on 127\.0\.0\.1:(\d+)/,
+    );
+    const script = `${ROOT}tests/interop/reflection_check.py`;
+    const args = [script, "--target", server.target, "--health-target", `127.0.0.1:${healthPort}`];
+    await assertPythonChecksPass(python, [...args, "--db", `${ROOT}data/route_guide_db.json`], {
+      summary: "python reflection",
+      context: () => `--- server stderr ---\n${server.stderr()}`,
+    });
+  },
+);

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { createRouteGuideClient } from "../lib/route_guide_client.ts";
 import { startServer } from "./_server.ts";
+import { sleep, waitFor } from "./_async.ts";
 
 const FEATURES = 300_000;
 const READERS = 4;
@@ -46,20 +47,24 @@ Deno.test({
     try {
       await using server = await startServer({ args: ["--db", db] });
       const pid = server.process.pid;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
       const before = await rssMb(pid);
       let peak = before;
       let sampling = true;
       const sampler = (async () => {
         while (sampling) {
           peak = Math.max(peak, await rssMb(pid));
-          await new Promise((resolve) => setTimeout(resolve, 50));
+          await sleep(50);
         }
       })();
       const rect = {
         lo: { latitude: 400000000, longitude: -750000000 },
         hi: { latitude: 410000000, longitude: -740000000 },
       };
+      // Each reader stops after its first feature until the pause is over.
+      let paused = 0;
+      let resume!: () => void;
+      const resumed = new Promise<void>((resolve) => resume = resolve);
       const read = async () => {
         // One connection per reader, as separate clients would have.
         const client = createRouteGuideClient(server.target, {
@@ -68,7 +73,10 @@ Deno.test({
         try {
           let n = 0;
           for await (const _ of client.listFeatures(rect)) {
-            if (++n === 1) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+            if (++n === 1) {
+              paused++;
+              await resumed;
+            }
           }
           return n;
         } finally {
@@ -76,8 +84,15 @@ Deno.test({
         }
       };
       const readers = Array.from({ length: READERS }, read);
-      await new Promise((resolve) => setTimeout(resolve, PAUSE_MS - 500));
-      const duringPause = peak - before;
+      let duringPause: number;
+      try {
+        await waitFor(() => paused === READERS, "every reader's first feature", 30_000);
+        // All four hold their calls open without reading, for the whole pause.
+        await sleep(PAUSE_MS);
+        duringPause = peak - before;
+      } finally {
+        resume();
+      }
       const counts = await Promise.all(readers);
       sampling = false;
       await sampler;

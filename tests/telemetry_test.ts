@@ -38,7 +38,7 @@ import {
   RpcError,
 } from "../lib/mod.ts";
 import { type ServerProcess, startServer } from "./_server.ts";
-import { sleep } from "./_async.ts";
+import { sleep, waitFor } from "./_async.ts";
 
 /** Every single step (a call, a log line, an export, an exit) must finish within this. */
 const STEP_MS = 10_000;
@@ -91,24 +91,12 @@ async function makeCalls(server: ServerProcess): Promise<void> {
   }
 }
 
-/** Polls `check` until it returns a value, or fails with `what` after {@linkcode STEP_MS}. */
-async function eventually<T>(what: string, check: () => T | undefined): Promise<T> {
-  const until = Date.now() + STEP_MS;
-  while (true) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
 /** Waits until the server logged `count` call lines (JSON or text). */
-function callLinesLogged(server: ServerProcess, count: number): Promise<void> {
-  return eventually(`${count} call lines on stderr:\n${server.stderr()}`, () => {
-    const n = server.stderr().split("\n").filter((l) => /"msg":"call"| call method=/.test(l))
-      .length;
-    return n >= count ? true : undefined;
-  }).then(() => {});
+async function callLinesLogged(server: ServerProcess, count: number): Promise<void> {
+  const logged = () =>
+    server.stderr().split("\n").filter((l) => /"msg":"call"| call method=/.test(l)).length;
+  await waitFor(() => logged() >= count, `${count} call lines on stderr`, STEP_MS)
+    .catch((error) => assert.fail(`${error.message}:\n${server.stderr()}`));
 }
 
 async function stop(server: ServerProcess): Promise<string> {
@@ -210,7 +198,7 @@ Deno.test("telemetry: text call lines carry the same fields as key=value", async
 Deno.test("telemetry: no call lines at the default log level", async () => {
   await using server = await startServer();
   await makeCalls(server);
-  await sleep(200);
+  // Everything the server ever wrote: a call line, had there been one, is in it.
   const stderr = await stop(server);
   assert.doesNotMatch(stderr, /\bcall\b|method=|"msg":"call"/, stderr);
   // The default level still shows the shutdown.
@@ -421,15 +409,20 @@ Deno.test("telemetry: OTLP export of a SERVER span per call and the duration his
   });
   await makeCalls(server);
   // With the short intervals, everything arrives while the server runs.
-  await eventually(
-    `${EXPECTED_CALLS.length} spans; got ${JSON.stringify(collector.spans().length)}`,
-    () => collector.spans().length >= EXPECTED_CALLS.length ? true : undefined,
+  await waitFor(
+    () => collector.spans().length >= EXPECTED_CALLS.length,
+    `${EXPECTED_CALLS.length} spans`,
+    STEP_MS,
   );
-  await eventually("5 calls in the duration histogram", () => {
-    const points = collector.durationPoints();
-    const n = points?.reduce((sum, p) => sum + Number(p.count), 0) ?? 0;
-    return n >= EXPECTED_CALLS.length ? true : undefined;
-  });
+  await waitFor(
+    () => {
+      const points = collector.durationPoints();
+      const n = points?.reduce((sum, p) => sum + Number(p.count), 0) ?? 0;
+      return n >= EXPECTED_CALLS.length;
+    },
+    `${EXPECTED_CALLS.length} calls in the duration histogram`,
+    STEP_MS,
+  );
   await stop(server);
   assert.deepEqual(collector.other, []);
   assertSpansForCalls(collector, EXPECTED_CALLS);
@@ -455,11 +448,16 @@ Deno.test("telemetry: spans and metrics still buffered are flushed when SIGTERM 
   assert.equal(collector.spans().length, 0, "spans were sent before the exit");
   await stop(server);
   // The exporter sent before the process ended; give the last requests a moment.
-  await eventually(
+  await waitFor(
+    () => collector.spans().length >= EXPECTED_CALLS.length,
     "the spans flushed at exit",
-    () => collector.spans().length >= EXPECTED_CALLS.length ? true : undefined,
+    STEP_MS,
   );
-  await eventually("the metrics flushed at exit", () => collector.durationPoints());
+  await waitFor(
+    () => collector.durationPoints() !== undefined,
+    "the metrics flushed at exit",
+    STEP_MS,
+  );
   assertSpansForCalls(collector, EXPECTED_CALLS);
   assertDurationPoints(collector, EXPECTED_CALLS);
 });

@@ -5,7 +5,10 @@
  * - `--tls-cert/--tls-key`: our client over TLS (all four RPC kinds), a
  *   plaintext client refused, and the CLI with `--tls-ca`;
  * - mutual TLS with `--tls-client-ca`: a CA-signed client certificate is
- *   accepted; none, a self-signed one, or one from a look-alike CA are not;
+ *   accepted, also one sent with its intermediate CA or without
+ *   extendedKeyUsage; none, a self-signed one, one from a look-alike CA, or
+ *   the server's own (serverAuth only) are not, and a refusal is logged with
+ *   its reason (tests/client_certs_test.ts checks every reason);
  * - SIGHUP: new certificate for new connections, open streams untouched,
  *   bad files keep the old certificate;
  * - an independent client: Python grpcio over TLS and mTLS
@@ -26,10 +29,10 @@ import {
   type RouteNote,
   tlsChannelCredentials,
 } from "../lib/route_guide_client.ts";
-import { isCi, makeTestCerts, type TestCerts, tlsTest } from "./_certs.ts";
+import { makeClientCertCases, makeTestCerts, type TestCerts, tlsTest } from "./_certs.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "./_server.ts";
-import { findPython, runPython } from "./_python.ts";
-import { sleep, within } from "./_async.ts";
+import { assertPythonChecksPass, pythonTest } from "./_python.ts";
+import { waitFor, within } from "./_async.ts";
 import { rejectsWith } from "./_assert.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
@@ -177,17 +180,28 @@ async function fileSerial(path: string): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim().replace(/^serial=/, "").toUpperCase();
 }
 
+/** Waits for a line of the server's stderr, after its first `from` characters, that matches. */
+async function waitForStderrLine(
+  server: ServerProcess,
+  pattern: RegExp,
+  from = 0,
+): Promise<string> {
+  const line = () => server.stderr().slice(from).split("\n").find((l) => pattern.test(l));
+  try {
+    await waitFor(() => line() !== undefined, `${pattern}`, STEP_MS);
+  } catch {
+    throw new Error(
+      `no line matching ${pattern} within ${STEP_MS} ms; stderr:\n${server.stderr()}`,
+    );
+  }
+  return line()!;
+}
+
 /** Sends SIGHUP and waits for the server's next line about it. */
-async function sighup(server: ServerProcess): Promise<string> {
+function sighup(server: ServerProcess): Promise<string> {
   const before = server.stderr().length;
   server.process.kill("SIGHUP");
-  const started = Date.now();
-  while (Date.now() - started < STEP_MS) {
-    const line = server.stderr().slice(before).split("\n").find((l) => l.includes("SIGHUP:"));
-    if (line !== undefined) return line;
-    await sleep(50);
-  }
-  throw new Error(`no SIGHUP line within ${STEP_MS} ms; stderr:\n${server.stderr()}`);
+  return waitForStderrLine(server, /SIGHUP:/, before);
 }
 
 /** Replaces a file atomically (write a sibling, then rename), as deploy tools do. */
@@ -271,9 +285,10 @@ function mtlsArgs(certs: { serverCert: string; serverKey: string; caCert: string
 }
 
 tlsTest(
-  "mTLS: a client certificate signed by the CA is accepted; none, self-signed or from a look-alike CA are refused",
+  "mTLS: CA-signed client certificates are accepted (also sent with an intermediate, or without extendedKeyUsage); none, self-signed, from a look-alike CA or serverAuth-only are refused, with the reason logged",
   async () => {
     await using certs = await makeTestCerts();
+    const more = await makeClientCertCases(certs);
     await using server = await startServer({
       args: mtlsArgs(certs),
     });
@@ -283,6 +298,10 @@ tlsTest(
         { cert: certs.clientCert, key: certs.clientKey },
         undefined,
       ],
+      ["a leaf sent with the intermediate CA that signed it", more.viaIntermediate, undefined],
+      ["a leaf without extendedKeyUsage", more.noEku, undefined],
+      // The server's own certificate: same CA, extendedKeyUsage serverAuth only.
+      ["a serverAuth-only certificate of the same CA", more.serverOnly, Code.UNAVAILABLE],
       ["no client certificate", undefined, Code.UNAVAILABLE],
       ["a self-signed client certificate", {
         cert: certs.rogueCert,
@@ -318,6 +337,15 @@ tlsTest(
       retrying.close();
     }
     assert.ok(Date.now() - started < STEP_MS, `took ${Date.now() - started} ms`);
+    // Each refusal is logged with its reason.
+    const line = await waitForStderrLine(server, /client certificate refused.*extendedKeyUsage/);
+    assert.match(line, /WARN/);
+    assert.match(
+      line,
+      /"localhost\\?": its extendedKeyUsage \(1\.3\.6\.1\.5\.5\.7\.3\.1\) does not allow/,
+    );
+    assert.match(line, /peer=127\.0\.0\.1:\d+/);
+    assert.match(server.stderr(), /client certificate refused reason="no client certificate"/);
   },
 );
 
@@ -491,25 +519,10 @@ tlsTest("a key that does not match the certificate is refused at start", async (
 // An independent client: Python grpcio over TLS and mutual TLS.
 
 const PY_SCRIPT = `${ROOT}tests/interop/tls_check.py`;
-const PY_TEST_NAME = "TLS interop: Python grpcio over TLS and mTLS; no client certificate refused";
-const INSTALL_HINT = "apt-get install python3-grpcio python3-grpc-tools";
-const PYTHON_TIMEOUT_MS = 60_000;
 
-const found = findPython();
-if (found.python === undefined) {
-  const message = `no Python with grpc and grpc_tools (${found.reason}); ` +
-    `install them with \`${INSTALL_HINT}\``;
-  if (isCi()) {
-    Deno.test(PY_TEST_NAME, () => {
-      assert.fail(`CI=true but ${message}`);
-    });
-  } else {
-    console.log(`skipping the Python TLS interop test: ${message} to enable it`);
-    Deno.test({ name: PY_TEST_NAME, ignore: true, fn() {} });
-  }
-} else {
-  const python = found.python;
-  tlsTest(PY_TEST_NAME, async () => {
+pythonTest(
+  "TLS interop: Python grpcio over TLS and mTLS; no, a self-signed or a serverAuth-only client certificate refused",
+  async (python) => {
     await using certs = await makeTestCerts();
     await using tlsServer = await startServer({
       args: ["--tls-cert", certs.serverCert, "--tls-key", certs.serverKey],
@@ -533,14 +546,18 @@ if (found.python === undefined) {
       certs.rogueCert,
       "--rogue-key",
       certs.rogueKey,
+      // The server's own certificate: same CA, extendedKeyUsage serverAuth only.
+      "--server-only-cert",
+      certs.serverCert,
+      "--server-only-key",
+      certs.serverKey,
     ];
-    const { code, stdout, stderr, timedOut } = await runPython(python, args, PYTHON_TIMEOUT_MS);
-    const details = `${python} ${args.join(" ")}\n--- stdout ---\n${stdout}\n` +
-      `--- stderr ---\n${stderr}\n` +
-      `--- TLS server stderr ---\n${tlsServer.stderr()}\n` +
-      `--- mTLS server stderr ---\n${mtlsServer.stderr()}`;
-    assert.ok(!timedOut, `the Python client was killed after ${PYTHON_TIMEOUT_MS} ms\n${details}`);
-    assert.equal(code, 0, `the Python client exited with ${code}\n${details}`);
-    assert.match(stdout, /^python tls: [1-9]\d* passed, 0 failed$/m, details);
-  });
-}
+    await assertPythonChecksPass(python, args, {
+      summary: "python tls",
+      context: () =>
+        `--- TLS server stderr ---\n${tlsServer.stderr()}\n` +
+        `--- mTLS server stderr ---\n${mtlsServer.stderr()}`,
+    });
+  },
+  { register: tlsTest },
+);

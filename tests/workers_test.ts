@@ -16,7 +16,7 @@ import {
 import { makeTestCerts, tlsTest } from "./_certs.ts";
 import type { RouteNote } from "../lib/route_notes.ts";
 import { ROOT, SERVER_FLAGS, type ServerProcess, startServer } from "./_server.ts";
-import { collect, sleep, within } from "./_async.ts";
+import { collect, waitFor, within } from "./_async.ts";
 
 const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
@@ -59,13 +59,13 @@ async function waitForLogs(
   ms: number,
   what: string,
 ): Promise<Record<string, unknown>[]> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const found = logLines(server).filter(test);
-    if (found.length >= count) return found;
-    await sleep(50);
+  let found: Record<string, unknown>[] = [];
+  try {
+    await waitFor(() => (found = logLines(server).filter(test)).length >= count, what, ms);
+  } catch {
+    throw new Error(`not ${count} log lines ${what} within ${ms} ms:\n${server.stderr()}`);
   }
-  throw new Error(`not ${count} log lines ${what} within ${ms} ms:\n${server.stderr()}`);
+  return found;
 }
 
 /** Waits until a log line matches, or fails after `ms`. */
@@ -125,6 +125,20 @@ Deno.test("two workers share the port and RouteChat notes through SQLite", async
   assert.equal((await server.stop("SIGTERM")).code, 0);
 });
 
+Deno.test("ten --workers 2 starts on new SQLite files all succeed", async () => {
+  // Both workers open the new file at about the same time: one could fail
+  // ("database is locked") while the other switched it to WAL mode.
+  for (let i = 0; i < 10; i++) {
+    await using dir = await tempDir();
+    await using server = await startWorkers(dir.path);
+    const place = { latitude: 5, longitude: 6 };
+    await chatOnce(server.target, { location: place, message: "first" });
+    const replies = await chatOnce(server.target, { location: place, message: "second" });
+    assert.deepEqual(replies.map((r) => r.message), ["first"], `start ${i}`);
+    assert.equal((await server.stop("SIGTERM")).code, 0, `start ${i}: ${server.stderr()}`);
+  }
+});
+
 Deno.test("a worker killed with SIGKILL is started again, and the service answers meanwhile", async () => {
   await using dir = await tempDir();
   await using server = await startWorkers(dir.path);
@@ -150,7 +164,7 @@ Deno.test("a worker killed with SIGKILL is started again, and the service answer
       server,
       (l) =>
         typeof l.msg === "string" && l.msg.includes(`(pid ${before[0]}) was killed by SIGKILL`),
-      5_000,
+      15_000,
       "about the killed worker",
     );
     assert.equal(died.level, "error");
@@ -183,26 +197,47 @@ Deno.test("notes survive stopping every worker and starting again", async () => 
   assert.deepEqual(replies.map((r) => r.message), ["before the restart"]);
 });
 
-Deno.test("SIGHUP reaches every worker", async () => {
-  await using dir = await tempDir();
-  await using server = await startWorkers(dir.path);
-  server.process.kill("SIGHUP");
-  const reloaded = await waitForLogs(
-    server,
-    (l) => typeof l.msg === "string" && l.msg.startsWith("SIGHUP"),
-    2,
-    5_000,
-    "about SIGHUP",
-  );
-  assert.deepEqual(reloaded.map((l) => l.worker).sort(), [1, 2], server.stderr());
-  // Both still serve.
-  const client = createRouteGuideClient(server.target);
-  try {
-    assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
-  } finally {
-    client.close();
+Deno.test("a SIGHUP sent the moment the supervisor's ready line is read reaches every worker, every time", async () => {
+  for (let round = 1; round <= 5; round++) {
+    await using dir = await tempDir();
+    await using server = await startWorkers(dir.path);
+    server.process.kill("SIGHUP");
+    const reloaded = await waitForLogs(
+      server,
+      (l) => typeof l.msg === "string" && l.msg.startsWith("SIGHUP"),
+      2,
+      15_000,
+      `about SIGHUP (round ${round})`,
+    );
+    assert.deepEqual(reloaded.map((l) => l.worker).sort(), [1, 2], server.stderr());
+    // Both still serve.
+    const client = createRouteGuideClient(server.target);
+    try {
+      assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
+    } finally {
+      client.close();
+    }
+    assert.deepEqual({ ...await server.stop("SIGTERM") }, { success: true, code: 0, signal: null });
   }
-  assert.equal((await server.stop("SIGTERM")).code, 0);
+});
+
+Deno.test("workers start from the supervisor's own Deno binary, with no deno on PATH", async () => {
+  const empty = await Deno.makeTempDir({ prefix: "routeguide-no-deno-" });
+  try {
+    await using server = await startServer({
+      args: ["--workers", "2", "--notes", "memory"],
+      env: { PATH: empty },
+    });
+    const client = createRouteGuideClient(server.target);
+    try {
+      assert.equal((await client.getFeature(EMPIRE_STATE)).name, EMPIRE_STATE_NAME);
+    } finally {
+      client.close();
+    }
+    assert.equal((await server.stop("SIGTERM")).code, 0);
+  } finally {
+    await Deno.remove(empty);
+  }
 });
 
 Deno.test("a supervisor that dies takes its workers with it, and frees the port", async () => {
@@ -296,12 +331,15 @@ tlsTest(
       "--health-port",
       "0",
     ]);
-    const healthPorts = logLines(server).flatMap((l) => {
-      const match = typeof l.msg === "string"
-        ? l.msg.match(/^health checks in plaintext on 127\.0\.0\.1:(\d+)$/)
-        : null;
-      return match === null ? [] : [{ worker: l.worker, port: Number(match[1]) }];
-    });
+    const healthLine = /^health checks in plaintext on 127\.0\.0\.1:(\d+)$/;
+    // Each worker wrote it before its ready line, but stderr is another pipe.
+    const healthPorts = (await waitForLogs(
+      server,
+      (l) => typeof l.msg === "string" && healthLine.test(l.msg),
+      2,
+      10_000,
+      "about the health port",
+    )).map((l) => ({ worker: l.worker, port: Number((l.msg as string).match(healthLine)![1]) }));
     assert.equal(healthPorts.length, 2, server.stderr());
     assert.equal(healthPorts[0].port, healthPorts[1].port, "one health port for both");
     assert.notEqual(healthPorts[0].port, server.port);

@@ -9,8 +9,10 @@ a temporary directory (nothing generated is kept). Checks:
   GetFeature answers, trusting only --ca; a plaintext channel is refused;
 - over mutual TLS (--mtls-target, a server that also has --tls-client-ca),
   GetFeature answers with the client certificate --cert/--key, and the call
-  fails with UNAVAILABLE without a client certificate, and with the
-  self-signed --rogue-cert/--rogue-key when given.
+  fails with UNAVAILABLE without a client certificate, with the
+  self-signed --rogue-cert/--rogue-key when given, and with
+  --server-only-cert/--server-only-key (a certificate of the same CA whose
+  extendedKeyUsage is serverAuth only) when given.
 
 Targets must name the host as the certificate does, e.g. localhost:PORT.
 
@@ -102,6 +104,8 @@ def run(args):
     key = read_bytes(args.key, "client key")
     rogue_cert = read_bytes(args.rogue_cert, "rogue certificate")
     rogue_key = read_bytes(args.rogue_key, "rogue key")
+    server_only_cert = read_bytes(args.server_only_cert, "server-only certificate")
+    server_only_key = read_bytes(args.server_only_key, "server-only key")
 
     report = Report()
     with tempfile.TemporaryDirectory(prefix="routeguide-tls-stubs-") as out_dir:
@@ -129,12 +133,18 @@ def run(args):
                 report, pb2, pb2_grpc,
                 "mTLS: no client certificate is refused",
                 secure(args.mtls_target, grpc.ssl_channel_credentials(ca)))
-            if rogue_cert is not None and rogue_key is not None:
-                expect_refused(
-                    report, pb2, pb2_grpc,
-                    "mTLS: a self-signed client certificate is refused",
-                    secure(args.mtls_target,
-                           grpc.ssl_channel_credentials(ca, rogue_key, rogue_cert)))
+            refused = [
+                ("a self-signed client certificate", rogue_cert, rogue_key),
+                ("a serverAuth-only certificate of the same CA", server_only_cert,
+                 server_only_key),
+            ]
+            for what, bad_cert, bad_key in refused:
+                if bad_cert is not None and bad_key is not None:
+                    expect_refused(
+                        report, pb2, pb2_grpc,
+                        "mTLS: %s is refused" % what,
+                        secure(args.mtls_target,
+                               grpc.ssl_channel_credentials(ca, bad_key, bad_cert)))
             # The server still serves good clients after refusing the others.
             expect_feature(
                 report, pb2, pb2_grpc,
@@ -159,6 +169,9 @@ def main(argv):
     parser.add_argument("--key", help="client private key (PEM), for --mtls-target")
     parser.add_argument("--rogue-cert", help="a client certificate the server must refuse")
     parser.add_argument("--rogue-key", help="its private key")
+    parser.add_argument("--server-only-cert",
+                        help="a CA-signed certificate for serverAuth only, which must be refused")
+    parser.add_argument("--server-only-key", help="its private key")
     parser.add_argument("--proto", default=DEFAULT_PROTO, help="default: %(default)s")
     try:
         args = parser.parse_args(argv)
