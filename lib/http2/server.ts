@@ -292,7 +292,7 @@ export class Http2ServerSession extends EventEmitter {
   destroy(code: number = ErrorCode.NO_ERROR): void {
     if (this.#destroyed) return;
     this.#connection.goaway(code);
-    this.#finishSocket();
+    this.#finishSocket(true);
     this.#destroyed = true;
     for (const stream of this.#streams.values()) stream.closeWith(ErrorCode.CANCEL, false);
     this.#streams.clear();
@@ -437,11 +437,19 @@ export class Http2ServerSession extends EventEmitter {
     this.#scheduleFlush();
   }
 
-  /** Writes what is left and ends the socket; a peer that does not close is cut off. */
-  #finishSocket(): void {
+  /**
+   * Writes what is left and ends the socket; a peer that does not close is
+   * cut off after 2 s, or at once when `now` (once the last bytes are sent).
+   */
+  #finishSocket(now = false): void {
     if (this.socket.destroyed || this.socket.writableEnded) return;
     const { bytes } = this.#connection.takeOutput();
     if (bytes !== undefined) this.socket.write(bytes);
+    if (now) {
+      // destroy(): the connection is gone as soon as its last bytes are.
+      this.socket.end(() => this.socket.destroy());
+      return;
+    }
     this.socket.end();
     const timer = setTimeout(() => this.socket.destroy(), 2000);
     (timer as { unref?: () => void }).unref?.();
