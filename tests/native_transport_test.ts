@@ -13,7 +13,7 @@ import { seamFault, useNativeTransport } from "../lib/native_transport.ts";
 import { grpcTimeoutMs, Http2Server, type Http2ServerStream } from "../lib/http2/server.ts";
 import { createRouteGuideClient } from "../lib/route_guide_client.ts";
 import { serveTwoFeatures } from "./_server.ts";
-import { collect, eventually, sleep, within } from "./_async.ts";
+import { collect, sleep, waitFor, within } from "./_async.ts";
 import {
   concat,
   Flag,
@@ -207,7 +207,7 @@ Deno.test("write callbacks wait for the client's window: a client that does not 
       stream.pause();
       // The writer goes as far as the client's windows let it, then waits.
       const window = 65535;
-      assert.ok(await eventually(() => calledBack >= window - 16384, 5000), `${calledBack}`);
+      await waitFor(() => calledBack >= window - 16384, "write callbacks for the whole window");
       await sleep(300);
       assert.ok(calledBack <= window, `${calledBack} bytes called back with nothing read`);
       const total = await new Promise<number>((resolve) => {
@@ -260,7 +260,7 @@ Deno.test("session.close() with no streams open sends GOAWAY NO_ERROR and closes
   const goaway = c.parser.frames.find((f) => f.type === FrameType.GOAWAY);
   assert.ok(goaway, "no GOAWAY");
   assert.deepEqual(parseGoaway(goaway), { lastStreamId: 0, errorCode: 0 });
-  assert.ok(await eventually(() => closedCallback, 5000), "close() did not call back");
+  await waitFor(() => closedCallback, "close() did not call back");
 });
 
 Deno.test("a gRPC call still open past its deadline (grpc-timeout) with a client not reading is reset, its queued data dropped", async () => {
@@ -289,7 +289,7 @@ Deno.test("a gRPC call still open past its deadline (grpc-timeout) with a client
       );
       assert.equal(code, http2.constants.NGHTTP2_CANCEL);
       assert.ok(Date.now() - started < 5000, `reset after ${Date.now() - started} ms`);
-      assert.ok(await eventually(() => failedWrites > 0, 3000), "no queued write was dropped");
+      await waitFor(() => failedWrites > 0, "no queued write was dropped");
     } finally {
       session.destroy();
     }
