@@ -14,10 +14,12 @@
  */
 
 import assert from "node:assert/strict";
-import { ErrorCode, FrameType, parseGoaway, rawConnect } from "./_h2.ts";
+import { Buffer } from "node:buffer";
+import { loadRouteGuidePackage, SERVICE_NAME } from "../lib/proto.ts";
+import { ErrorCode, FrameType, grpcMessage, parseGoaway, rawConnect } from "./_h2.ts";
 import { runProcess } from "./_process.ts";
 import { isCi } from "./_python.ts";
-import { ROOT, startServer, TRANSPORT } from "./_server.ts";
+import { ROOT, serveTwoFeatures, startServer, TRANSPORT } from "./_server.ts";
 
 const SERVICE = "routeguide.RouteGuide";
 const CURL_TIMEOUT_MS = 30_000;
@@ -42,7 +44,11 @@ if (CURL_PROBLEM !== undefined && !isCi()) {
 }
 
 /** Registers a test that needs curl: ignored without it, failing in CI. */
-function curlTest(name: string, fn: () => Promise<void>, options: { ignore?: boolean } = {}) {
+function curlTest(
+  name: string,
+  fn: (t: Deno.TestContext) => Promise<void>,
+  options: { ignore?: boolean } = {},
+) {
   if (CURL_PROBLEM === undefined || options.ignore) {
     Deno.test({ name, ignore: options.ignore ?? false, fn });
   } else if (isCi()) {
@@ -312,4 +318,83 @@ curlTest(
     );
   },
   { ignore: TRANSPORT !== "native" },
+);
+
+// --- all four RPC kinds, messages made by the project's protobuf code ----------
+
+interface MethodCodec {
+  requestSerialize(message: unknown): Buffer;
+  responseDeserialize(bytes: Buffer): unknown;
+}
+
+const methods = loadRouteGuidePackage()[SERVICE_NAME] as unknown as Record<string, MethodCodec>;
+
+/**
+ * Calls `method` with curl, the messages encoded by the project's own
+ * protobuf code; resolves with the response messages and the grpc-status.
+ */
+async function curlCall(
+  port: number,
+  method: string,
+  requests: unknown[],
+): Promise<{ messages: unknown[]; status: string | undefined; log: string }> {
+  const codec = methods[method];
+  const reply = await curl(port, `/${SERVICE_NAME}/${method}`, {
+    body: Buffer.concat(requests.map((r) => grpcMessage(codec.requestSerialize(r)))),
+    headers: GRPC_HEADERS,
+  });
+  const bytes = reply.body;
+  const messages = [];
+  for (let at = 0; at + 5 <= bytes.length;) {
+    const length = new DataView(bytes.buffer, bytes.byteOffset + at + 1, 4).getUint32(0);
+    messages.push(codec.responseDeserialize(Buffer.from(bytes.subarray(at + 5, at + 5 + length))));
+    at += 5 + length;
+  }
+  return { messages, status: reply.trailers.get("grpc-status"), log: reply.log };
+}
+
+curlTest(
+  "HTTP/2 interop: curl (nghttp2) makes all four RPC kinds against our HTTP/2 transport",
+  async (t) => {
+    const server = await serveTwoFeatures();
+    try {
+      await t.step("unary GetFeature", async () => {
+        const { messages, status, log } = await curlCall(server.port, "GetFeature", [
+          { latitude: 10, longitude: 10 },
+        ]);
+        assert.equal(status, "0", log);
+        assert.deepEqual(messages.map((m) => (m as { name: string }).name), ["A"]);
+      });
+      await t.step("server streaming ListFeatures", async () => {
+        const { messages, status, log } = await curlCall(server.port, "ListFeatures", [
+          { lo: { latitude: 0, longitude: 0 }, hi: { latitude: 30, longitude: 30 } },
+        ]);
+        assert.equal(status, "0", log);
+        assert.deepEqual(messages.map((m) => (m as { name: string }).name).sort(), ["A", "B"]);
+      });
+      await t.step("client streaming RecordRoute", async () => {
+        const { messages, status, log } = await curlCall(server.port, "RecordRoute", [
+          { latitude: 10, longitude: 10 },
+          { latitude: 20, longitude: 20 },
+          { latitude: 10, longitude: 10 },
+        ]);
+        assert.equal(status, "0", log);
+        assert.equal(messages.length, 1);
+        const summary = messages[0] as { point_count: number; feature_count: number };
+        assert.equal(summary.point_count, 3);
+        assert.equal(summary.feature_count, 3);
+      });
+      await t.step("bidirectional RouteChat", async () => {
+        const here = { latitude: 7, longitude: 7 };
+        const { messages, status, log } = await curlCall(server.port, "RouteChat", [
+          { location: here, message: "first" },
+          { location: here, message: "second" },
+        ]);
+        assert.equal(status, "0", log);
+        assert.deepEqual(messages.map((m) => (m as { message: string }).message), ["first"]);
+      });
+    } finally {
+      await server.shutdown(1000);
+    }
+  },
 );
