@@ -10,7 +10,6 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Readable } from "node:stream";
 import type { Feature } from "./feature_db.ts";
-import { type BacklogTracker, createBacklogTracker, type Http2StreamLike } from "./deno_h2.ts";
 import { loadRouteGuidePackage } from "./proto.ts";
 import type {
   PointInput,
@@ -37,12 +36,6 @@ export interface BindRouteGuideOptions {
    */
   onUnexpectedError?: (error: unknown, method: string) => void;
   /**
-   * Most response bytes one stream may have waiting for a client that is
-   * not reading; the handler pauses above this and resumes at half of it.
-   * @default {262144}
-   */
-  maxQueuedBytesPerStream?: number;
-  /**
    * Concurrent ListFeatures calls; more end at once with `RESOURCE_EXHAUSTED`.
    * @default {64}
    */
@@ -54,9 +47,6 @@ export interface BindRouteGuideOptions {
    */
   maxMetadataBytes?: number;
 }
-
-/** Default for {@linkcode BindRouteGuideOptions.maxQueuedBytesPerStream}. */
-export const DEFAULT_MAX_QUEUED_BYTES_PER_STREAM = 256 * 1024;
 
 /** The RouteGuide service bound to grpc-js, with control over its calls. */
 export interface RouteGuideBinding {
@@ -122,6 +112,18 @@ function drained(stream: NodeJS.EventEmitter, signal: AbortSignal): Promise<void
   });
 }
 
+/** The parts of the HTTP/2 stream under a grpc-js call that this module reads. */
+interface Http2StreamLike extends NodeJS.EventEmitter {
+  /** The stream's session; set while the stream belongs to one. */
+  readonly session?: object | null;
+  /** Whether the stream has closed. */
+  readonly closed?: boolean;
+  /** Whether the peer reset the stream. */
+  readonly aborted?: boolean;
+  /** The RST_STREAM code, once the stream was reset. */
+  readonly rstCode?: number;
+}
+
 /** The innermost grpc-js call object, which owns the HTTP/2 stream and the message decoder. */
 interface BaseCall {
   stream?: Http2StreamLike;
@@ -172,35 +174,21 @@ const NGHTTP2_CANCEL = 8;
 
 /**
  * Writes every message to a grpc-js stream with flow control: it waits for
- * `'drain'` whenever `write()` asks to and, where the runtime lets us see
- * it, while more than `maxQueued` bytes wait for a client that is not
- * reading (see `deno_h2.ts`).
+ * `'drain'` whenever `write()` asks to. Our HTTP/2 transport calls a
+ * write back only once its bytes are within the client's flow-control
+ * window, so a client that stops reading pauses the handler here.
  */
 async function writeAll<T>(
   stream: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>,
   messages: AsyncIterable<T>,
   signal: AbortSignal,
-  pacing: { tracker: BacklogTracker; maxQueued: number },
 ): Promise<void> {
-  const backlog = (() => {
-    const h2 = http2StreamOf(stream);
-    return h2 === undefined ? undefined : pacing.tracker.track(h2);
-  })();
-  const { maxQueued } = pacing;
-  try {
-    for await (const message of messages) {
+  for await (const message of messages) {
+    if (signal.aborted) return;
+    if (!stream.write(message)) {
+      await drained(stream, signal);
       if (signal.aborted) return;
-      if (!stream.write(message)) {
-        await drained(stream, signal);
-        if (signal.aborted) return;
-      }
-      if (backlog !== undefined && backlog.queued > maxQueued) {
-        await backlog.waitUntilAtMost(maxQueued / 2, signal);
-        if (signal.aborted) return;
-      }
     }
-  } finally {
-    backlog?.release();
   }
 }
 
@@ -271,10 +259,6 @@ export function bindRouteGuide(
   const maxMetadataBytes = options.maxMetadataBytes ?? 8192;
   const maxConcurrentLists = options.maxConcurrentLists ?? 64;
   let lists = 0;
-  const pacing = {
-    tracker: createBacklogTracker(),
-    maxQueued: options.maxQueuedBytesPerStream ?? DEFAULT_MAX_QUEUED_BYTES_PER_STREAM,
-  };
   const idleWaiters = new Set<() => void>();
   let draining = false;
 
@@ -366,7 +350,7 @@ export function bindRouteGuide(
       if (started === undefined) return;
       lists++;
       const { signal } = started.ctx;
-      writeAll(call, handlers.listFeatures(call.request, started.ctx), signal, pacing)
+      writeAll(call, handlers.listFeatures(call.request, started.ctx), signal)
         .finally(() => lists--)
         .then(
           () => started.settle(() => call.end()),
@@ -392,7 +376,7 @@ export function bindRouteGuide(
       if (started === undefined) return;
       const { signal } = started.ctx;
       const replies = handlers.routeChat(readAll<RouteNoteInput>(call, signal), started.ctx);
-      writeAll(call, replies, signal, pacing).then(
+      writeAll(call, replies, signal).then(
         () => started.settle(() => call.end()),
         (error) => started.settle(() => call.emit("error", fail("RouteChat", error))),
       );

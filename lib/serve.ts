@@ -18,6 +18,7 @@ import { clientCertificateProblem, parseCertificateBundle } from "./client_certs
 import type { FeatureDb } from "./feature_db.ts";
 import { bindRouteGuide, observeCalls } from "./grpc_adapter.ts";
 import { useNativeTransport } from "./native_transport.ts";
+import type { Http2ServerOptions } from "./http2/server.ts";
 import { HealthImplementation, protoPath as HEALTH_PROTO_PATH } from "grpc-health-check";
 import { ReflectionService } from "@grpc/reflection";
 import { loadSync } from "@grpc/proto-loader";
@@ -87,25 +88,6 @@ export interface ServeOptions {
    * @default {false}
    */
   reusePort?: boolean;
-  /**
-   * The HTTP/2 server under grpc-js: `"native"` is ours (`lib/http2/`),
-   * `"node"` the runtime's `node:http2`.
-   * @default {$ROUTEGUIDE_TRANSPORT when set, else "native"}
-   */
-  transport?: Transport;
-}
-
-/** Which HTTP/2 server runs under grpc-js. */
-export type Transport = "native" | "node";
-
-/** The transport named by `ROUTEGUIDE_TRANSPORT`, when it may be read and names one. */
-function transportFromEnv(): Transport {
-  const variable = "ROUTEGUIDE_TRANSPORT";
-  if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") return "native";
-  const value = Deno.env.get(variable);
-  if (value === undefined || value === "" || value === "native") return "native";
-  if (value === "node") return value;
-  throw new Error(`${variable} must be "native" or "node", not ${JSON.stringify(value)}`);
 }
 
 /** Limits on what clients may use; each has a default that suits a small server. */
@@ -135,11 +117,6 @@ export interface ServerLimits {
    * @default {1000}
    */
   maxConnections?: number;
-  /**
-   * Response bytes one stream may have waiting for a client that is not reading.
-   * @default {262144}
-   */
-  maxQueuedBytesPerStream?: number;
   /**
    * Milliseconds a new connection may stay silent (no HTTP/2 preface, no
    * TLS handshake) before it is closed, so that sockets that never speak do
@@ -359,6 +336,20 @@ function grpcServerOptions(limits: ServerLimits, keepalive: KeepaliveOptions): g
 }
 
 /**
+ * HTTP/2 settings from our limits. The header list may be larger than the
+ * metadata limit (pseudo-headers, 32 bytes of accounting per field), so
+ * that metadata over the limit reaches the call and gets
+ * `RESOURCE_EXHAUSTED` naming the limit, rather than an HTTP/2 refusal.
+ */
+function http2OptionsFor(limits: ServerLimits): Http2ServerOptions {
+  const maxMetadataBytes = limits.maxMetadataBytes ?? 8192;
+  return {
+    maxConcurrentStreams: limits.maxConcurrentStreams ?? 100,
+    maxHeaderListSize: Math.max(64 * 1024, 2 * maxMetadataBytes + 16 * 1024),
+  };
+}
+
+/**
  * Starts a RouteGuide server and resolves once it listens.
  *
  * Rejects with a one-line `Error` when the address cannot be bound.
@@ -389,7 +380,6 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
         method,
         error: String((error as Error)?.stack ?? error),
       }),
-    maxQueuedBytesPerStream: limits.maxQueuedBytesPerStream,
     maxConcurrentLists: limits.maxConcurrentLists,
     maxMetadataBytes: limits.maxMetadataBytes,
   });
@@ -398,9 +388,8 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     ...grpcServerOptions(limits, options.keepalive ?? {}),
     interceptors: observed ? [observeCalls(createCallObserver(logger))] : [],
   });
-  const transport = options.transport ?? transportFromEnv();
-  const maxConcurrentStreams = limits.maxConcurrentStreams ?? 100;
-  if (transport === "native") useNativeTransport(server, { maxConcurrentStreams });
+  const http2Options = http2OptionsFor(limits);
+  useNativeTransport(server, http2Options);
   server.addService(binding.definition, binding.implementation);
   // The database is loaded before serve() is called, so both start SERVING.
   const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
@@ -492,7 +481,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   let healthOnly: { server: grpc.Server; listener: NetServer; port: number } | undefined;
   if (options.healthPort !== undefined) {
     const healthServer = new grpc.Server();
-    if (transport === "native") useNativeTransport(healthServer, { maxConcurrentStreams });
+    useNativeTransport(healthServer, http2Options);
     health.addToServer(healthServer);
     const healthInjector = healthServer.createConnectionInjector(
       grpc.ServerCredentials.createInsecure(),

@@ -344,7 +344,7 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
  * nothing). A test keeps the two in step.
  */
 export const WORKER_DENO_FLAGS: readonly string[] = [
-  "--v8-flags=--max-semi-space-size=8,--expose-gc",
+  "--v8-flags=--expose-gc",
   "--allow-net",
   "--allow-read",
   "--allow-sys=uid,gid",

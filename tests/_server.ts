@@ -10,14 +10,6 @@ import { waitFor } from "./_async.ts";
 import { createFeatureDb } from "../lib/feature_db.ts";
 import { type RouteGuideServer, serve } from "../lib/serve.ts";
 
-/**
- * The HTTP/2 transport the servers under test run on: `ROUTEGUIDE_TRANSPORT`
- * reaches the child processes, and in-process servers read it too.
- */
-export const TRANSPORT: "native" | "node" = Deno.env.get("ROUTEGUIDE_TRANSPORT") === "node"
-  ? "node"
-  : "native";
-
 /** The project root, as a path. */
 export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
@@ -166,7 +158,7 @@ export async function waitForStderr(
 }
 
 /**
- * Serves, in process on a free loopback port and on our HTTP/2 transport,
+ * Serves, in process on a free loopback port,
  * two features: "A" at (10, 10) and "B" at (20, 20) (E7 units).
  */
 export function serveTwoFeatures(): Promise<RouteGuideServer> {
@@ -178,6 +170,5 @@ export function serveTwoFeatures(): Promise<RouteGuideServer> {
     db: createFeatureDb(features).db,
     host: "127.0.0.1",
     port: 0,
-    transport: "native",
   });
 }

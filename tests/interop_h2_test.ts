@@ -19,7 +19,7 @@ import { loadRouteGuidePackage, SERVICE_NAME } from "../lib/proto.ts";
 import { ErrorCode, FrameType, grpcMessage, parseGoaway, rawConnect } from "./_h2.ts";
 import { runProcess } from "./_process.ts";
 import { isCi } from "./_python.ts";
-import { ROOT, serveTwoFeatures, startServer, TRANSPORT } from "./_server.ts";
+import { ROOT, serveTwoFeatures, startServer } from "./_server.ts";
 
 const SERVICE = "routeguide.RouteGuide";
 const CURL_TIMEOUT_MS = 30_000;
@@ -44,13 +44,9 @@ if (CURL_PROBLEM !== undefined && !isCi()) {
 }
 
 /** Registers a test that needs curl: ignored without it, failing in CI. */
-function curlTest(
-  name: string,
-  fn: (t: Deno.TestContext) => Promise<void>,
-  options: { ignore?: boolean } = {},
-) {
-  if (CURL_PROBLEM === undefined || options.ignore) {
-    Deno.test({ name, ignore: options.ignore ?? false, fn });
+function curlTest(name: string, fn: (t: Deno.TestContext) => Promise<void>) {
+  if (CURL_PROBLEM === undefined) {
+    Deno.test(name, fn);
   } else if (isCi()) {
     Deno.test(name, () => assert.fail(`CI=true but ${CURL_PROBLEM}; apt-get install curl`));
   } else {
@@ -256,9 +252,7 @@ curlTest(
   },
 );
 
-// Ignored on the node:http2 fallback, which answers a non-gRPC content-type
-// with HTTP 200, an empty body and no grpc-status at all. The protocol says
-// servers SHOULD answer 415 (Unsupported Media Type), so that a plain HTTP
+// The protocol says servers SHOULD answer a non-gRPC content-type with 415 (Unsupported Media Type), so that a plain HTTP
 // client does not read a gRPC error as success; our transport does.
 curlTest(
   "HTTP/2 interop: a content-type that is not application/grpc gets HTTP 415",
@@ -273,7 +267,6 @@ curlTest(
     }
     await assertGetFeatureWorks(server.port);
   },
-  { ignore: TRANSPORT !== "native" },
 );
 
 curlTest(
@@ -300,8 +293,7 @@ curlTest(
   },
 );
 
-// Ignored on the node:http2 fallback, which answers a bad preface with GOAWAY
-// INTERNAL_ERROR. RFC 9113 §3.4: an invalid connection preface is a
+// RFC 9113 §3.4: an invalid connection preface is a
 // connection error of type PROTOCOL_ERROR (the GOAWAY may be left out, but
 // when sent it says PROTOCOL_ERROR); our transport says so.
 curlTest(
@@ -317,7 +309,6 @@ curlTest(
       goaways.map(() => ErrorCode.PROTOCOL_ERROR),
     );
   },
-  { ignore: TRANSPORT !== "native" },
 );
 
 // --- all four RPC kinds, messages made by the project's protobuf code ----------
