@@ -31,18 +31,23 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 }
 
 /**
- * Polls `condition` every few milliseconds until it holds; fails after
- * `timeoutMs` saying what it waited for. The one polling helper of the
+ * Polls `condition` (sync or async) every few milliseconds until it holds;
+ * fails after `timeoutMs` saying what it waited for (`what` may be a
+ * function, read at the time of failure, to show the state then). An error
+ * the condition throws ends the wait at once. The one polling helper of the
  * tests: wait for the event itself, with a generous bound.
  */
 export async function waitFor(
-  condition: () => boolean,
-  what: string,
+  condition: () => boolean | Promise<boolean>,
+  what: string | (() => string),
   timeoutMs = 10_000,
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+  while (!(await condition())) {
+    if (performance.now() > deadline) {
+      const said = typeof what === "string" ? what : what();
+      throw new Error(`timed out after ${timeoutMs} ms: ${said}`);
+    }
     await sleep(5);
   }
 }

@@ -89,6 +89,27 @@ function calls(server: ServerProcess): number {
     .length;
 }
 
+/**
+ * Calls GetFeature over and over, checking each answer, until `spread()`
+ * holds (say, each server behind the client has answered some); `counts`
+ * says how the calls went should it not within a step.
+ */
+async function callUntil(
+  client: RouteGuideClient,
+  spread: () => boolean,
+  counts: () => string,
+): Promise<void> {
+  await waitFor(
+    async () => {
+      const feature = await client.getFeature(EMPIRE_STATE, { deadline: deadline() });
+      assert.equal(feature.name, EMPIRE_STATE_NAME);
+      return spread();
+    },
+    counts,
+    STEP_MS,
+  );
+}
+
 /** SIGTERM; asserts a clean exit with nothing in flight and nothing cancelled. */
 async function stopIdle(server: ServerProcess): Promise<void> {
   const status = await server.stop("SIGTERM");
@@ -410,15 +431,11 @@ async function twoServers(targetOf: (first: ServerProcess, second: ServerProcess
   try {
     await client.waitForReady(deadline());
     // Round robin: keep calling until each server answered some.
-    const until = Date.now() + STEP_MS;
-    while (calls(first) === 0 || calls(second) === 0) {
-      assert.ok(Date.now() < until, `first ${calls(first)} calls, second ${calls(second)}`);
-      assert.equal(
-        (await client.getFeature(EMPIRE_STATE, { deadline: deadline() })).name,
-        EMPIRE_STATE_NAME,
-      );
-      await sleep(10);
-    }
+    await callUntil(
+      client,
+      () => calls(first) > 0 && calls(second) > 0,
+      () => `first ${calls(first)} calls, second ${calls(second)}`,
+    );
 
     const status = await first.stop("SIGTERM");
     assert.equal(status.code, 0, first.stderr());
@@ -488,13 +505,11 @@ Deno.test({
     }
     const mixed = createRouteGuideClient(`[::1]:${v6.port},localhost:${v4.port}`);
     try {
-      const until = Date.now() + STEP_MS;
-      while (calls(v6) < 2 || calls(v4) === 0) {
-        assert.ok(Date.now() < until, `[::1] ${calls(v6)} calls, localhost ${calls(v4)}`);
-        const feature = await mixed.getFeature(EMPIRE_STATE, { deadline: deadline() });
-        assert.equal(feature.name, EMPIRE_STATE_NAME);
-        await sleep(10);
-      }
+      await callUntil(
+        mixed,
+        () => calls(v6) >= 2 && calls(v4) > 0,
+        () => `[::1] ${calls(v6)} calls, localhost ${calls(v4)}`,
+      );
     } finally {
       mixed.close();
     }
@@ -551,13 +566,11 @@ tlsTest(
       credentials,
     });
     try {
-      const until = Date.now() + STEP_MS;
-      while (calls(first) === 0 || calls(second) === 0) {
-        assert.ok(Date.now() < until, `first ${calls(first)} calls, second ${calls(second)}`);
-        const feature = await client.getFeature(EMPIRE_STATE, { deadline: deadline() });
-        assert.equal(feature.name, EMPIRE_STATE_NAME);
-        await sleep(10);
-      }
+      await callUntil(
+        client,
+        () => calls(first) > 0 && calls(second) > 0,
+        () => `first ${calls(first)} calls, second ${calls(second)}`,
+      );
     } finally {
       client.close();
     }

@@ -57,16 +57,23 @@ const STEP_MS = 10_000;
  * has not yet seen an earlier client go; fails after {@linkcode STEP_MS}.
  */
 async function retryWhile<T>(code: number, attempt: () => Promise<T>): Promise<T> {
-  const end = Date.now() + STEP_MS;
-  while (true) {
-    try {
-      return await attempt();
-    } catch (error) {
-      const refused = error instanceof RpcError && error.code === code;
-      if (!refused || Date.now() > end) throw error;
-    }
-    await sleep(50);
-  }
+  let result: { value: T } | undefined;
+  let refusal: unknown;
+  await waitFor(
+    async () => {
+      try {
+        result = { value: await attempt() };
+        return true;
+      } catch (error) {
+        if (!(error instanceof RpcError && error.code === code)) throw error;
+        refusal = error;
+        return false;
+      }
+    },
+    () => `still refused: ${refusal}`,
+    STEP_MS,
+  );
+  return result!.value;
 }
 
 /** A client on its own connection (grpc-js shares connections between clients otherwise). */
