@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { createRouteGuideClient } from "../lib/route_guide_client.ts";
 import { startServer } from "./_server.ts";
+import { type TempDb, writeGridDb } from "./_db.ts";
 
 const CYCLES = 40;
 const BOX = {
@@ -19,20 +20,15 @@ const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
  * Long listings make the crash likely (streams still have data queued when
  * the client goes away), so the test serves 2,000 features in a grid.
  */
-async function writeGridDb(): Promise<string> {
-  const features = [{ name: "Empire State Building", location: EMPIRE_STATE }];
-  for (let i = 0; i < 2000; i++) {
-    features.push({
-      name: i % 10 === 0 ? "" : `grid ${i}`,
-      location: {
-        latitude: 400000000 + Math.floor(i / 50) * 400000,
-        longitude: -750000000 + (i % 50) * 400000,
-      },
-    });
-  }
-  const path = await Deno.makeTempFile({ prefix: "routeguide_churn_", suffix: ".json" });
-  await Deno.writeTextFile(path, JSON.stringify(features));
-  return path;
+function writeChurnDb(): Promise<TempDb> {
+  return writeGridDb({
+    count: 2000,
+    columns: 50,
+    step: { latitude: 400000, longitude: 400000 },
+    name: (i) => i % 10 === 0 ? "" : `grid ${i}`,
+    first: [{ name: "Empire State Building", location: EMPIRE_STATE }],
+    prefix: "routeguide_churn_",
+  });
 }
 
 async function drain<T>(items: AsyncIterable<T>): Promise<number> {
@@ -42,8 +38,8 @@ async function drain<T>(items: AsyncIterable<T>): Promise<number> {
 }
 
 Deno.test(`the server survives ${CYCLES} cycles of connect, burst of every RPC kind with one cancel, close`, async () => {
-  const db = await writeGridDb();
-  await using server = await startServer({ args: ["--db", db] });
+  await using db = await writeChurnDb();
+  await using server = await startServer({ args: ["--db", db.path] });
   let exited = false;
   server.process.status.then(() => exited = true);
   for (let cycle = 0; cycle < CYCLES; cycle++) {
@@ -93,5 +89,4 @@ Deno.test(`the server survives ${CYCLES} cycles of connect, burst of every RPC k
   assert.equal(exited, false, server.stderr());
   const status = await server.stop("SIGTERM");
   assert.equal(status.code, 0, server.stderr());
-  await Deno.remove(db);
 });
