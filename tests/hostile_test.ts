@@ -786,27 +786,53 @@ Deno.test("11. PING and SETTINGS floods: the flooding connection gets GOAWAY and
   await assertHealthy(server);
 });
 
+/** A GetFeature with `bytes` of metadata in one value: its error, or the feature's name. */
+function getFeatureWithMetadata(
+  client: GrpcRouteGuide,
+  bytes: number,
+): Promise<{ error?: grpc.ServiceError; name?: string }> {
+  const metadata = new grpc.Metadata();
+  metadata.set("x-big", "m".repeat(bytes));
+  return new Promise((resolve) => {
+    client.getFeature(
+      EMPIRE_STATE,
+      metadata,
+      { deadline: Date.now() + STEP_MS },
+      (error, feature) => resolve(error ? { error } : { name: feature?.name }),
+    );
+  });
+}
+
 Deno.test("12. request metadata over --max-metadata-bytes gets RESOURCE_EXHAUSTED", async () => {
   await using server = await startServer();
   const client = metadataClient(server.target);
-  const call = (bytes: number) => {
-    const metadata = new grpc.Metadata();
-    metadata.set("x-big", "m".repeat(bytes));
-    return new Promise<{ error?: grpc.ServiceError; name?: string }>((resolve) => {
-      client.getFeature(
-        EMPIRE_STATE,
-        metadata,
-        { deadline: Date.now() + 10_000 },
-        (error, feature) => resolve(error ? { error } : { name: feature?.name }),
-      );
-    });
-  };
+  const call = (bytes: number) => getFeatureWithMetadata(client, bytes);
   try {
     const big = await call(16_384);
     assert.equal(big.error?.code, Code.RESOURCE_EXHAUSTED, String(big.error));
     // The size counts every key and value, grpc-js's own user-agent included.
     assert.match(big.error.details, /^request metadata is \d+ bytes, the limit is 8192$/);
     assert.deepEqual(await call(4096), { name: EMPIRE_STATE_NAME });
+  } finally {
+    client.close();
+  }
+  await assertHealthy(server);
+});
+
+Deno.test("12b. --max-metadata-bytes 100000: 80 KB of metadata is served, 120 KB gets RESOURCE_EXHAUSTED naming both sizes", async () => {
+  // Both are over HTTP/2's customary 64 KiB header list: the transport's
+  // limit follows --max-metadata-bytes, so the call itself says what is wrong.
+  await using server = await startServer({ args: ["--max-metadata-bytes", "100000"] });
+  const client = metadataClient(server.target);
+  try {
+    assert.deepEqual(await getFeatureWithMetadata(client, 80_000), { name: EMPIRE_STATE_NAME });
+    const big = await getFeatureWithMetadata(client, 120_000);
+    assert.equal(big.error?.code, Code.RESOURCE_EXHAUSTED, String(big.error));
+    const [, size] = big.error.details.match(
+      /^request metadata is (\d+) bytes, the limit is 100000$/,
+    ) ?? assert.fail(big.error.details);
+    // Every key and value counts: the 120,000-byte value, its key and grpc-js's own.
+    assert.ok(Number(size) > 120_000 && Number(size) < 121_000, big.error.details);
   } finally {
     client.close();
   }
