@@ -1,9 +1,12 @@
 /**
  * Starts `server.ts` for the load scripts exactly as `deno task server` runs
- * it (flags read from deno.json), on loopback, and waits for its ready line.
+ * it (its flags from deno.json, through lib/server_deno_flags.ts), on
+ * loopback, and waits for its ready line.
  *
  * @module
  */
+
+import { serverDenoFlags } from "../lib/server_deno_flags.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
@@ -15,13 +18,10 @@ export interface BenchServer {
 
 /** Starts the server with `--db` on 127.0.0.1:`port` (0: a free one) and resolves once it listens. */
 export async function spawnServer(db: string, port = 0): Promise<BenchServer> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-  const words: string[] = config.tasks.server.command.split(/\s+/);
-  const flags = words.slice(words.indexOf("run") + 1, words.indexOf("server.ts"));
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...flags,
+      ...serverDenoFlags(),
       `${ROOT}server.ts`,
       "--host",
       "127.0.0.1",

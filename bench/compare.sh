@@ -21,7 +21,9 @@ DB=$1; DUR=$2; ROUNDS=$3; shift 3
 cd "$(dirname "$0")/.."
 scratch=$(mktemp -d)
 declare -a NAMES PORTS PIDS
-flags=$(python3 -c "import json;c=json.load(open('deno.json'))['tasks']['server']['command'].split();print(' '.join(w for w in c[c.index('run')+1:c.index('server.ts')] if not w.startswith('--allow-run')))")
+# The server task's flags less --allow-run, from lib/server_deno_flags.ts (the one reader of deno.json).
+flags=$(deno eval 'import { serverDenoFlags, withoutRunPermission } from "./lib/server_deno_flags.ts";
+console.log(withoutRunPermission(serverDenoFlags()).join(" "));')
 while [ "$1" != "--" ]; do
   IFS=: read -r name port args <<< "$1"
   extra=""; [[ $name == *+w ]] && extra="--allow-write"

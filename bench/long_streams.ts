@@ -12,6 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { createRouteGuideClient } from "../lib/route_guide_client.ts";
+import { serverDenoFlags } from "../lib/server_deno_flags.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const { values } = parseArgs({
@@ -22,11 +23,8 @@ const { values } = parseArgs({
   },
 });
 
-const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-const words: string[] = config.tasks.server.command.split(/\s+/);
-const flags = words.slice(words.indexOf("run") + 1, words.indexOf("server.ts"));
 const server = new Deno.Command(Deno.execPath(), {
-  args: ["run", ...flags, `${ROOT}server.ts`, "--host", "127.0.0.1", "--port", "0"],
+  args: ["run", ...serverDenoFlags(), `${ROOT}server.ts`, "--host", "127.0.0.1", "--port", "0"],
   stdout: "piped",
   stderr: "inherit",
 }).spawn();

@@ -13,6 +13,7 @@
  */
 
 import type { Logger } from "./telemetry.ts";
+import { serverDenoFlags, withoutRunPermission } from "./server_deno_flags.ts";
 
 /** How a worker process ended. */
 export interface WorkerExit {
@@ -341,15 +342,9 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
 /**
  * The Deno flags of `deno task server` (deno.json), which workers run with:
  * the same V8 settings and permissions, less `--allow-run` (a worker starts
- * nothing). A test keeps the two in step.
+ * nothing), read from deno.json by {@linkcode serverDenoFlags}.
  */
-export const WORKER_DENO_FLAGS: readonly string[] = [
-  "--v8-flags=--expose-gc",
-  "--allow-net",
-  "--allow-read",
-  "--allow-sys=uid,gid",
-  "--allow-env=OTEL_DENO,GRPC_*,ROUTEGUIDE_*,grpc_proxy,http_proxy,https_proxy,no_grpc_proxy,no_proxy",
-];
+export const WORKER_DENO_FLAGS: readonly string[] = withoutRunPermission(serverDenoFlags());
 
 /**
  * The Deno flags for workers keeping notes in `notes`: an SQLite store gets

@@ -9,27 +9,19 @@ import { collectText, TextLineReader } from "./_lines.ts";
 import { waitFor } from "./_async.ts";
 import { createFeatureDb } from "../lib/feature_db.ts";
 import { type RouteGuideServer, serve } from "../lib/serve.ts";
+import { serverDenoFlags, taskDenoFlags } from "../lib/server_deno_flags.ts";
 
 /** The project root, as a path. */
 export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
 /**
  * The flags `deno task server` runs `server.ts` with (permissions, V8
- * settings), read from deno.json so the tests run the server exactly as
- * users do.
+ * settings), from deno.json, so the tests run the server exactly as users do.
  */
-export const SERVER_FLAGS: string[] = (() => {
-  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
-  const words: string[] = config.tasks.server.command.split(/\s+/);
-  return words.slice(words.indexOf("run") + 1, words.indexOf("server.ts"));
-})();
+export const SERVER_FLAGS: string[] = serverDenoFlags();
 
 /** The flags `deno task client` runs `client.ts` with. */
-export const CLIENT_FLAGS: string[] = (() => {
-  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
-  const words: string[] = config.tasks.client.command.split(/\s+/);
-  return words.slice(words.indexOf("run") + 1, words.indexOf("client.ts"));
-})();
+export const CLIENT_FLAGS: string[] = taskDenoFlags("client");
 
 /** A server process started by {@linkcode startServer}. */
 export interface ServerProcess extends AsyncDisposable {
