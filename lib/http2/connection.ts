@@ -138,6 +138,16 @@ const REQUEST_PSEUDO = new Set([":method", ":scheme", ":authority", ":path"]);
 /** Streams remembered after closing, to tell a late frame from a stray one. */
 const CLOSED_MEMORY = 256;
 
+/**
+ * A response that ends before its request: how much more of the request is
+ * read and dropped, and for how long, before RST_STREAM NO_ERROR asks the
+ * client to stop (see `#endedLocally`).
+ */
+const LINGER_BYTES = 16 * 1024;
+const LINGER_MS = 1000;
+/** Streams lingering at once; beyond that the oldest is reset at once. */
+const LINGER_MAX_STREAMS = 128;
+
 /** The initial window of every HTTP/2 connection and stream (RFC 9113 §6.9.2). */
 const DEFAULT_WINDOW = 65535;
 
@@ -325,6 +335,7 @@ export class ServerConnection {
         if (at === bytes.length) return;
       }
       this.#reader.push(at === 0 ? bytes : bytes.subarray(at), (frame) => this.#onFrame(frame));
+      if (this.#lingering.size > 0) this.#stopLingering(this.#now() - LINGER_MS);
     } catch (error) {
       if (error instanceof Http2Error && error.streamId === undefined) {
         this.#fail(error.code, error.message);
@@ -625,7 +636,9 @@ export class ServerConnection {
     const stream = this.#streams.get(streamId);
     if (stream === undefined) {
       // Frames in flight when we reset a stream are expected; drop them.
-      if (this.#closed.get(streamId) === true) return;
+      if (this.#closed.get(streamId) === true) {
+        return this.#lingered(streamId, frame.length, frame.endStream);
+      }
       return this.#notOpen(streamId, "DATA");
     }
     if (stream.remoteEnded) {
@@ -728,6 +741,10 @@ export class ServerConnection {
     const open = this.#streams.get(streamId);
     if (open !== undefined) return this.#onTrailers(open, frame, headers);
     if (streamId <= this.#lastStreamId) {
+      // Trailers in flight on a stream we reset or answered early are dropped.
+      if (this.#closed.get(streamId) === true) {
+        return this.#lingered(streamId, 0, frame.endStream);
+      }
       if (this.#closed.has(streamId)) {
         throw new Http2Error(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${streamId}`);
       }
@@ -920,13 +937,47 @@ export class ServerConnection {
 
   readonly #localEnded = new WeakSet<Stream>();
 
-  /** Our END_STREAM went out: close, or stop a client that is still sending. */
+  /**
+   * Our END_STREAM went out: the stream closes, at once when the client has
+   * ended too. RFC 9113 §8.1 lets a server whose response is complete ask
+   * for no more of the request with RST_STREAM NO_ERROR; sent at once, some
+   * clients (curl 7.88 among them) report the reset as an error when they
+   * had not quite finished sending, and the response is lost to them. So
+   * the rest of a request is read and dropped, and the reset is sent only
+   * if more than {@linkcode LINGER_BYTES} or {@linkcode LINGER_MS} follow.
+   * The stream is closed for the layer above either way.
+   */
   #endedLocally(stream: Stream): void {
     this.#localEnded.add(stream);
     if (stream.remoteEnded) return this.#maybeClosed(stream);
-    // RFC 9113 §8.1: the response is complete, the request body is not needed.
-    this.#emit(FrameWriter.uint32(FrameType.RST_STREAM, stream.id, ErrorCode.NO_ERROR));
     this.#close(stream, { code: ErrorCode.NO_ERROR, byPeer: false, resetByUs: true });
+    this.#lingering.set(stream.id, { since: this.#now(), bytes: 0 });
+    if (this.#lingering.size > LINGER_MAX_STREAMS) this.#stopLingering(Infinity, 1);
+  }
+
+  /** Streams answered before their request ended, oldest first: when, and bytes dropped since. */
+  readonly #lingering = new Map<number, { since: number; bytes: number }>();
+
+  /** More of a request whose response has ended: dropped, and the stream forgotten at its end. */
+  #lingered(streamId: number, bytes: number, endStream: boolean): void {
+    const entry = this.#lingering.get(streamId);
+    if (entry === undefined) return;
+    entry.bytes += bytes;
+    if (endStream) {
+      this.#lingering.delete(streamId);
+    } else if (entry.bytes > LINGER_BYTES) {
+      this.#lingering.delete(streamId);
+      this.#emit(FrameWriter.uint32(FrameType.RST_STREAM, streamId, ErrorCode.NO_ERROR));
+    }
+  }
+
+  /** Asks the clients of lingering streams since before `before` (at most `limit`) to stop. */
+  #stopLingering(before: number, limit = Infinity): void {
+    for (const [streamId, entry] of this.#lingering) {
+      if (entry.since >= before || limit-- <= 0) return;
+      this.#lingering.delete(streamId);
+      this.#emit(FrameWriter.uint32(FrameType.RST_STREAM, streamId, ErrorCode.NO_ERROR));
+    }
   }
 
   #close(

@@ -655,13 +655,60 @@ Deno.test("our GOAWAY: streams above its last stream id are ignored, open ones g
   assert.equal(peer.connection.failed, false);
 });
 
-Deno.test("a response that ends before the request does stops the client with RST_STREAM NO_ERROR", () => {
+Deno.test("a response that ends before the request: the rest of a short request is dropped, no reset", () => {
   const peer = new Peer();
   peer.request(1);
   peer.connection.respond(1, [[":status", "200"], ["grpc-status", "3"]], { endStream: true });
   peer.pump();
-  assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
+  // Closed for the layer above at once; the client may finish sending.
   assert.ok(peer.events.some((e) => e.type === "streamClosed" && e.code === 0 && !e.byPeer));
+  peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(4000)));
+  peer.send(frame(FrameType.DATA, END_STREAM, 1, new Uint8Array(4000)));
+  // A client's trailers on such a stream are dropped too, not a connection error.
+  peer.request(3);
+  peer.connection.respond(3, [[":status", "200"]], { endStream: true });
+  peer.send(frame(FrameType.HEADERS, END_HEADERS | END_STREAM, 3, hpackLiterals([["x", "y"]])));
+  assert.deepEqual(peer.resets(), []);
+  assert.equal(peer.goaway(), undefined);
+  assert.ok(!peer.events.some((e) => e.type === "data"), "dropped data reached the layer above");
+});
+
+Deno.test("a response that ends before the request: RST_STREAM NO_ERROR past 16 KiB more", () => {
+  const peer = new Peer();
+  peer.request(1);
+  peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+  peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(16384)));
+  assert.deepEqual(peer.resets(), []);
+  peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(1)));
+  assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
+  // What was in flight is still dropped quietly, and the reset is not repeated.
+  peer.send(frame(FrameType.DATA, END_STREAM, 1, new Uint8Array(100)));
+  assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
+  assert.equal(peer.goaway(), undefined);
+});
+
+Deno.test("a response that ends before the request: RST_STREAM NO_ERROR at the first frame after 1 s", () => {
+  let now = 0;
+  const peer = new Peer({ now: () => now });
+  peer.request(1);
+  peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+  peer.pump();
+  now = 999;
+  peer.send(pingFrame(1));
+  assert.deepEqual(peer.resets(), []);
+  now = 1001;
+  peer.send(pingFrame(2));
+  assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
+});
+
+Deno.test("streams answered early are asked to stop, oldest first, past 128 at once", () => {
+  const peer = new Peer({ maxConcurrentStreams: 200 });
+  for (let id = 1; id <= 2 * 129; id += 2) {
+    peer.request(id);
+    peer.connection.respond(id, [[":status", "200"]], { endStream: true });
+  }
+  peer.pump();
+  assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
 });
 
 Deno.test("a header list over the limit gets 431, the table kept in step", () => {
