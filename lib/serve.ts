@@ -16,7 +16,8 @@ import {
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { clientCertificateProblem, parseCertificateBundle } from "./client_certs.ts";
 import type { FeatureDb } from "./feature_db.ts";
-import { bindRouteGuide, observeCalls } from "./grpc_adapter.ts";
+import { observeCalls } from "./call_observer_interceptor.ts";
+import { bindRouteGuide } from "./grpc_adapter.ts";
 import { useNativeTransport } from "./native_transport.ts";
 import type { Http2ServerOptions } from "./http2/server.ts";
 import { HealthImplementation, protoPath as HEALTH_PROTO_PATH } from "grpc-health-check";
@@ -515,7 +516,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
         const deadline = Date.now() + graceMs;
         health.setStatus("", "NOT_SERVING");
         health.setStatus(SERVICE_NAME, "NOT_SERVING");
-        binding.drain();
+        binding.refuseNewCalls();
         listener.close();
         // Tells every connection to go away once its calls end.
         injector.drain(graceMs + 2000);
