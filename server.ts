@@ -6,9 +6,11 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { loadFeatureDb } from "./lib/feature_db.ts";
 import { runtimeWarning } from "./lib/runtime.ts";
-import { formatAddress, reservePort, serve } from "./lib/serve.ts";
+import { formatAddress, reservePort } from "./lib/listener.ts";
+import { serve } from "./lib/serve.ts";
 import {
   parseServerConfig,
   type ServerConfig,
@@ -224,7 +226,7 @@ async function supervise(
         spawnWorker({
           deno,
           denoFlags: workerDenoFlags(config.notes),
-          script: decodeURIComponent(new URL(import.meta.url).pathname),
+          script: fileURLToPath(import.meta.url),
           args: workerArgs,
           env: { [WORKER_ID_VARIABLE]: String(index) },
         }),
