@@ -6,9 +6,11 @@
  * @module
  */
 
-import { loadFeatureDb } from "./lib/feature_db.ts";
+import { fileURLToPath } from "node:url";
+import { type FeatureDb, loadFeatureDb } from "./lib/feature_db.ts";
 import { runtimeWarning } from "./lib/runtime.ts";
-import { formatAddress, reservePort, serve } from "./lib/serve.ts";
+import { formatAddress, reservePort } from "./lib/listener.ts";
+import { type RouteGuideServer, serve, type ServeOptions } from "./lib/serve.ts";
 import {
   parseServerConfig,
   type ServerConfig,
@@ -24,6 +26,7 @@ import {
   spawnWorker,
   startWorkers,
   stdinClosed,
+  type Supervisor,
   workerDenoFlags,
 } from "./lib/supervisor.ts";
 
@@ -40,7 +43,22 @@ export async function main(args: string[]): Promise<number> {
   const signals = listenForSignals();
   const warning = runtimeWarning(Deno.version.deno);
   if (warning !== undefined) console.error(warning);
+  const config = readConfig(args);
+  if (typeof config === "number") return config;
+  const workerId = Number(Deno.env.get(WORKER_ID_VARIABLE) ?? 0);
+  const logger = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    fields: workerId > 0 ? { worker: workerId } : undefined,
+  });
+  if (workerId === 0 && config.workers > 1) {
+    return await supervise(config, { args, logger, signals });
+  }
+  return await runServer(config, { logger, signals, workerId });
+}
 
+/** The configuration from `args` and the environment, or the exit code when there is none to run. */
+function readConfig(args: string[]): ServerConfig | number {
   let config;
   try {
     config = parseServerConfig(args, (name) => Deno.env.get(name));
@@ -53,104 +71,43 @@ export async function main(args: string[]): Promise<number> {
     console.log(serverUsage());
     return 0;
   }
+  return config;
+}
 
-  const workerId = Number(Deno.env.get(WORKER_ID_VARIABLE) ?? 0);
-  const logger = createLogger({
-    level: config.logLevel,
-    format: config.logFormat,
-    fields: workerId > 0 ? { worker: workerId } : undefined,
-  });
-  if (workerId === 0 && config.workers > 1) {
-    return await supervise(config, args, logger, signals);
-  }
+/** What {@linkcode runServer} runs with besides the configuration. */
+interface RunContext {
+  logger: Logger;
+  signals: ProcessSignals;
+  /** This worker's number, or 0 when the process serves alone. */
+  workerId: number;
+}
+
+/** Serves in this process until SIGINT or SIGTERM (or, for a worker, its supervisor's end). */
+async function runServer(config: ServerConfig, context: RunContext): Promise<number> {
+  const { logger, signals, workerId } = context;
   // A worker stops when its supervisor is gone, however it went.
   const stop = workerId > 0
     ? Promise.race([signals.stop, stdinClosed().then(() => "SIGTERM" as const)])
     : signals.stop;
-
   let server;
   try {
     // Load and check the data before binding: a bad file never opens a port.
-    const { db, duplicates } = await loadFeatureDb(config.db);
-    for (const d of duplicates.slice(0, 5)) {
-      logger.log(
-        "warn",
-        `${config.db}: feature ${d.index} repeats the location of feature ${d.firstIndex} ` +
-          `(${d.location.latitude}, ${d.location.longitude}); the first one is kept`,
-      );
-    }
-    if (duplicates.length > 5) {
-      logger.log("warn", `${config.db}: ${duplicates.length} repeated locations in all`);
-    }
-    // Parsing the JSON leaves garbage several times the size of the database
-    // (a 108 MB file for a million features); collect it now, before serving,
-    // so the process starts at its working size (measured: 503 MB of RSS
-    // without, 298 MB with, at a million features). `gc` exists with the
-    // server task's --expose-gc; it takes two passes to give the memory back.
-    const gc = (globalThis as { gc?: () => void }).gc;
-    if (gc !== undefined) {
-      gc();
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      gc();
-    }
+    const db = await loadDatabase(config.db, logger);
     const notes = await openNotesStore(config);
-    server = await serve({
-      notes,
-      db,
-      host: config.host,
-      port: config.port,
-      reusePort: workerId > 0,
-      healthPort: config.healthPort,
-      logger,
-      telemetry: Deno.env.get("OTEL_DENO") === "true",
-      maxNoteBytes: config.maxNoteBytes,
-      limits: {
-        maxConcurrentStreams: config.maxConcurrentStreams,
-        maxConcurrentLists: config.maxConcurrentLists,
-        maxMessageBytes: config.maxMessageBytes,
-        maxMetadataBytes: config.maxMetadataBytes,
-        maxConnections: config.maxConnections,
-      },
-      keepalive: {
-        timeMs: config.keepaliveSeconds * 1000,
-        timeoutMs: config.keepaliveTimeoutSeconds * 1000,
-        maxIdleMs: config.maxConnectionIdleSeconds * 1000,
-        maxAgeMs: config.maxConnectionAgeSeconds * 1000,
-      },
-      tls: config.tlsCert === undefined || config.tlsKey === undefined ? undefined : {
-        certFile: config.tlsCert,
-        keyFile: config.tlsKey,
-        clientCaFile: config.tlsClientCa,
-      },
-    });
+    server = await serve(serveOptions(config, { db, notes, logger, reusePort: workerId > 0 }));
     if (server.healthPort !== undefined) {
       logger.log(
         "notice",
         `health checks in plaintext on ${formatAddress(server.host, server.healthPort)}`,
       );
     }
-    const running = server;
-    const tls = config.tlsCert !== undefined;
-    // SIGHUP reloads TLS files, or says there are none (so `systemctl
-    // reload` is safe on a plaintext server).
-    signals.onHangup(() => {
-      if (!tls) {
-        logger.log("notice", "SIGHUP: nothing to reload (no TLS files)");
-        return;
-      }
-      running.reloadTls().then(
-        () => logger.log("notice", "SIGHUP: reloaded the TLS certificate and key"),
-        (error) =>
-          logger.log("error", `SIGHUP: kept the old TLS files: ${(error as Error).message}`),
-      );
-    });
+    reloadTlsOnHangup(server, { tls: config.tlsCert !== undefined, signals, logger });
     // The ready line is the last thing start-up writes.
     console.log(`listening on ${formatAddress(server.host, server.port)} (${db.size} features)`);
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 1;
   }
-
   const signal = await stop;
   logger.log(
     "notice",
@@ -159,6 +116,97 @@ export async function main(args: string[]): Promise<number> {
   const { cancelled } = await server.shutdown(config.graceSeconds * 1000);
   logger.log("notice", `stopped; ${cancelled} calls cancelled at the end of the grace period`);
   return 0;
+}
+
+/** Loads the feature database at `path`, warning about repeated locations, then collects the garbage. */
+async function loadDatabase(path: string, logger: Logger): Promise<FeatureDb> {
+  const { db, duplicates } = await loadFeatureDb(path);
+  for (const d of duplicates.slice(0, 5)) {
+    logger.log(
+      "warn",
+      `${path}: feature ${d.index} repeats the location of feature ${d.firstIndex} ` +
+        `(${d.location.latitude}, ${d.location.longitude}); the first one is kept`,
+    );
+  }
+  if (duplicates.length > 5) {
+    logger.log("warn", `${path}: ${duplicates.length} repeated locations in all`);
+  }
+  await collectGarbage();
+  return db;
+}
+
+/**
+ * Parsing the JSON leaves garbage several times the size of the database
+ * (a 108 MB file for a million features); collect it now, before serving,
+ * so the process starts at its working size (measured: 503 MB of RSS
+ * without, 298 MB with, at a million features). `gc` exists with the
+ * server task's --expose-gc; it takes two passes to give the memory back.
+ */
+async function collectGarbage(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return;
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  gc();
+}
+
+/** The parts {@linkcode serveOptions} puts with the configuration. */
+interface ServeParts {
+  db: FeatureDb;
+  notes: RouteNotesStore;
+  logger: Logger;
+  reusePort: boolean;
+}
+
+/** The options of `serve()` from the configuration. */
+function serveOptions(config: ServerConfig, parts: ServeParts): ServeOptions {
+  return {
+    ...parts,
+    host: config.host,
+    port: config.port,
+    healthPort: config.healthPort,
+    telemetry: Deno.env.get("OTEL_DENO") === "true",
+    maxNoteBytes: config.maxNoteBytes,
+    limits: {
+      maxConcurrentStreams: config.maxConcurrentStreams,
+      maxConcurrentLists: config.maxConcurrentLists,
+      maxMessageBytes: config.maxMessageBytes,
+      maxMetadataBytes: config.maxMetadataBytes,
+      maxConnections: config.maxConnections,
+    },
+    keepalive: {
+      timeMs: config.keepaliveSeconds * 1000,
+      timeoutMs: config.keepaliveTimeoutSeconds * 1000,
+      maxIdleMs: config.maxConnectionIdleSeconds * 1000,
+      maxAgeMs: config.maxConnectionAgeSeconds * 1000,
+    },
+    tls: config.tlsCert === undefined || config.tlsKey === undefined ? undefined : {
+      certFile: config.tlsCert,
+      keyFile: config.tlsKey,
+      clientCaFile: config.tlsClientCa,
+    },
+  };
+}
+
+/**
+ * SIGHUP reloads TLS files, or says there are none (so `systemctl reload`
+ * is safe on a plaintext server).
+ */
+function reloadTlsOnHangup(
+  server: RouteGuideServer,
+  options: { tls: boolean; signals: ProcessSignals; logger: Logger },
+): void {
+  const { logger } = options;
+  options.signals.onHangup(() => {
+    if (!options.tls) {
+      logger.log("notice", "SIGHUP: nothing to reload (no TLS files)");
+      return;
+    }
+    server.reloadTls().then(
+      () => logger.log("notice", "SIGHUP: reloaded the TLS certificate and key"),
+      (error) => logger.log("error", `SIGHUP: kept the old TLS files: ${(error as Error).message}`),
+    );
+  });
 }
 
 /** Opens the notes store `config.notes` names. */
@@ -178,63 +226,29 @@ async function openNotesStore(config: ServerConfig): Promise<RouteNotesStore> {
   return createMemoryNotesStore(limits);
 }
 
+/** What {@linkcode supervise} runs with besides the configuration. */
+interface SuperviseContext {
+  /** The command-line arguments, passed on to every worker. */
+  args: string[];
+  logger: Logger;
+  signals: ProcessSignals;
+}
+
 /**
  * Runs `config.workers` copies of this server on one port until a signal:
  * SIGINT/SIGTERM stop them all gracefully, SIGHUP reaches each one.
  */
-async function supervise(
-  config: ServerConfig,
-  args: string[],
-  logger: Logger,
-  signals: ProcessSignals,
-): Promise<number> {
-  let supervisor;
-  let address;
+async function supervise(config: ServerConfig, context: SuperviseContext): Promise<number> {
+  const { logger, signals } = context;
+  let started;
   try {
-    // Check the ports are free before sharing them (a second supervisor on
-    // the same port would otherwise quietly share it too), and pick them
-    // when 0 was asked for, so every worker gets the same ones.
-    const port = await reservePort(config.host, config.port);
-    const healthPort = config.healthPort === undefined
-      ? undefined
-      : await reservePort(config.host, config.healthPort);
-    address = formatAddress(config.host, port);
-    // With workers, notes are in memory only when asked for.
-    if (config.notes === "memory") {
-      logger.log(
-        "warn",
-        `--notes memory with ${config.workers} workers: each worker keeps its own notes, so ` +
-          "RouteChat replays only the notes sent through the same worker",
-      );
-    }
-    const deno = await findDenoForWorkers();
-    // Later flags win: these pin what the workers must share.
-    const workerArgs = [
-      ...args,
-      "--port",
-      String(port),
-      ...(healthPort === undefined ? [] : ["--health-port", String(healthPort)]),
-      "--notes",
-      config.notes,
-    ];
-    supervisor = await startWorkers({
-      workers: config.workers,
-      logger,
-      start: (index) =>
-        spawnWorker({
-          deno,
-          denoFlags: workerDenoFlags(config.notes),
-          script: decodeURIComponent(new URL(import.meta.url).pathname),
-          args: workerArgs,
-          env: { [WORKER_ID_VARIABLE]: String(index) },
-        }),
-    });
+    started = await startSupervisor(config, context);
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 1;
   }
-  const running = supervisor;
-  signals.onHangup(() => running.signal("SIGHUP"));
+  const { supervisor, address } = started;
+  signals.onHangup(() => supervisor.signal("SIGHUP"));
   console.log(
     `listening on ${address} (${supervisor.ready.features} features, ${config.workers} workers)`,
   );
@@ -245,6 +259,52 @@ async function supervise(
   const clean = await supervisor.stop(signal, config.graceSeconds * 1000 + 15_000);
   logger.log("notice", `stopped ${config.workers} workers; ${supervisor.restarts} restarts in all`);
   return clean ? 0 : 1;
+}
+
+/** Reserves the ports and starts the workers; resolves once every one is ready. */
+async function startSupervisor(
+  config: ServerConfig,
+  context: SuperviseContext,
+): Promise<{ supervisor: Supervisor; address: string }> {
+  const { logger } = context;
+  // Check the ports are free before sharing them (a second supervisor on
+  // the same port would otherwise quietly share it too), and pick them
+  // when 0 was asked for, so every worker gets the same ones.
+  const port = await reservePort(config.host, config.port);
+  const healthPort = config.healthPort === undefined
+    ? undefined
+    : await reservePort(config.host, config.healthPort);
+  // With workers, notes are in memory only when asked for.
+  if (config.notes === "memory") {
+    logger.log(
+      "warn",
+      `--notes memory with ${config.workers} workers: each worker keeps its own notes, so ` +
+        "RouteChat replays only the notes sent through the same worker",
+    );
+  }
+  const deno = await findDenoForWorkers();
+  // Later flags win: these pin what the workers must share.
+  const workerArgs = [
+    ...context.args,
+    "--port",
+    String(port),
+    ...(healthPort === undefined ? [] : ["--health-port", String(healthPort)]),
+    "--notes",
+    config.notes,
+  ];
+  const supervisor = await startWorkers({
+    workers: config.workers,
+    logger,
+    start: (index) =>
+      spawnWorker({
+        deno,
+        denoFlags: workerDenoFlags(config.notes),
+        script: fileURLToPath(import.meta.url),
+        args: workerArgs,
+        env: { [WORKER_ID_VARIABLE]: String(index) },
+      }),
+  });
+  return { supervisor, address: formatAddress(config.host, port) };
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,17 +1,23 @@
 /**
  * The one module that connects the RouteGuide handlers to grpc-js on the
- * server side: it turns grpc-js calls into async functions and async
- * iterables, honours flow control (`'drain'`), turns cancellation and
- * deadlines into an `AbortSignal`, and maps errors to status codes.
+ * server side: one small wrapper per call kind (unary, server-streaming,
+ * client-streaming, bidi) turns a grpc-js call into an async function over
+ * async iterables (`grpc_streams.ts`), with an `AbortSignal` for
+ * cancellation and deadlines, and maps errors to status codes. Admission
+ * (shutdown, limits) happens here; each admitted call's lifecycle is kept
+ * by a {@linkcode CallRegistry} (`call_registry.ts`).
  *
  * @module
  */
 
 import * as grpc from "@grpc/grpc-js";
-import type { Readable } from "node:stream";
+import { type CallLifecycle, CallRegistry, type CallStatus } from "./call_registry.ts";
 import type { Feature } from "./feature_db.ts";
+import { endedMidMessage, TRUNCATED } from "./grpc_call_internals.ts";
+import { readAll, writeAll } from "./grpc_streams.ts";
 import { loadRouteGuidePackage } from "./proto.ts";
 import type {
+  CallContext,
   PointInput,
   RectangleInput,
   RouteGuideHandlers,
@@ -20,13 +26,6 @@ import type {
 } from "./route_guide_service.ts";
 import type { RouteNote } from "./route_notes.ts";
 import { Code, RpcError } from "./rpc_error.ts";
-import type { CallObserver } from "./telemetry.ts";
-
-/** A gRPC status as grpc-js takes it from a handler. */
-interface StatusError {
-  code: number;
-  details: string;
-}
 
 /** Options for {@linkcode bindRouteGuide}. */
 export interface BindRouteGuideOptions {
@@ -57,38 +56,20 @@ export interface RouteGuideBinding {
   /** Calls that started and have not ended. */
   readonly inFlight: number;
   /** From now on, new calls end at once with `UNAVAILABLE`. */
-  drain(): void;
+  refuseNewCalls(): void;
   /** Resolves once no call is in flight, or when `signal` aborts. */
   idle(signal?: AbortSignal): Promise<void>;
   /** Ends every call in flight with `UNAVAILABLE` and aborts its handler; returns how many. */
   cancelAll(details: string): number;
 }
 
-/** One call in flight. */
-interface ActiveCall {
-  readonly controller: AbortController;
-  /** Sends a status to the client (once), unless the client is gone. */
-  fail(status: StatusError): void;
-}
+/** A grpc-js server call, as admission reads it. */
+type IncomingCall = NodeJS.EventEmitter & { metadata: grpc.Metadata };
 
-/** The abort reason of a call whose client went away (shared: no stack trace per call). */
-const CANCELLED_BY_CLIENT = new RpcError(Code.CANCELLED, "cancelled by the client");
-
-const SHUTTING_DOWN: StatusError = {
+const SHUTTING_DOWN: CallStatus = {
   code: Code.UNAVAILABLE,
   details: "the server is shutting down; retry on another server or later",
 };
-
-/** Turns what a handler threw into the status the client sees. */
-function toStatus(
-  error: unknown,
-  method: string,
-  onUnexpected?: (error: unknown, method: string) => void,
-): StatusError {
-  if (error instanceof RpcError) return { code: error.code, details: error.message };
-  onUnexpected?.(error, method);
-  return { code: Code.INTERNAL, details: "internal error" };
-}
 
 /** The size of metadata as sent: keys and values, in bytes. */
 function sizeOf(metadata: grpc.Metadata): number {
@@ -99,137 +80,216 @@ function sizeOf(metadata: grpc.Metadata): number {
   return bytes;
 }
 
-/** Resolves on the stream's next `'drain'`, or when the signal aborts. */
-function drained(stream: NodeJS.EventEmitter, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off("drain", done);
-      signal.removeEventListener("abort", done);
-      resolve();
+/** A cap on the calls of one method running at once. */
+class ConcurrencyLimit {
+  #running = 0;
+  readonly #max: number;
+  readonly #method: string;
+
+  /** At most `max` calls of `method` at once. */
+  constructor(max: number, method: string) {
+    this.#max = max;
+    this.#method = method;
+  }
+
+  /** The status that turns a call away when the cap is reached, else `undefined`. */
+  refusal(): CallStatus | undefined {
+    if (this.#running < this.#max) return undefined;
+    return {
+      code: Code.RESOURCE_EXHAUSTED,
+      details: `too many ${this.#method} calls at once (limit ${this.#max}); retry later`,
     };
-    stream.on("drain", done);
-    signal.addEventListener("abort", done);
-  });
-}
-
-/** The parts of the HTTP/2 stream under a grpc-js call that this module reads. */
-interface Http2StreamLike extends NodeJS.EventEmitter {
-  /** The stream's session; set while the stream belongs to one. */
-  readonly session?: object | null;
-  /** Whether the stream has closed. */
-  readonly closed?: boolean;
-  /** Whether the peer reset the stream. */
-  readonly aborted?: boolean;
-  /** The RST_STREAM code, once the stream was reset. */
-  readonly rstCode?: number;
-}
-
-/** The innermost grpc-js call object, which owns the HTTP/2 stream and the message decoder. */
-interface BaseCall {
-  stream?: Http2StreamLike;
-  decoder?: { readState?: number };
-  nextCall?: unknown;
-}
-
-/**
- * The innermost link of a grpc-js server call. grpc-js keeps it private:
- * the call's interceptor chain (`call.call`, then `nextCall`) ends in the
- * object holding `stream` and `decoder`. `undefined` if grpc-js changes
- * shape.
- */
-function baseCallOf(call: object): BaseCall | undefined {
-  return baseCallFrom((call as { call?: unknown }).call as BaseCall | undefined);
-}
-
-/** The innermost link, starting the walk at an interceptor chain link. */
-function baseCallFrom(start: BaseCall | undefined): BaseCall | undefined {
-  let link = start;
-  for (let depth = 0; link != null && depth < 16; depth++) {
-    if (link.stream?.session != null) return link;
-    link = link.nextCall as BaseCall | undefined;
   }
-  return undefined;
-}
 
-/** The HTTP/2 stream under a grpc-js server call. */
-function http2StreamOf(call: object): Http2StreamLike | undefined {
-  return baseCallOf(call)?.stream;
-}
+  /** A call starts. */
+  enter(): void {
+    this.#running++;
+  }
 
-/**
- * Whether the client's request stream ended in the middle of a message.
- * grpc-js drops such a partial message without a word (a RecordRoute would
- * report success on what arrived); gRPC servers in other languages answer
- * `INTERNAL`, and so do we.
- */
-function endedMidMessage(call: object): boolean {
-  const state = baseCallOf(call)?.decoder?.readState;
-  return state !== undefined && state !== 0;
-}
-
-const TRUNCATED = "the request stream ended in the middle of a message";
-
-/** The RST_STREAM code a client's cancel sends. */
-const NGHTTP2_CANCEL = 8;
-
-/**
- * Writes every message to a grpc-js stream with flow control: it waits for
- * `'drain'` whenever `write()` asks to. Our HTTP/2 transport calls a
- * write back only once its bytes are within the client's flow-control
- * window, so a client that stops reading pauses the handler here.
- */
-async function writeAll<T>(
-  stream: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>,
-  messages: AsyncIterable<T>,
-  signal: AbortSignal,
-): Promise<void> {
-  for await (const message of messages) {
-    if (signal.aborted) return;
-    if (!stream.write(message)) {
-      await drained(stream, signal);
-      if (signal.aborted) return;
-    }
+  /** A call ends. */
+  leave(): void {
+    this.#running--;
   }
 }
 
-/**
- * Reads the messages of a grpc-js request stream as an async iterable.
- *
- * Unlike the stream's own iterator, stopping early does not destroy the
- * stream, so the call can still send its status. Throws `CANCELLED` when the
- * stream closes without the client's half-close.
- */
-async function* readAll<T>(stream: Readable, signal: AbortSignal): AsyncGenerator<T> {
-  while (true) {
-    let message: T | null;
-    while ((message = stream.read()) !== null) yield message;
-    if (stream.readableEnded) {
-      // A client's RST_STREAM also ends the stream on this runtime ('aborted',
-      // then 'end', then 'close'); grpc-js takes that end for a half-close.
-      const h2 = http2StreamOf(stream);
-      if (h2?.aborted || (h2?.rstCode ?? 0) !== 0) {
-        throw new RpcError(Code.CANCELLED, "the call was cancelled");
-      }
-      if (endedMidMessage(stream)) throw new RpcError(Code.INTERNAL, TRUNCATED);
-      return;
+/** Options for {@linkcode MethodCalls}. */
+interface MethodCallsOptions {
+  /** The calls in flight on the whole service. */
+  registry: CallRegistry;
+  /** The service's options. */
+  bind: BindRouteGuideOptions;
+  /** A cap on this method's calls at once. */
+  limit?: ConcurrencyLimit;
+}
+
+/** How a call is admitted. */
+interface AdmitOptions {
+  /** Sends a status that ends the call. */
+  sendStatus: (status: CallStatus) => void;
+  /** The client already half-closed (unary and server-streaming calls start then). */
+  requestComplete?: boolean;
+}
+
+/** The calls of one method: admits them or turns them away, and maps their errors to statuses. */
+class MethodCalls {
+  /** The method's name, as in the proto. */
+  readonly name: string;
+  readonly #options: MethodCallsOptions;
+
+  /** The calls of method `name`. */
+  constructor(name: string, options: MethodCallsOptions) {
+    this.name = name;
+    this.#options = options;
+  }
+
+  /** Registers a call and returns it, or sends the status that turns it away and returns `undefined`. */
+  admit(call: IncomingCall, how: AdmitOptions): AdmittedCall | undefined {
+    const refusal = this.#options.limit?.refusal() ?? this.#refusal(call, how.requestComplete);
+    if (refusal !== undefined) {
+      how.sendStatus(refusal);
+      return undefined;
     }
-    if (stream.destroyed || signal.aborted) {
-      throw new RpcError(Code.CANCELLED, "the call was cancelled");
+    const lifecycle = this.#options.registry.admit(how.sendStatus);
+    call.on("cancelled", () => lifecycle.clientCancelled());
+    this.#options.limit?.enter();
+    return new AdmittedCall(lifecycle, this);
+  }
+
+  /** The status that turns the call away, or `undefined` to admit it. */
+  #refusal(call: IncomingCall, requestComplete = false): CallStatus | undefined {
+    if (this.#options.registry.refusingNewCalls) return SHUTTING_DOWN;
+    // Unary and server-streaming handlers start at the half-close, when a
+    // cut-off last message is already known.
+    if (requestComplete && endedMidMessage(call)) {
+      return { code: Code.INTERNAL, details: TRUNCATED };
     }
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        stream.off("readable", done);
-        stream.off("end", done);
-        stream.off("close", done);
-        signal.removeEventListener("abort", done);
-        resolve();
+    const bytes = sizeOf(call.metadata);
+    const limit = this.#options.bind.maxMetadataBytes ?? 8192;
+    if (bytes > limit) {
+      return {
+        code: Code.RESOURCE_EXHAUSTED,
+        details: `request metadata is ${bytes} bytes, the limit is ${limit}`,
       };
-      stream.on("readable", done);
-      stream.on("end", done);
-      stream.on("close", done);
-      signal.addEventListener("abort", done);
+    }
+    return undefined;
+  }
+
+  /** The handler ended: its call leaves this method's cap. */
+  ended(): void {
+    this.#options.limit?.leave();
+  }
+
+  /** Turns what a handler threw into the status the client sees. */
+  statusOf(error: unknown): CallStatus {
+    if (error instanceof RpcError) return { code: error.code, details: error.message };
+    this.#options.bind.onUnexpectedError?.(error, this.name);
+    return { code: Code.INTERNAL, details: "internal error" };
+  }
+}
+
+/** An admitted call: the context its handler gets, and how the handler's outcome goes out. */
+class AdmittedCall {
+  /** What the handler gets: the signal that aborts when the call ends early. */
+  readonly ctx: CallContext;
+  readonly #lifecycle: CallLifecycle;
+  readonly #method: MethodCalls;
+
+  /** An admitted call of `method`. */
+  constructor(lifecycle: CallLifecycle, method: MethodCalls) {
+    this.#lifecycle = lifecycle;
+    this.#method = method;
+    this.ctx = { signal: lifecycle.signal };
+  }
+
+  /** Sends the one reply `result` brings, or the status of its error, unless the call already ended. */
+  reply<Res>(result: Promise<Res>, callback: grpc.sendUnaryData<Res>): void {
+    this.#settleWhen(result, {
+      done: (reply) => callback(null, reply),
+      failed: (status) => callback(status),
     });
   }
+
+  /** Ends `stream` once `written` settles (OK, or the status of its error), unless the call already ended. */
+  endStream(
+    written: Promise<void>,
+    stream: { end(): void; emit(event: "error", status: CallStatus): void },
+  ): void {
+    this.#settleWhen(written, {
+      done: () => stream.end(),
+      failed: (status) => stream.emit("error", status),
+    });
+  }
+
+  /** Settles the call with `outcome` once `result` settles. */
+  #settleWhen<T>(
+    result: Promise<T>,
+    outcome: { done: (value: T) => void; failed: (status: CallStatus) => void },
+  ): void {
+    result.then(
+      (value) => {
+        this.#method.ended();
+        this.#lifecycle.settle(() => outcome.done(value));
+      },
+      (error) => {
+        this.#method.ended();
+        this.#lifecycle.settle(() => outcome.failed(this.#method.statusOf(error)));
+      },
+    );
+  }
+}
+
+/** A unary method: one request at the half-close, one reply. */
+function unaryCall<Req, Res>(
+  calls: MethodCalls,
+  handle: (request: Req, ctx: CallContext) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const sendStatus = (status: CallStatus) => callback(status);
+    const admitted = calls.admit(call, { sendStatus, requestComplete: true });
+    if (admitted === undefined) return;
+    admitted.reply(handle(call.request, admitted.ctx), callback);
+  };
+}
+
+/** A server-streaming method: one request at the half-close, replies written with flow control. */
+function serverStreamingCall<Req, Res>(
+  calls: MethodCalls,
+  handle: (request: Req, ctx: CallContext) => AsyncIterable<Res>,
+): grpc.handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    const sendStatus = (status: CallStatus) => call.emit("error", status);
+    const admitted = calls.admit(call, { sendStatus, requestComplete: true });
+    if (admitted === undefined) return;
+    const { ctx } = admitted;
+    admitted.endStream(writeAll(call, handle(call.request, ctx), ctx.signal), call);
+  };
+}
+
+/** A client-streaming method: requests read as they come, one reply. */
+function clientStreamingCall<Req, Res>(
+  calls: MethodCalls,
+  handle: (requests: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>,
+): grpc.handleClientStreamingCall<Req, Res> {
+  return (call, callback) => {
+    const admitted = calls.admit(call, { sendStatus: (status) => callback(status) });
+    if (admitted === undefined) return;
+    const { ctx } = admitted;
+    admitted.reply(handle(readAll<Req>(call, ctx.signal), ctx), callback);
+  };
+}
+
+/** A bidi-streaming method: requests read as they come, replies written with flow control. */
+function bidiStreamingCall<Req, Res>(
+  calls: MethodCalls,
+  handle: (requests: AsyncIterable<Req>, ctx: CallContext) => AsyncIterable<Res>,
+): grpc.handleBidiStreamingCall<Req, Res> {
+  return (call) => {
+    const admitted = calls.admit(call, { sendStatus: (status) => call.emit("error", status) });
+    if (admitted === undefined) return;
+    const { ctx } = admitted;
+    const replies = handle(readAll<Req>(call, ctx.signal), ctx);
+    admitted.endStream(writeAll(call, replies, ctx.signal), call);
+  };
 }
 
 /**
@@ -255,227 +315,39 @@ export function bindRouteGuide(
   handlers: RouteGuideHandlers,
   options: BindRouteGuideOptions = {},
 ): RouteGuideBinding {
-  const active = new Set<ActiveCall>();
-  const maxMetadataBytes = options.maxMetadataBytes ?? 8192;
-  const maxConcurrentLists = options.maxConcurrentLists ?? 64;
-  let lists = 0;
-  const idleWaiters = new Set<() => void>();
-  let draining = false;
-
-  /**
-   * Registers a call. Returns its context and `settle`, which runs the
-   * completion (reply, end or error) once, unless the client has gone or
-   * the call was already ended by {@linkcode RouteGuideBinding.cancelAll}.
-   */
-  function begin(
-    call: NodeJS.EventEmitter & { cancelled: boolean; metadata: grpc.Metadata },
-    send: (status: StatusError) => void,
-    requestComplete = false,
-  ) {
-    const controller = new AbortController();
-    let finished = false;
-    let clientGone = false;
-    const entry: ActiveCall = {
-      controller,
-      fail(status) {
-        if (finished) return;
-        finished = true;
-        if (!clientGone) send(status);
-      },
-    };
-    const settle = (complete: () => void) => {
-      active.delete(entry);
-      if (active.size === 0) { for (const wake of idleWaiters) wake(); }
-      if (finished) return;
-      finished = true;
-      if (!clientGone && !controller.signal.aborted) complete();
-    };
-    call.on("cancelled", () => {
-      clientGone = true;
-      // grpc-js also reports a cancel when the stream closes after a call
-      // ended normally; only a call still running needs its handler stopped.
-      if (active.has(entry)) controller.abort(CANCELLED_BY_CLIENT);
-    });
-    if (draining) {
-      finished = true;
-      send(SHUTTING_DOWN);
-      return undefined;
-    }
-    // Unary and server-streaming handlers start at the half-close, when a
-    // cut-off last message is already known.
-    if (requestComplete && endedMidMessage(call)) {
-      finished = true;
-      send({ code: Code.INTERNAL, details: TRUNCATED });
-      return undefined;
-    }
-    const metadataBytes = sizeOf(call.metadata);
-    if (metadataBytes > maxMetadataBytes) {
-      finished = true;
-      send({
-        code: Code.RESOURCE_EXHAUSTED,
-        details: `request metadata is ${metadataBytes} bytes, the limit is ${maxMetadataBytes}`,
-      });
-      return undefined;
-    }
-    active.add(entry);
-    return { ctx: { signal: controller.signal }, settle };
-  }
-
-  const fail = (method: string, error: unknown) =>
-    toStatus(error, method, options.onUnexpectedError);
-
+  const registry = new CallRegistry();
+  const calls = (name: string, limit?: ConcurrencyLimit) =>
+    new MethodCalls(name, { registry, bind: options, limit });
+  const lists = new ConcurrencyLimit(options.maxConcurrentLists ?? 64, "ListFeatures");
   const implementation: grpc.UntypedServiceImplementation = {
-    GetFeature(
-      call: grpc.ServerUnaryCall<PointInput, Feature>,
-      callback: grpc.sendUnaryData<Feature>,
-    ) {
-      const started = begin(call, (status) => callback(status), true);
-      if (started === undefined) return;
-      handlers.getFeature(call.request, started.ctx).then(
-        (feature) => started.settle(() => callback(null, feature)),
-        (error) => started.settle(() => callback(fail("GetFeature", error))),
-      );
-    },
-
-    ListFeatures(call: grpc.ServerWritableStream<RectangleInput, Feature>) {
-      const reply = (status: StatusError) => call.emit("error", status);
-      if (lists >= maxConcurrentLists) {
-        reply({
-          code: Code.RESOURCE_EXHAUSTED,
-          details: `too many ListFeatures calls at once (limit ${maxConcurrentLists}); retry later`,
-        });
-        return;
-      }
-      const started = begin(call, reply, true);
-      if (started === undefined) return;
-      lists++;
-      const { signal } = started.ctx;
-      writeAll(call, handlers.listFeatures(call.request, started.ctx), signal)
-        .finally(() => lists--)
-        .then(
-          () => started.settle(() => call.end()),
-          (error) => started.settle(() => call.emit("error", fail("ListFeatures", error))),
-        );
-    },
-
-    RecordRoute(
-      call: grpc.ServerReadableStream<PointInput, RouteSummary>,
-      callback: grpc.sendUnaryData<RouteSummary>,
-    ) {
-      const started = begin(call, (status) => callback(status));
-      if (started === undefined) return;
-      const { signal } = started.ctx;
-      handlers.recordRoute(readAll<PointInput>(call, signal), started.ctx).then(
-        (summary) => started.settle(() => callback(null, summary)),
-        (error) => started.settle(() => callback(fail("RecordRoute", error))),
-      );
-    },
-
-    RouteChat(call: grpc.ServerDuplexStream<RouteNoteInput, RouteNote>) {
-      const started = begin(call, (status) => call.emit("error", status));
-      if (started === undefined) return;
-      const { signal } = started.ctx;
-      const replies = handlers.routeChat(readAll<RouteNoteInput>(call, signal), started.ctx);
-      writeAll(call, replies, signal).then(
-        () => started.settle(() => call.end()),
-        (error) => started.settle(() => call.emit("error", fail("RouteChat", error))),
-      );
-    },
+    GetFeature: unaryCall<PointInput, Feature>(
+      calls("GetFeature"),
+      (point, ctx) => handlers.getFeature(point, ctx),
+    ),
+    ListFeatures: serverStreamingCall<RectangleInput, Feature>(
+      calls("ListFeatures", lists),
+      (rectangle, ctx) => handlers.listFeatures(rectangle, ctx),
+    ),
+    RecordRoute: clientStreamingCall<PointInput, RouteSummary>(
+      calls("RecordRoute"),
+      (points, ctx) => handlers.recordRoute(points, ctx),
+    ),
+    RouteChat: bidiStreamingCall<RouteNoteInput, RouteNote>(
+      calls("RouteChat"),
+      (notes, ctx) => handlers.routeChat(notes, ctx),
+    ),
   };
-
   const pkg = grpc.loadPackageDefinition(loadRouteGuidePackage());
   const definition = (pkg.routeguide as grpc.GrpcObject)
     .RouteGuide as grpc.ServiceClientConstructor;
-
   return {
     definition: definition.service,
     implementation,
     get inFlight() {
-      return active.size;
+      return registry.size;
     },
-    drain() {
-      draining = true;
-    },
-    idle(signal) {
-      if (active.size === 0 || signal?.aborted) return Promise.resolve();
-      return new Promise((resolve) => {
-        const wake = () => {
-          idleWaiters.delete(wake);
-          signal?.removeEventListener("abort", wake);
-          resolve();
-        };
-        idleWaiters.add(wake);
-        signal?.addEventListener("abort", wake);
-      });
-    },
-    cancelAll(details) {
-      const calls = [...active];
-      for (const call of calls) {
-        call.fail({ code: Code.UNAVAILABLE, details });
-        call.controller.abort(new RpcError(Code.UNAVAILABLE, details));
-      }
-      return calls.length;
-    },
-  };
-}
-
-/**
- * A grpc-js server interceptor that reports every call (any service) to an
- * observer when its status is sent, or when the client goes away first.
- *
- * @example
- * ```ts
- * import * as grpc from "@grpc/grpc-js";
- * import { observeCalls } from "./grpc_adapter.ts";
- * import { createCallObserver, createLogger } from "./telemetry.ts";
- * const server = new grpc.Server({
- *   interceptors: [observeCalls(createCallObserver(createLogger({ level: "info" })))],
- * });
- * server.forceShutdown();
- * ```
- */
-export function observeCalls(observer: CallObserver): grpc.ServerInterceptor {
-  return (descriptor, call) => {
-    const observation = observer.start(descriptor.path, call.getPeer());
-    // grpc-js also reports a cancel when the stream closes after the status
-    // went out; from then on the stream's close decides (below).
-    let statusSent = false;
-    const listener = new grpc.ServerListenerBuilder()
-      .withOnCancel(() => {
-        if (statusSent) return;
-        // grpc-js ends an expired call below the interceptors, so the status
-        // is never seen here; the deadline tells which it was.
-        const deadline = call.getDeadline();
-        const expired = deadline instanceof Date
-          ? deadline.getTime() <= Date.now()
-          : deadline !== Infinity && deadline <= Date.now();
-        observation.end(
-          expired ? Code.DEADLINE_EXCEEDED : Code.CANCELLED,
-          expired ? "deadline exceeded" : "cancelled by the client",
-        );
-      })
-      .build();
-    const responder = new grpc.ResponderBuilder()
-      .withStart((next) => next(listener))
-      .withSendStatus((status, next) => {
-        statusSent = true;
-        next(status);
-        // A client that cancels while a reply is on its way resets the
-        // stream; the status that counts is the one the stream closed with.
-        const h2 = baseCallFrom(call as BaseCall)?.stream;
-        if (h2 === undefined || h2.closed) {
-          observation.end(status.code, status.details);
-          return;
-        }
-        h2.once("close", () => {
-          if (h2.rstCode === NGHTTP2_CANCEL) {
-            observation.end(Code.CANCELLED, "cancelled by the client");
-          } else {
-            observation.end(status.code, status.details);
-          }
-        });
-      })
-      .build();
-    return new grpc.ServerInterceptingCall(call, responder);
+    refuseNewCalls: () => registry.refuseNewCalls(),
+    idle: (signal) => registry.idle(signal),
+    cancelAll: (details) => registry.cancelAll(details),
   };
 }

@@ -12,45 +12,18 @@
  * @module
  */
 
+import { RestartPolicy, type RestartPolicyOptions } from "./restart_policy.ts";
 import type { Logger } from "./telemetry.ts";
 import { serverDenoFlags, withoutRunPermission } from "./server_deno_flags.ts";
+import { firstNotReady, readReady, type WorkerReady } from "./worker_readiness.ts";
+import { describeExit, type WorkerProcess, WorkerSlot } from "./worker_slot.ts";
 
-/** How a worker process ended. */
-export interface WorkerExit {
-  /** Exit code (128 + the signal number when a signal ended it). */
-  code: number;
-  /** The signal that ended it, if one did. */
-  signal: Deno.Signal | null;
-}
-
-/** One running worker process, as the supervisor sees it. */
-export interface WorkerProcess {
-  /** Its process id. */
-  readonly pid: number;
-  /** Lines it writes to stdout (its ready line among them); ends when it exits. */
-  readonly lines: AsyncIterable<string>;
-  /** Settles when it exits. */
-  readonly status: Promise<WorkerExit>;
-  /** Sends it a signal; does nothing once it has exited. */
-  kill(signal: Deno.Signal): void;
-}
-
-/** What a worker's ready line says. */
-export interface WorkerReady {
-  /** The address it listens on, as printed. */
-  address: string;
-  /** Features it serves. */
-  features: number;
-}
-
-/** Reads a worker's ready line: `listening on HOST:PORT (N features)`. */
-export function parseReadyLine(line: string): WorkerReady | undefined {
-  const match = line.match(/^listening on (\S+) \((\d+) features\)$/);
-  return match === null ? undefined : { address: match[1], features: Number(match[2]) };
-}
+export type { RestartPolicyOptions } from "./restart_policy.ts";
+export { parseReadyLine, type WorkerReady } from "./worker_readiness.ts";
+export type { WorkerExit, WorkerProcess } from "./worker_slot.ts";
 
 /** Options for {@linkcode startWorkers}. */
-export interface SupervisorOptions {
+export interface SupervisorOptions extends RestartPolicyOptions {
   /** Worker processes to keep running. */
   workers: number;
   /** Starts worker number `index` (1 to `workers`). */
@@ -62,23 +35,6 @@ export interface SupervisorOptions {
    * @default {console.log}
    */
   output?: (line: string) => void;
-  /**
-   * Wait before the first restart of a worker that died; doubled for each
-   * further death in a row, up to `maxRestartDelayMs`.
-   * @default {100}
-   */
-  restartDelayMs?: number;
-  /**
-   * Longest wait between restarts.
-   * @default {30000}
-   */
-  maxRestartDelayMs?: number;
-  /**
-   * A worker that stayed up this long starts again from `restartDelayMs`
-   * when it dies.
-   * @default {60000}
-   */
-  stableMs?: number;
   /**
    * The clock, in milliseconds, that decides how long a worker stayed up.
    * @default {Date.now}
@@ -108,57 +64,167 @@ export interface Supervisor {
   stop(signal: Deno.Signal, timeoutMs: number): Promise<boolean>;
 }
 
-/** Slot of one worker: the process now in it and its restart history. */
-interface Slot {
-  index: number;
-  process: WorkerProcess;
-  startedAt: number;
-  deathsInARow: number;
-  /** A pending restart, cancelled by stop(). */
-  restartTimer?: ReturnType<typeof setTimeout>;
-  /** Settles when the slot's current process exits (or at once, between processes). */
-  exited: Promise<WorkerExit | undefined>;
-  /** Whether the current process printed its ready line. */
-  ready: boolean;
-  /** Signals for the current process, held until it is ready. */
-  held: Set<Deno.Signal>;
-}
+/** The workers' slots, and starting them again when they die. */
+class WorkerPool {
+  readonly slots: WorkerSlot[] = [];
+  restarts = 0;
+  #stopping = false;
+  readonly #options: SupervisorOptions;
+  readonly #policy: RestartPolicy;
+  readonly #output: (line: string) => void;
+  readonly #now: () => number;
 
-/** Marks a slot's process ready and sends it the signals held for it. */
-function markReady(slot: Slot): void {
-  slot.ready = true;
-  for (const signal of slot.held) slot.process.kill(signal);
-  slot.held.clear();
-}
+  /** A pool with no workers started yet. */
+  constructor(options: SupervisorOptions) {
+    this.#options = options;
+    this.#policy = new RestartPolicy(options);
+    this.#output = options.output ?? ((line: string) => console.log(line));
+    this.#now = options.now ?? Date.now;
+  }
 
-function describeExit(exit: WorkerExit): string {
-  return exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-}
+  /** Starts a process in slot `index`; throws when spawning fails. */
+  launch(index: number, deathsInARow: number): WorkerSlot {
+    const process = this.#options.start(index);
+    const slot = new WorkerSlot(index, process, { startedAt: this.#now(), deathsInARow });
+    this.slots[index - 1] = slot;
+    return slot;
+  }
 
-/**
- * Waits for a worker's ready line, passing other lines to `output`, and
- * keeps reading its stdout afterwards (so it never blocks on a full pipe).
- * Resolves to `undefined` when the worker exits without one.
- */
-function readReady(
-  worker: WorkerProcess,
-  output: (line: string) => void,
-): Promise<WorkerReady | undefined> {
-  return new Promise((resolve) => {
-    (async () => {
-      let ready = false;
-      for await (const line of worker.lines) {
-        const parsed = ready ? undefined : parseReadyLine(line);
-        if (parsed !== undefined) {
-          ready = true;
-          resolve(parsed);
-        } else {
-          output(line);
-        }
+  /** Starts every worker; when one cannot be spawned, kills the others and throws. */
+  async launchAll(): Promise<void> {
+    try {
+      for (let index = 1; index <= this.#options.workers; index++) this.launch(index, 0);
+    } catch (error) {
+      // Spawning one failed: the ones already running must not outlive the start.
+      for (const slot of this.slots) slot.process.kill("SIGKILL");
+      await Promise.all(this.slots.map((s) => s.process.status));
+      throw error;
+    }
+  }
+
+  /** For each worker, its ready line, or `undefined` when it exits first. */
+  readies(): Promise<WorkerReady | undefined>[] {
+    return this.slots.map((slot) =>
+      Promise.race([
+        readReady(slot.process, this.#output),
+        // A worker that exits before its ready line fails the start even if
+        // its stdout stays open in a child of its own.
+        slot.process.status.then(() => undefined),
+      ])
+    );
+  }
+
+  /** Worker `failed` died before it was ready: stops them all and throws, saying how it died. */
+  async failStart(failed: number): Promise<never> {
+    this.#stopping = true;
+    const slot = this.slots[failed];
+    for (const other of this.slots) if (other !== slot) other.process.kill("SIGKILL");
+    // Its stdout may end a moment before it exits; one that closed stdout and
+    // lives on can never be ready, so it is killed too.
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const gone = await Promise.race([
+      slot.process.status,
+      new Promise<undefined>((resolve) => grace = setTimeout(() => resolve(undefined), 500)),
+    ]);
+    clearTimeout(grace);
+    if (gone === undefined) slot.process.kill("SIGKILL");
+    const exit = await slot.process.status;
+    await Promise.all(this.slots.map((s) => s.process.status));
+    throw new Error(
+      `worker ${slot.index} ${describeExit(exit)} before it was ready` +
+        (this.#options.workers > 1 ? "; stopped the others" : ""),
+    );
+  }
+
+  /** Every worker printed its ready line: marks them ready and watches each. */
+  allReady(): void {
+    for (const slot of this.slots) {
+      slot.markReady();
+      this.#options.logger.log("info", `worker ${slot.index} ready (pid ${slot.process.pid})`, {
+        worker: slot.index,
+      });
+      this.#watch(slot);
+    }
+  }
+
+  /** Watches a running worker and starts it again when it dies. */
+  #watch(slot: WorkerSlot): void {
+    slot.process.status.then((exit) => {
+      if (this.#stopping) return;
+      const deathsInARow = this.#policy.deathsInARow(
+        this.#now() - slot.startedAt,
+        slot.deathsInARow,
+      );
+      const delay = this.#policy.delayMs(deathsInARow);
+      this.#options.logger.log(
+        "error",
+        `worker ${slot.index} (pid ${slot.process.pid}) ${describeExit(exit)}; ` +
+          `starting it again in ${delay} ms`,
+        { worker: slot.index, deaths_in_a_row: deathsInARow },
+      );
+      slot.vacate();
+      this.#scheduleRestart(slot, deathsInARow, delay);
+    });
+  }
+
+  /**
+   * Starts the worker of `slot` again after `wait` ms; a spawn that fails
+   * (EAGAIN, deno gone) counts as one more death and is tried again later.
+   */
+  #scheduleRestart(slot: WorkerSlot, deathsInARow: number, wait: number): void {
+    slot.restartTimer = setTimeout(() => {
+      if (this.#stopping) return;
+      let next: WorkerSlot;
+      try {
+        next = this.launch(slot.index, deathsInARow);
+      } catch (error) {
+        const again = this.#policy.delayMs(deathsInARow + 1);
+        this.#options.logger.log(
+          "error",
+          `worker ${slot.index} could not be started: ${(error as Error).message}; ` +
+            `trying again in ${again} ms`,
+          { worker: slot.index, deaths_in_a_row: deathsInARow + 1 },
+        );
+        this.#scheduleRestart(slot, deathsInARow + 1, again);
+        return;
       }
-      resolve(undefined);
-    })().catch(() => resolve(undefined));
-  });
+      this.restarts += 1;
+      this.#readyAgain(next);
+      this.#watch(next);
+    }, wait);
+  }
+
+  /** Marks a restarted worker ready once it prints its ready line (if it is still the slot's). */
+  #readyAgain(slot: WorkerSlot): void {
+    readReady(slot.process, this.#output).then((ready) => {
+      if (ready === undefined || this.slots[slot.index - 1] !== slot) return;
+      slot.markReady();
+      this.#options.logger.log(
+        "notice",
+        `worker ${slot.index} started again (pid ${slot.process.pid})`,
+        { worker: slot.index },
+      );
+    });
+  }
+
+  /** See {@linkcode Supervisor.stop}. */
+  async stop(signal: Deno.Signal, timeoutMs: number): Promise<boolean> {
+    this.#stopping = true;
+    for (const slot of this.slots) clearTimeout(slot.restartTimer);
+    for (const slot of this.slots) slot.process.kill(signal);
+    const exits = Promise.all(this.slots.map((slot) => slot.exited));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), timeoutMs);
+    });
+    if (await Promise.race([exits, late]) === "late") {
+      this.#options.logger.log("warn", `workers still running after ${timeoutMs} ms; killing them`);
+      for (const slot of this.slots) slot.process.kill("SIGKILL");
+    }
+    clearTimeout(timer);
+    const results = await exits;
+    return results.every((exit) => exit === undefined || exit.code === 0);
+  }
 }
 
 /**
@@ -174,168 +240,23 @@ export async function startWorkers(options: SupervisorOptions): Promise<Supervis
       `Cannot start workers: workers must be a positive integer: current value is ${options.workers}`,
     );
   }
-  const { logger } = options;
-  const output = options.output ?? ((line: string) => console.log(line));
-  const firstDelay = options.restartDelayMs ?? 100;
-  const maxDelay = options.maxRestartDelayMs ?? 30_000;
-  const stableMs = options.stableMs ?? 60_000;
-  const now = options.now ?? Date.now;
-  const slots: Slot[] = [];
-  let stopping = false;
-  let restarts = 0;
-
-  const launch = (slot: Pick<Slot, "index" | "deathsInARow">): Slot => {
-    const process = options.start(slot.index);
-    const started: Slot = {
-      ...slot,
-      process,
-      startedAt: now(),
-      exited: process.status,
-      ready: false,
-      held: new Set(),
-    };
-    slots[slot.index - 1] = started;
-    return started;
-  };
-
-  const delayFor = (deathsInARow: number) =>
-    Math.min(maxDelay, firstDelay * 2 ** (deathsInARow - 1));
-
-  // Starts the worker of `slot` again after `wait` ms; a spawn that fails
-  // (EAGAIN, deno gone) counts as one more death and is tried again later.
-  const scheduleRestart = (slot: Slot, deathsInARow: number, wait: number) => {
-    slot.restartTimer = setTimeout(() => {
-      if (stopping) return;
-      let next: Slot;
-      try {
-        next = launch({ index: slot.index, deathsInARow });
-      } catch (error) {
-        const again = delayFor(deathsInARow + 1);
-        logger.log(
-          "error",
-          `worker ${slot.index} could not be started: ${(error as Error).message}; ` +
-            `trying again in ${again} ms`,
-          { worker: slot.index, deaths_in_a_row: deathsInARow + 1 },
-        );
-        scheduleRestart(slot, deathsInARow + 1, again);
-        return;
-      }
-      restarts += 1;
-      readReady(next.process, output).then((ready) => {
-        if (ready === undefined || slots[slot.index - 1] !== next) return;
-        markReady(next);
-        logger.log("notice", `worker ${slot.index} started again (pid ${next.process.pid})`, {
-          worker: slot.index,
-        });
-      });
-      watch(next);
-    }, wait);
-  };
-
-  // Watches a running worker and starts it again when it dies.
-  const watch = (slot: Slot) => {
-    slot.process.status.then((exit) => {
-      if (stopping) return;
-      const upFor = now() - slot.startedAt;
-      const deathsInARow = upFor >= stableMs ? 1 : slot.deathsInARow + 1;
-      const delay = delayFor(deathsInARow);
-      logger.log(
-        "error",
-        `worker ${slot.index} (pid ${slot.process.pid}) ${describeExit(exit)}; ` +
-          `starting it again in ${delay} ms`,
-        { worker: slot.index, deaths_in_a_row: deathsInARow },
-      );
-      slot.exited = Promise.resolve(undefined);
-      scheduleRestart(slot, deathsInARow, delay);
-    });
-  };
-
-  try {
-    for (let index = 1; index <= options.workers; index++) {
-      launch({ index, deathsInARow: 0 });
-    }
-  } catch (error) {
-    // Spawning one failed: the ones already running must not outlive the start.
-    for (const slot of slots) slot.process.kill("SIGKILL");
-    await Promise.all(slots.map((s) => s.process.status));
-    throw error;
-  }
-  const readies = slots.map((slot) =>
-    Promise.race([
-      readReady(slot.process, output),
-      // A worker that exits before its ready line fails the start even if
-      // its stdout stays open in a child of its own.
-      slot.process.status.then(() => undefined),
-    ])
-  );
-  // The first worker to die before its ready line, or -1 once all are ready.
-  const failed = await new Promise<number>((resolve) => {
-    let pending = readies.length;
-    readies.forEach((ready, i) =>
-      ready.then((r) => {
-        if (r === undefined) resolve(i);
-        else if (--pending === 0) resolve(-1);
-      })
-    );
-  });
-  if (failed !== -1) {
-    stopping = true;
-    const slot = slots[failed];
-    for (const other of slots) if (other !== slot) other.process.kill("SIGKILL");
-    // Its stdout may end a moment before it exits; one that closed stdout and
-    // lives on can never be ready, so it is killed too.
-    let grace: ReturnType<typeof setTimeout> | undefined;
-    const gone = await Promise.race([
-      slot.process.status,
-      new Promise<undefined>((resolve) => grace = setTimeout(() => resolve(undefined), 500)),
-    ]);
-    clearTimeout(grace);
-    if (gone === undefined) slot.process.kill("SIGKILL");
-    const exit = await slot.process.status;
-    await Promise.all(slots.map((s) => s.process.status));
-    throw new Error(
-      `worker ${slot.index} ${describeExit(exit)} before it was ready` +
-        (options.workers > 1 ? "; stopped the others" : ""),
-    );
-  }
+  const pool = new WorkerPool(options);
+  await pool.launchAll();
+  const readies = pool.readies();
+  const failed = await firstNotReady(readies);
+  if (failed !== -1) await pool.failStart(failed);
   const ready = (await readies[0])!;
-  for (const slot of slots) {
-    markReady(slot);
-    logger.log("info", `worker ${slot.index} ready (pid ${slot.process.pid})`, {
-      worker: slot.index,
-    });
-    watch(slot);
-  }
-
+  pool.allReady();
   return {
     ready,
     get restarts() {
-      return restarts;
+      return pool.restarts;
     },
-    pids: () => slots.map((slot) => slot.process.pid),
+    pids: () => pool.slots.map((slot) => slot.process.pid),
     signal(signal) {
-      for (const slot of slots) {
-        if (slot.ready) slot.process.kill(signal);
-        else slot.held.add(signal);
-      }
+      for (const slot of pool.slots) slot.signal(signal);
     },
-    async stop(signal, timeoutMs) {
-      stopping = true;
-      for (const slot of slots) clearTimeout(slot.restartTimer);
-      for (const slot of slots) slot.process.kill(signal);
-      const exits = Promise.all(slots.map((slot) => slot.exited));
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<"late">((resolve) => {
-        timer = setTimeout(() => resolve("late"), timeoutMs);
-      });
-      if (await Promise.race([exits, late]) === "late") {
-        logger.log("warn", `workers still running after ${timeoutMs} ms; killing them`);
-        for (const slot of slots) slot.process.kill("SIGKILL");
-      }
-      clearTimeout(timer);
-      const results = await exits;
-      return results.every((exit) => exit === undefined || exit.code === 0);
-    },
+    stop: (signal, timeoutMs) => pool.stop(signal, timeoutMs),
   };
 }
 

@@ -478,7 +478,7 @@ tlsTest("SIGHUP with an unreadable key keeps the old certificate and says so", a
 
 // node:tls on Deno 2.8.3 takes a key that does not match the certificate (or
 // is not a key) without a word and then fails every new handshake; the server
-// checks the pair itself (lib/serve.ts readTlsFiles) and keeps the old files.
+// checks the pair itself (lib/tls_listener.ts readTlsFiles) and keeps the old files.
 tlsTest(
   "SIGHUP with a key that does not match the certificate keeps the old certificate",
   async () => {

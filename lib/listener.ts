@@ -1,0 +1,163 @@
+/**
+ * The server's own listening sockets and the connections they accept:
+ * binding an address (with one-line errors saying what to do), checking a
+ * port is free, and {@linkcode ConnectionTracker}, which caps the open
+ * connections, closes those that never speak, and lets shutdown wait for
+ * every socket to close. Knows nothing of gRPC.
+ *
+ * @module
+ */
+
+import { createServer, type Server as NetServer, type Socket } from "node:net";
+
+/** The form grpc-js wants an address in: IPv6 literals go in brackets. */
+export function formatAddress(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Rewords a listen error into one line saying what to do. */
+function listenErrorMessage(address: string, error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case "EADDRINUSE":
+      return `cannot listen on ${address}: the port is already in use (stop the other server or pick another --port)`;
+    case "EACCES":
+      return `cannot listen on ${address}: permission denied (ports below 1024 need privileges)`;
+    case "EADDRNOTAVAIL":
+    case "ENOTFOUND":
+      return `cannot listen on ${address}: no such local address (check --host)`;
+    default:
+      return `cannot listen on ${address}: ${error.message}`;
+  }
+}
+
+/** Where {@linkcode listen} binds. */
+export interface ListenAddress {
+  /** The address to listen on. */
+  host: string;
+  /** The port; 0 picks a free one. */
+  port: number;
+  /**
+   * Share the port with other processes that ask for it too (`SO_REUSEPORT`).
+   * @default {false}
+   */
+  reusePort?: boolean;
+}
+
+/** Listens on host:port; resolves to the port once listening, rejects with a one-line error. */
+export function listen(listener: NetServer, address: ListenAddress): Promise<number> {
+  const { host, port, reusePort = false } = address;
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      listener.off("listening", onListening);
+      reject(new Error(listenErrorMessage(formatAddress(host, port), error)));
+    };
+    const onListening = () => {
+      listener.off("error", onError);
+      resolve((listener.address() as { port: number }).port);
+    };
+    listener.once("error", onError);
+    listener.once("listening", onListening);
+    listener.listen({ host, port, reusePort });
+  });
+}
+
+/**
+ * Checks that host:port is free (nothing listens there, not even a process
+ * sharing it) and resolves to the port, a free one picked when `port` is 0.
+ * It listens for a moment and closes again, so the port is free when it
+ * resolves; rejects with the same one-line errors as {@linkcode listen}.
+ */
+export async function reservePort(host: string, port: number): Promise<number> {
+  const probe = createServer();
+  const picked = await listen(probe, { host, port });
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return picked;
+}
+
+/** Where an accepted connection goes: a grpc-js connection injector, for one. */
+export interface ConnectionSink {
+  /** Takes over the socket. */
+  injectConnection(socket: Socket): void;
+}
+
+/** Options for {@linkcode ConnectionTracker}. */
+export interface ConnectionTrackerOptions {
+  /**
+   * Open connections; more are closed as soon as they arrive.
+   * @default {1000}
+   */
+  maxConnections?: number;
+  /**
+   * Milliseconds a new connection may stay silent (no HTTP/2 preface, no
+   * TLS handshake) before it is closed, so that sockets that never speak do
+   * not hold `maxConnections` slots until keepalive finds them.
+   * @default {10000}
+   */
+  silentConnectionMs?: number;
+}
+
+/** The open connections of a server, on all its ports. */
+export class ConnectionTracker {
+  readonly #sockets = new Set<Socket>();
+  readonly #maxConnections: number;
+  /** Milliseconds a new connection may stay silent before it is closed. */
+  readonly silentMs: number;
+
+  /** A tracker with the caps of `options`. */
+  constructor(options: ConnectionTrackerOptions = {}) {
+    this.#maxConnections = options.maxConnections ?? 1000;
+    this.silentMs = options.silentConnectionMs ?? 10_000;
+  }
+
+  /** Open connections now. */
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /**
+   * An accept handler that counts each connection against the cap (closing
+   * it when the cap is reached), closes it when it stays silent, and
+   * hands it to `sink`.
+   */
+  acceptInto(sink: ConnectionSink): (socket: Socket) => void {
+    return (socket) => {
+      if (this.#sockets.size >= this.#maxConnections) {
+        socket.destroy();
+        return;
+      }
+      this.#sockets.add(socket);
+      // Counting bytes needs no listener of ours on the socket, which grpc-js reads.
+      const silent = setTimeout(() => {
+        if (socket.bytesRead === 0) socket.destroy();
+      }, this.silentMs);
+      socket.once("close", () => {
+        clearTimeout(silent);
+        this.#sockets.delete(socket);
+      });
+      sink.injectConnection(socket);
+    };
+  }
+
+  /** Resolves once every socket has closed, or when `ms` have passed. */
+  allClosed(ms: number): Promise<void> {
+    const sockets = this.#sockets;
+    if (sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(finish, ms);
+      function check() {
+        if (sockets.size === 0) finish();
+      }
+      function finish() {
+        clearTimeout(timer);
+        for (const socket of sockets) socket.off("close", check);
+        resolve();
+      }
+      for (const socket of sockets) socket.on("close", check);
+    });
+  }
+
+  /** Closes every open connection at once. */
+  destroyAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+}
