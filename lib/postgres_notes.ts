@@ -17,13 +17,8 @@ import {
   startPool,
 } from "./postgres_notes_connection.ts";
 import { migrate } from "./postgres_notes_schema.ts";
-import {
-  checkPositiveInteger,
-  resolveNotesLimits,
-  type RouteNote,
-  type RouteNotesLimits,
-  type RouteNotesStore,
-} from "./route_notes.ts";
+import { checkPositiveInteger, resolveNotesLimits, type RouteNotesLimits } from "./notes_limits.ts";
+import type { RouteNote, RouteNotesStore } from "./notes_store.ts";
 
 /** Options for {@linkcode createPostgresNotesStore}. */
 export interface PostgresNotesOptions {

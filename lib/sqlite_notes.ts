@@ -9,12 +9,8 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
-import {
-  resolveNotesLimits,
-  type RouteNote,
-  type RouteNotesLimits,
-  type RouteNotesStore,
-} from "./route_notes.ts";
+import { resolveNotesLimits, type RouteNotesLimits } from "./notes_limits.ts";
+import type { RouteNote, RouteNotesStore } from "./notes_store.ts";
 import { BUSY_TIMEOUT_MS, openDatabase, type Statements, whenFree } from "./sqlite_notes_file.ts";
 
 /** Most exchanges in one transaction, which bounds how long a worker holds the file's lock. */
