@@ -11,6 +11,7 @@ import { DEFAULT_DB_PATH } from "./feature_file.ts";
 import { DEFAULT_MAX_LOCATIONS, DEFAULT_MAX_NOTES_PER_LOCATION } from "./notes_limits.ts";
 import { DEFAULT_MAX_NOTE_BYTES } from "./route_guide_service.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./telemetry.ts";
+import { UsageError } from "./usage_error.ts";
 
 /**
  * Where `--workers` above 1 keeps RouteChat notes unless told otherwise: a
@@ -79,14 +80,8 @@ export interface ServerConfig {
   logFormat: LogFormat;
 }
 
-/** A mistake in the flags or variables, worth one line and exit code 2. */
-export class UsageError extends Error {
-  /** Creates the error with a message saying what is wrong. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+/** A mistake in the flags or variables (defined in `usage_error.ts`, shared with the client). */
+export { UsageError };
 
 interface Setting {
   flag: string;
