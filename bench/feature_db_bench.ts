@@ -3,7 +3,7 @@
  * `deno task bench`.
  */
 
-import { createFeatureDb, type Feature } from "../lib/feature_db.ts";
+import { createFeatureDb, type Feature } from "../lib/feature_index.ts";
 import { normalizeRectangle } from "../lib/geo.ts";
 import { seededRandom } from "../tests/_random.ts";
 

@@ -8,7 +8,7 @@
 
 import { parseArgs } from "node:util";
 import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
-import type { Point } from "../lib/geo.ts";
+import type { E7Point } from "../lib/geo.ts";
 import { seededRandom } from "../tests/_random.ts";
 
 /** What one worker process reports. */
@@ -30,7 +30,7 @@ export type Scenario = "unary" | "list" | "record" | "chat";
 
 interface Setup {
   client: RouteGuideClient;
-  points: Point[];
+  points: E7Point[];
   bounds: { minLat: number; maxLat: number; minLon: number; maxLon: number };
   rectE7: number;
   routeLength: number;
@@ -86,7 +86,7 @@ async function chatLoop(
   seed: number,
   report: WorkerReport,
 ): Promise<void> {
-  const outgoing: { location: Point; message: string }[] = [];
+  const outgoing: { location: E7Point; message: string }[] = [];
   let wake: (() => void) | undefined;
   let done = false;
   const notes = (async function* () {
@@ -130,7 +130,7 @@ export async function main(args: string[]): Promise<void> {
   });
   const scenario = values.scenario as Scenario;
   const seed = Number(values.seed);
-  const features = JSON.parse(await Deno.readTextFile(values.db!)) as { location: Point }[];
+  const features = JSON.parse(await Deno.readTextFile(values.db!)) as { location: E7Point }[];
   const points = features.map((f) => ({
     latitude: f.location?.latitude ?? 0,
     longitude: f.location?.longitude ?? 0,

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { createMemoryNotesStore, type RouteNotesStore } from "../lib/route_notes.ts";
+import type { RouteNotesStore } from "../lib/notes_store.ts";
+import { createMemoryNotesStore } from "../lib/route_notes.ts";
 import { createSqliteNotesStore } from "../lib/sqlite_notes.ts";
 
 const dir = Deno.makeTempDirSync({ prefix: "route_notes_bench_" });

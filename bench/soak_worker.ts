@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
 import { RpcError } from "../lib/rpc_error.ts";
-import type { Point } from "../lib/geo.ts";
+import type { E7Point } from "../lib/geo.ts";
 
 /** Counts one soak client reports. */
 export interface SoakReport {
@@ -37,7 +37,7 @@ if (import.meta.main) {
       concurrency: { type: "string", default: "4" },
     },
   });
-  const points = (JSON.parse(await Deno.readTextFile(values.db!)) as { location: Point }[])
+  const points = (JSON.parse(await Deno.readTextFile(values.db!)) as { location: E7Point }[])
     .map((f) => f.location);
   const until = Number(values.until);
   const seed = Number(values.seed);

@@ -21,7 +21,7 @@ export const MAX_LONGITUDE_E7 = 180 * E7_PER_DEGREE;
 export const INT32_MAX = 2_147_483_647;
 
 /** A position in E7 coordinates, shaped like the protobuf `Point`. */
-export interface Point {
+export interface E7Point {
   /** Latitude in E7, from -900000000 to 900000000. */
   latitude: number;
   /** Longitude in E7, from -1800000000 to 1800000000. */
@@ -68,7 +68,7 @@ export function fromE7(e7: number): number {
  * `field` names the point in the message, e.g. `"lo"` gives
  * `lo.latitude is out of range [-90°, 90°]: 900000001 (90.0000001°)`.
  */
-export function pointProblem(point: Point, field = ""): string | undefined {
+export function pointProblem(point: E7Point, field = ""): string | undefined {
   const prefix = field === "" ? "" : `${field}.`;
   const { latitude, longitude } = point;
   if (!Number.isInteger(latitude) || Math.abs(latitude) > MAX_LATITUDE_E7) {
@@ -80,39 +80,14 @@ export function pointProblem(point: Point, field = ""): string | undefined {
   return undefined;
 }
 
-/**
- * Throws a `RangeError` when a point lies outside ±90° latitude or ±180°
- * longitude; the message names the field and its value.
- *
- * @example
- * ```ts
- * import { assertValidPoint } from "./geo.ts";
- * import assert from "node:assert/strict";
- * assert.throws(
- *   () => assertValidPoint({ latitude: 900000001, longitude: 0 }, "location"),
- *   /location\.latitude is out of range/,
- * );
- * ```
- */
-export function assertValidPoint(point: Point, field = ""): void {
-  const problem = pointProblem(point, field);
-  if (problem !== undefined) throw new RangeError(problem);
-}
-
 /** Sorts the corners of a rectangle given in any order. */
-export function normalizeRectangle(a: Point, b: Point): Bounds {
+export function normalizeRectangle(a: E7Point, b: E7Point): Bounds {
   return {
     minLatitude: Math.min(a.latitude, b.latitude),
     maxLatitude: Math.max(a.latitude, b.latitude),
     minLongitude: Math.min(a.longitude, b.longitude),
     maxLongitude: Math.max(a.longitude, b.longitude),
   };
-}
-
-/** Whether a point lies inside bounds, edges included. */
-export function contains(bounds: Bounds, latitude: number, longitude: number): boolean {
-  return latitude >= bounds.minLatitude && latitude <= bounds.maxLatitude &&
-    longitude >= bounds.minLongitude && longitude <= bounds.maxLongitude;
 }
 
 const RADIANS_PER_E7 = Math.PI / 180 / E7_PER_DEGREE;
@@ -133,7 +108,7 @@ const RADIANS_PER_E7 = Math.PI / 180 / E7_PER_DEGREE;
  * assert.equal(Math.round(d), 111195);
  * ```
  */
-export function haversineMeters(from: Point, to: Point): number {
+export function haversineMeters(from: E7Point, to: E7Point): number {
   const lat1 = from.latitude * RADIANS_PER_E7;
   const lat2 = to.latitude * RADIANS_PER_E7;
   const dLat = (to.latitude - from.latitude) * RADIANS_PER_E7;

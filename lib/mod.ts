@@ -18,7 +18,7 @@
  *   type RouteNote,
  *   RpcError,
  * } from "./mod.ts";
- * import { createFeatureDb } from "./feature_db.ts";
+ * import { createFeatureDb } from "./feature_index.ts";
  * import { serve } from "./serve.ts";
  * import assert from "node:assert/strict";
  *
@@ -92,5 +92,5 @@ export {
 } from "./route_guide_client.ts";
 export { Code, codeName, RpcError } from "./rpc_error.ts";
 export type { Point__Output } from "./generated/routeguide/Point.ts";
-export { fromE7, haversineMeters, type Point as E7Point, toE7 } from "./geo.ts";
+export { type E7Point, fromE7, haversineMeters, toE7 } from "./geo.ts";
 export { point } from "./points.ts";

@@ -4,10 +4,10 @@
  * @module
  */
 
-import { type Point, toE7 } from "./geo.ts";
+import { type E7Point, toE7 } from "./geo.ts";
 
 /**
- * Makes an E7 {@linkcode Point} from a latitude and a longitude in degrees,
+ * Makes an E7 {@linkcode E7Point} from a latitude and a longitude in degrees,
  * each rounded to the nearest E7 unit (halves away from zero).
  *
  * The values are not checked: a point outside ±90° latitude or ±180°
@@ -25,6 +25,6 @@ import { type Point, toE7 } from "./geo.ts";
  * assert.deepEqual(point(40.7484, -73.9857), { latitude: 407484000, longitude: -739857000 });
  * ```
  */
-export function point(latitude: number, longitude: number): Point {
+export function point(latitude: number, longitude: number): E7Point {
   return { latitude: toE7(latitude), longitude: toE7(longitude) };
 }

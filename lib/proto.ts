@@ -5,11 +5,12 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { loadSync, type Options, type PackageDefinition } from "@grpc/proto-loader";
 
 /** Where the wire contract lives, found from this module, not the working directory. */
-export const PROTO_PATH: string = decodeURIComponent(
-  new URL("../protos/route_guide.proto", import.meta.url).pathname,
+export const PROTO_PATH: string = fileURLToPath(
+  new URL("../protos/route_guide.proto", import.meta.url),
 );
 
 /**

@@ -263,7 +263,7 @@ async function* receiveAll<T>(
  * @example
  * ```ts
  * import { createRouteGuideClient } from "./route_guide_client.ts";
- * import { createFeatureDb } from "./feature_db.ts";
+ * import { createFeatureDb } from "./feature_index.ts";
  * import { serve } from "./serve.ts";
  * import assert from "node:assert/strict";
  * const server = await serve({

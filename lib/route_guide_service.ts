@@ -6,15 +6,15 @@
  * @module
  */
 
-import type { Feature, FeatureDb } from "./feature_db.ts";
+import type { Feature, FeatureDb } from "./feature_index.ts";
 import {
+  type E7Point,
   haversineMeters,
   normalizeRectangle,
-  type Point,
   pointProblem,
   saturateInt32,
 } from "./geo.ts";
-import type { RouteNote, RouteNotesStore } from "./route_notes.ts";
+import type { RouteNote, RouteNotesStore } from "./notes_store.ts";
 import { Code, RpcError } from "./rpc_error.ts";
 
 /** What every handler receives besides its request. */
@@ -24,7 +24,7 @@ export interface CallContext {
 }
 
 /** A `Point` as it arrives: fields may be missing, and a missing point reads as (0, 0). */
-export type PointInput = Partial<Point> | null | undefined;
+export type PointInput = Partial<E7Point> | null | undefined;
 
 /** A `Rectangle` as it arrives. */
 export interface RectangleInput {
@@ -89,7 +89,7 @@ export interface RouteGuideHandlersOptions {
 export const DEFAULT_MAX_NOTE_BYTES = 4096;
 
 /** Reads an incoming point, treating an unset point or field as 0 and rejecting out-of-range values. */
-export function readPoint(point: PointInput, field: string): Point {
+export function readPoint(point: PointInput, field: string): E7Point {
   const latitude = point?.latitude ?? 0;
   const longitude = point?.longitude ?? 0;
   const location = { latitude, longitude };
@@ -103,7 +103,7 @@ export function readPoint(point: PointInput, field: string): Point {
  *
  * @example
  * ```ts
- * import { createFeatureDb } from "./feature_db.ts";
+ * import { createFeatureDb } from "./feature_index.ts";
  * import { createMemoryNotesStore } from "./route_notes.ts";
  * import { createRouteGuideHandlers } from "./route_guide_service.ts";
  * import assert from "node:assert/strict";
@@ -122,7 +122,7 @@ export function createRouteGuideHandlers(options: RouteGuideHandlersOptions): Ro
   const now = options.now ?? (() => performance.now());
   const encoder = new TextEncoder();
 
-  function isNamedFeature(point: Point): boolean {
+  function isNamedFeature(point: E7Point): boolean {
     const i = db.indexOf(point.latitude, point.longitude);
     return i >= 0 && db.nameAt(i) !== "";
   }
@@ -151,7 +151,7 @@ export function createRouteGuideHandlers(options: RouteGuideHandlersOptions): Ro
       let pointCount = 0;
       let featureCount = 0;
       let distance = 0;
-      let previous: Point | undefined;
+      let previous: E7Point | undefined;
       for await (const input of points) {
         const point = readPoint(input, `point[${pointCount}]`);
         pointCount++;

@@ -1,81 +1,16 @@
 /**
- * Route notes: messages left at locations, shared by every RouteChat call.
- *
- * Stores sit behind the small asynchronous {@linkcode RouteNotesStore}
- * interface so that a store shared by several processes can replace the
- * in-memory one without touching the service.
+ * Route notes kept in this process's memory: the store for a single server
+ * process. (For modules not yet changed, it also re-exports the notes types
+ * of `notes_store.ts` and `notes_limits.ts`; new code imports those.)
  *
  * @module
  */
 
-import type { Point } from "./geo.ts";
+import { resolveNotesLimits, type RouteNotesLimits } from "./notes_limits.ts";
+import type { RouteNotesStore } from "./notes_store.ts";
 
-/** A message left at a location, shaped like the protobuf `RouteNote`. */
-export interface RouteNote {
-  /** Where the note was left. */
-  location: Point;
-  /** The text of the note. */
-  message: string;
-}
-
-/** Where notes live between RouteChat calls. */
-export interface RouteNotesStore {
-  /**
-   * Returns every note stored at the note's location, oldest first, and
-   * then stores the note, as one atomic step: two concurrent calls at one
-   * location never both miss each other's note.
-   */
-  exchange(note: RouteNote): Promise<RouteNote[]>;
-  /** Releases what the store holds open. */
-  close(): Promise<void>;
-}
-
-/** Caps that bound a notes store; the oldest notes leave first. */
-export interface RouteNotesLimits {
-  /**
-   * Most notes kept at one location; storing one more drops the oldest there.
-   * @default {50}
-   */
-  maxNotesPerLocation?: number;
-  /**
-   * Most locations with notes; a note at a new location beyond this drops
-   * every note at the location written to least recently.
-   * @default {10000}
-   */
-  maxLocations?: number;
-}
-
-/** Default for {@linkcode RouteNotesLimits.maxNotesPerLocation}. */
-export const DEFAULT_MAX_NOTES_PER_LOCATION = 50;
-/** Default for {@linkcode RouteNotesLimits.maxLocations}. */
-export const DEFAULT_MAX_LOCATIONS = 10_000;
-
-/**
- * Returns `value` when it is a positive safe integer; otherwise throws a
- * `RangeError` naming the setting. For the stores' limits and options.
- */
-export function checkPositiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(
-      `Cannot create notes store: ${name} must be a positive integer: current value is ${value}`,
-    );
-  }
-  return value;
-}
-
-/** The limits with their defaults filled in, each checked by {@linkcode checkPositiveInteger}. */
-export function resolveNotesLimits(limits: RouteNotesLimits): Required<RouteNotesLimits> {
-  return {
-    maxNotesPerLocation: checkPositiveInteger(
-      "maxNotesPerLocation",
-      limits.maxNotesPerLocation ?? DEFAULT_MAX_NOTES_PER_LOCATION,
-    ),
-    maxLocations: checkPositiveInteger(
-      "maxLocations",
-      limits.maxLocations ?? DEFAULT_MAX_LOCATIONS,
-    ),
-  };
-}
+export type { RouteNote, RouteNotesStore } from "./notes_store.ts";
+export type { RouteNotesLimits } from "./notes_limits.ts";
 
 /**
  * Creates a store that keeps notes in this process's memory, bounded by

@@ -5,23 +5,24 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { DEFAULT_MAX_LOCATIONS, DEFAULT_MAX_NOTES_PER_LOCATION } from "./route_notes.ts";
+import { DEFAULT_DB_PATH } from "./feature_file.ts";
+import { DEFAULT_MAX_LOCATIONS, DEFAULT_MAX_NOTES_PER_LOCATION } from "./notes_limits.ts";
 import { DEFAULT_MAX_NOTE_BYTES } from "./route_guide_service.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./telemetry.ts";
+import { UsageError } from "./usage_error.ts";
 
 /**
  * Where `--workers` above 1 keeps RouteChat notes unless told otherwise: a
  * file the workers share, next to the feature database.
  */
-export const DEFAULT_SHARED_NOTES_PATH: string = decodeURIComponent(
-  new URL("../data/route_notes.sqlite", import.meta.url).pathname,
+export const DEFAULT_SHARED_NOTES_PATH: string = fileURLToPath(
+  new URL("../data/route_notes.sqlite", import.meta.url),
 );
 
-/** The project's own feature database, found from this module's location. */
-export const DEFAULT_DB_PATH: string = decodeURIComponent(
-  new URL("../data/route_guide_db.json", import.meta.url).pathname,
-);
+/** The project's own feature database (defined in `feature_file.ts`), the default of `--db`. */
+export { DEFAULT_DB_PATH };
 
 /** Everything the server can be told. */
 export interface ServerConfig {
@@ -79,14 +80,8 @@ export interface ServerConfig {
   logFormat: LogFormat;
 }
 
-/** A mistake in the flags or variables, worth one line and exit code 2. */
-export class UsageError extends Error {
-  /** Creates the error with a message saying what is wrong. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+/** A mistake in the flags or variables (defined in `usage_error.ts`, shared with the client). */
+export { UsageError };
 
 interface Setting {
   flag: string;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Point } from "../lib/geo.ts";
+import type { E7Point } from "../lib/geo.ts";
 
 /** Options for {@linkcode writeGridDb}. */
 export interface GridDbOptions {
@@ -20,14 +20,14 @@ export interface GridDbOptions {
    * Distance between neighbours, in E7 units (1e-7 degrees).
    * @default {{ latitude: 100000, longitude: 100000 }}
    */
-  step?: Point;
+  step?: E7Point;
   /**
    * The name of grid feature `i` (`""` for an unnamed one).
    * @default {(i) => `grid ${i}`}
    */
   name?: (i: number) => string;
   /** Features written before the grid. */
-  first?: { name: string; location: Point }[];
+  first?: { name: string; location: E7Point }[];
   /**
    * Prefix of the file's name.
    * @default {"routeguide_grid_"}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type ClientCommand, parseClientArgs, parsePoint } from "../lib/client_cli.ts";
-import { DEFAULT_DB_PATH } from "../lib/server_config.ts";
+import { type ClientCommand, parseClientArgs, parsePoint } from "../lib/client_args.ts";
+import { DEFAULT_DB_PATH } from "../lib/feature_file.ts";
 
 const DEFAULTS: ClientCommand = {
   command: "tour",
@@ -177,15 +177,15 @@ Deno.test("parsePoint() rejects coordinates out of range, naming what and which"
   );
   assert.throws(
     () => parsePoint("-90.0000001", "0", "get"),
-    /^Error: get: latitude is out of range/,
+    /^UsageError: get: latitude is out of range/,
   );
   assert.throws(
     () => parsePoint("0", "180.0000001", "list: first corner"),
-    /^Error: list: first corner: longitude is out of range/,
+    /^UsageError: list: first corner: longitude is out of range/,
   );
   assert.throws(
     () => parsePoint("0", "-181", "note 2"),
-    /^Error: note 2: longitude is out of range/,
+    /^UsageError: note 2: longitude is out of range/,
   );
 });
 

@@ -27,7 +27,7 @@ import {
   RpcError,
   tlsChannelCredentials,
 } from "../lib/mod.ts";
-import { createFeatureDb } from "../lib/feature_db.ts";
+import { createFeatureDb } from "../lib/feature_index.ts";
 import { isTransportFailure } from "../lib/route_guide_client.ts";
 import { serve } from "../lib/serve.ts";
 import { createLogger } from "../lib/telemetry.ts";

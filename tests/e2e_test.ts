@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Code } from "../lib/rpc_error.ts";
 import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
-import { haversineMeters, type Point } from "../lib/geo.ts";
+import { type E7Point, haversineMeters } from "../lib/geo.ts";
 import { type ServerProcess, startServer } from "./_server.ts";
 import { collect } from "./_async.ts";
 import { rejectsWith } from "./_assert.ts";
@@ -29,7 +29,7 @@ async function withServer(
 }
 
 /** A fresh location no other test uses, so server-wide notes do not mix. */
-function freshLocation(): Point {
+function freshLocation(): E7Point {
   return {
     latitude: Math.floor(Math.random() * 1_700_000_000) - 850_000_000,
     longitude: Math.floor(Math.random() * 3_500_000_000) - 1_750_000_000,
@@ -38,7 +38,7 @@ function freshLocation(): Point {
 
 const DB = JSON.parse(
   await Deno.readTextFile(new URL("../data/route_guide_db.json", import.meta.url)),
-) as { name: string; location: Point }[];
+) as { name: string; location: E7Point }[];
 
 Deno.test("GetFeature returns the named feature, or an unnamed one echoing the point", async () => {
   await withServer(async (client) => {
@@ -59,7 +59,7 @@ Deno.test("GetFeature returns the named feature, or an unnamed one echoing the p
 
 Deno.test("ListFeatures streams every feature in the rectangle, corners in any order", async () => {
   await withServer(async (client) => {
-    const box = (lo: Point, hi: Point) =>
+    const box = (lo: E7Point, hi: E7Point) =>
       collect(client.listFeatures({ lo, hi })).then((fs) =>
         fs.map((f) => `${f.name}@${f.location?.latitude},${f.location?.longitude}`).sort()
       );
@@ -272,7 +272,7 @@ Deno.test("a deadline shorter than the work ends the call with DEADLINE_EXCEEDED
       await new Promise((resolve) => setTimeout(resolve, 2000));
     };
     await rejectsWith(
-      client.recordRoute(never<Point>(), { deadline: Date.now() + 300 }),
+      client.recordRoute(never<E7Point>(), { deadline: Date.now() + 300 }),
       Code.DEADLINE_EXCEEDED,
     );
     await rejectsWith(

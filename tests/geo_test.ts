@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
-  assertValidPoint,
-  contains,
+  type E7Point,
   EARTH_RADIUS_M,
   fromE7,
   haversineMeters,
@@ -9,14 +8,19 @@ import {
   MAX_LATITUDE_E7,
   MAX_LONGITUDE_E7,
   normalizeRectangle,
-  type Point,
   pointProblem,
   saturateInt32,
   toE7,
 } from "../lib/geo.ts";
 import { seededRandom } from "./_random.ts";
 
-const pt = (latitude: number, longitude: number): Point => ({ latitude, longitude });
+import { contains, pt } from "./_geo.ts";
+
+/** Throws a `RangeError` carrying pointProblem()'s message: what a caller of it would do. */
+function assertValidPoint(point: E7Point, field = ""): void {
+  const problem = pointProblem(point, field);
+  if (problem !== undefined) throw new RangeError(problem);
+}
 
 // --- toE7 / fromE7 ---------------------------------------------------------
 
@@ -139,7 +143,7 @@ Deno.test("assertValidPoint() throws a RangeError carrying pointProblem()'s mess
 
 Deno.test("normalizeRectangle() sorts corners given in every order", () => {
   const expected = { minLatitude: 10, maxLatitude: 30, minLongitude: -40, maxLongitude: 20 };
-  const corners: [Point, Point][] = [
+  const corners: [E7Point, E7Point][] = [
     [pt(10, -40), pt(30, 20)], // lo, hi
     [pt(30, 20), pt(10, -40)], // hi, lo
     [pt(10, 20), pt(30, -40)], // south-east, north-west

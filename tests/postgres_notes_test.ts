@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { createPostgresNotesStore } from "../lib/postgres_notes.ts";
-import type { RouteNote, RouteNotesStore } from "../lib/route_notes.ts";
+import type { RouteNote, RouteNotesStore } from "../lib/notes_store.ts";
 import { createPgTests, type ThrowawayPostgres } from "./_postgres.ts";
 import { waitFor } from "./_async.ts";
 import { seededRandom } from "./_random.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { createFeatureDb, type Feature } from "../lib/feature_db.ts";
-import { EARTH_RADIUS_M, haversineMeters, INT32_MAX, type Point } from "../lib/geo.ts";
+import { createFeatureDb, type Feature } from "../lib/feature_index.ts";
+import { EARTH_RADIUS_M, haversineMeters, INT32_MAX } from "../lib/geo.ts";
 import {
   type CallContext,
   createRouteGuideHandlers,
@@ -9,15 +9,11 @@ import {
   type RouteGuideHandlersOptions,
   type RouteNoteInput,
 } from "../lib/route_guide_service.ts";
-import {
-  createMemoryNotesStore,
-  type RouteNote,
-  type RouteNotesStore,
-} from "../lib/route_notes.ts";
+import type { RouteNote, RouteNotesStore } from "../lib/notes_store.ts";
+import { createMemoryNotesStore } from "../lib/route_notes.ts";
 import { Code, RpcError } from "../lib/rpc_error.ts";
 import { collect, waitFor, within } from "./_async.ts";
-
-const pt = (latitude: number, longitude: number): Point => ({ latitude, longitude });
+import { pt } from "./_geo.ts";
 
 const LIBERTY = pt(406892000, -740445000);
 const BRIDGE = pt(407061000, -739969000);

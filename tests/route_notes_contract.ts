@@ -7,16 +7,17 @@
  */
 
 import assert from "node:assert/strict";
-import type { Point } from "../lib/geo.ts";
-import type { RouteNote, RouteNotesLimits, RouteNotesStore } from "../lib/route_notes.ts";
+import type { E7Point } from "../lib/geo.ts";
+import type { RouteNotesLimits } from "../lib/notes_limits.ts";
+import type { RouteNote, RouteNotesStore } from "../lib/notes_store.ts";
+import { pt } from "./_geo.ts";
 
 /** Builds a fresh, empty store with the given limits (the store's defaults when omitted). */
 export type MakeNotesStore = (
   limits?: RouteNotesLimits,
 ) => Promise<RouteNotesStore> | RouteNotesStore;
 
-const pt = (latitude: number, longitude: number): Point => ({ latitude, longitude });
-const note = (location: Point, message: string): RouteNote => ({ location, message });
+const note = (location: E7Point, message: string): RouteNote => ({ location, message });
 const messages = (notes: RouteNote[]) => notes.map((n) => n.message);
 
 /**

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  createMemoryNotesStore,
-  DEFAULT_MAX_LOCATIONS,
-  DEFAULT_MAX_NOTES_PER_LOCATION,
-} from "../lib/route_notes.ts";
+import { DEFAULT_MAX_LOCATIONS, DEFAULT_MAX_NOTES_PER_LOCATION } from "../lib/notes_limits.ts";
+import { createMemoryNotesStore } from "../lib/route_notes.ts";
 import { runNotesStoreContract } from "./route_notes_contract.ts";
 
 runNotesStoreContract("createMemoryNotesStore()", createMemoryNotesStore);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_MAX_NOTE_BYTES } from "../lib/route_guide_service.ts";
-import { DEFAULT_MAX_LOCATIONS, DEFAULT_MAX_NOTES_PER_LOCATION } from "../lib/route_notes.ts";
+import { DEFAULT_MAX_LOCATIONS, DEFAULT_MAX_NOTES_PER_LOCATION } from "../lib/notes_limits.ts";
 import {
   DEFAULT_DB_PATH,
   DEFAULT_SHARED_NOTES_PATH,

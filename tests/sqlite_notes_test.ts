@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import type { RouteNote } from "../lib/route_notes.ts";
+import type { RouteNote } from "../lib/notes_store.ts";
 import { createSqliteNotesStore } from "../lib/sqlite_notes.ts";
 import {
   assertKeptAcrossReopen,
