@@ -7,19 +7,17 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { type FeatureDb, loadFeatureDb } from "./lib/feature_db.ts";
+import type { FeatureDb } from "./lib/feature_index.ts";
+import { loadFeatureDb } from "./lib/feature_file.ts";
 import { runtimeWarning } from "./lib/runtime.ts";
 import { formatAddress, reservePort } from "./lib/listener.ts";
 import { type RouteGuideServer, serve, type ServeOptions } from "./lib/serve.ts";
-import {
-  parseServerConfig,
-  type ServerConfig,
-  serverUsage,
-  UsageError,
-} from "./lib/server_config.ts";
+import { parseServerConfig, type ServerConfig, serverUsage } from "./lib/server_config.ts";
+import { UsageError } from "./lib/usage_error.ts";
 import { listenForSignals, type ProcessSignals } from "./lib/signals.ts";
 import { createLogger, type Logger } from "./lib/telemetry.ts";
-import { createMemoryNotesStore, type RouteNotesStore } from "./lib/route_notes.ts";
+import { createMemoryNotesStore } from "./lib/route_notes.ts";
+import type { RouteNotesStore } from "./lib/notes_store.ts";
 import { createSqliteNotesStore } from "./lib/sqlite_notes.ts";
 import {
   findDenoForWorkers,

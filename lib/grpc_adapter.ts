@@ -12,7 +12,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { type CallLifecycle, CallRegistry, type CallStatus } from "./call_registry.ts";
-import type { Feature } from "./feature_db.ts";
+import type { Feature } from "./feature_index.ts";
 import { endedMidMessage, TRUNCATED } from "./grpc_call_internals.ts";
 import { readAll, writeAll } from "./grpc_streams.ts";
 import { loadRouteGuidePackage } from "./proto.ts";
@@ -24,7 +24,7 @@ import type {
   RouteNoteInput,
   RouteSummary,
 } from "./route_guide_service.ts";
-import type { RouteNote } from "./route_notes.ts";
+import type { RouteNote } from "./notes_store.ts";
 import { Code, RpcError } from "./rpc_error.ts";
 
 /** Options for {@linkcode bindRouteGuide}. */
@@ -298,7 +298,7 @@ function bidiStreamingCall<Req, Res>(
  * @example
  * ```ts
  * import * as grpc from "@grpc/grpc-js";
- * import { createFeatureDb } from "./feature_db.ts";
+ * import { createFeatureDb } from "./feature_index.ts";
  * import { bindRouteGuide } from "./grpc_adapter.ts";
  * import { createMemoryNotesStore } from "./route_notes.ts";
  * import { createRouteGuideHandlers } from "./route_guide_service.ts";

@@ -1,16 +1,12 @@
 /**
  * Route notes kept in this process's memory: the store for a single server
- * process. (For modules not yet changed, it also re-exports the notes types
- * of `notes_store.ts` and `notes_limits.ts`; new code imports those.)
+ * process.
  *
  * @module
  */
 
 import { resolveNotesLimits, type RouteNotesLimits } from "./notes_limits.ts";
 import type { RouteNotesStore } from "./notes_store.ts";
-
-export type { RouteNote, RouteNotesStore } from "./notes_store.ts";
-export type { RouteNotesLimits } from "./notes_limits.ts";
 
 /**
  * Creates a store that keeps notes in this process's memory, bounded by

@@ -8,7 +8,7 @@
 
 import { createServer, type Server as NetServer } from "node:net";
 import { observeCalls } from "./call_observer_interceptor.ts";
-import type { FeatureDb } from "./feature_db.ts";
+import type { FeatureDb } from "./feature_index.ts";
 import { bindRouteGuide, type RouteGuideBinding } from "./grpc_adapter.ts";
 import {
   createGrpcServer,
@@ -24,11 +24,9 @@ import {
   type ListenAddress,
 } from "./listener.ts";
 import { createCallObserver, createLogger, type Logger } from "./telemetry.ts";
-import {
-  createMemoryNotesStore,
-  type RouteNotesLimits,
-  type RouteNotesStore,
-} from "./route_notes.ts";
+import { createMemoryNotesStore } from "./route_notes.ts";
+import type { RouteNotesLimits } from "./notes_limits.ts";
+import type { RouteNotesStore } from "./notes_store.ts";
 import { createRouteGuideHandlers } from "./route_guide_service.ts";
 import { createTlsListener, type TlsFiles, type TlsListenerOptions } from "./tls_listener.ts";
 
@@ -231,7 +229,7 @@ async function shutDownInOrder(parts: RunningParts, graceMs: number): Promise<Sh
  *
  * @example
  * ```ts
- * import { createFeatureDb } from "./feature_db.ts";
+ * import { createFeatureDb } from "./feature_index.ts";
  * import { serve } from "./serve.ts";
  * import assert from "node:assert/strict";
  * const server = await serve({ db: createFeatureDb([]).db, host: "127.0.0.1", port: 0 });

@@ -21,9 +21,6 @@ export const DEFAULT_SHARED_NOTES_PATH: string = fileURLToPath(
   new URL("../data/route_notes.sqlite", import.meta.url),
 );
 
-/** The project's own feature database (defined in `feature_file.ts`), the default of `--db`. */
-export { DEFAULT_DB_PATH };
-
 /** Everything the server can be told. */
 export interface ServerConfig {
   /** Address to listen on. */
@@ -79,9 +76,6 @@ export interface ServerConfig {
   /** Log line format. */
   logFormat: LogFormat;
 }
-
-/** A mistake in the flags or variables (defined in `usage_error.ts`, shared with the client). */
-export { UsageError };
 
 interface Setting {
   flag: string;

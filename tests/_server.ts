@@ -7,7 +7,7 @@
 
 import { collectText, TextLineReader } from "./_lines.ts";
 import { waitFor } from "./_async.ts";
-import { createFeatureDb } from "../lib/feature_db.ts";
+import { createFeatureDb } from "../lib/feature_index.ts";
 import { type RouteGuideServer, serve } from "../lib/serve.ts";
 import { serverDenoFlags, taskDenoFlags } from "../lib/server_deno_flags.ts";
 

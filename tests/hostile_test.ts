@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { createFeatureDb } from "../lib/feature_db.ts";
+import { createFeatureDb } from "../lib/feature_index.ts";
 import { loadRouteGuidePackage } from "../lib/proto.ts";
 import { serve } from "../lib/serve.ts";
 import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { createRouteGuideClient, type RouteNote__Output } from "../lib/route_guide_client.ts";
-import type { RouteNote } from "../lib/route_notes.ts";
+import type { RouteNote } from "../lib/notes_store.ts";
 import { ROOT, runClientProcess, SERVER_FLAGS, startServer } from "./_server.ts";
 import { collect, within } from "./_async.ts";
 import { createPgTests, type ThrowawayPostgres } from "./_postgres.ts";

@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import { DEFAULT_MAX_NOTE_BYTES } from "../lib/route_guide_service.ts";
 import { DEFAULT_MAX_LOCATIONS, DEFAULT_MAX_NOTES_PER_LOCATION } from "../lib/notes_limits.ts";
 import {
-  DEFAULT_DB_PATH,
   DEFAULT_SHARED_NOTES_PATH,
   parseServerConfig,
   SERVER_SETTINGS,
   type ServerConfig,
   serverUsage,
-  UsageError,
 } from "../lib/server_config.ts";
+import { DEFAULT_DB_PATH } from "../lib/feature_file.ts";
+import { UsageError } from "../lib/usage_error.ts";
 
 /** An environment holding only these variables. */
 const envOf = (vars: Record<string, string>) => (name: string): string | undefined => vars[name];

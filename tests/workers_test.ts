@@ -14,7 +14,7 @@ import {
   tlsChannelCredentials,
 } from "../lib/route_guide_client.ts";
 import { makeTestCerts, tlsTest } from "./_certs.ts";
-import type { RouteNote } from "../lib/route_notes.ts";
+import type { RouteNote } from "../lib/notes_store.ts";
 import { ROOT, SERVER_FLAGS, type ServerProcess, startServer } from "./_server.ts";
 import { collect, waitFor, within } from "./_async.ts";
 
