@@ -6,8 +6,8 @@
 
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { runClient } from "./lib/client_cli.ts";
-import type { ClientIo } from "./lib/client_output.ts";
+import { runClient } from "./lib/cli/client.ts";
+import type { ClientIo } from "./lib/cli/output.ts";
 
 /** Standard streams as the client uses them. */
 export const stdio: ClientIo = {

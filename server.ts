@@ -7,18 +7,18 @@
  */
 
 import { fileURLToPath } from "node:url";
-import type { FeatureDb } from "./lib/feature_index.ts";
-import { loadFeatureDb } from "./lib/feature_file.ts";
-import { runtimeWarning } from "./lib/runtime.ts";
-import { formatAddress, reservePort } from "./lib/listener.ts";
-import { type RouteGuideServer, serve, type ServeOptions } from "./lib/serve.ts";
-import { parseServerConfig, type ServerConfig, serverUsage } from "./lib/server_config.ts";
-import { UsageError } from "./lib/usage_error.ts";
-import { listenForSignals, type ProcessSignals } from "./lib/signals.ts";
-import { createLogger, type Logger } from "./lib/telemetry.ts";
-import { createMemoryNotesStore } from "./lib/route_notes.ts";
-import type { RouteNotesStore } from "./lib/notes_store.ts";
-import { createSqliteNotesStore } from "./lib/sqlite_notes.ts";
+import type { FeatureDb } from "./lib/core/feature_index.ts";
+import { loadFeatureDb } from "./lib/data/feature_file.ts";
+import { runtimeWarning } from "./lib/server/runtime.ts";
+import { formatAddress, reservePort } from "./lib/server/listener.ts";
+import { type RouteGuideServer, serve, type ServeOptions } from "./lib/server/serve.ts";
+import { parseServerConfig, type ServerConfig, serverUsage } from "./lib/server/config.ts";
+import { UsageError } from "./lib/core/usage_error.ts";
+import { listenForSignals, type ProcessSignals } from "./lib/server/signals.ts";
+import { createLogger, type Logger } from "./lib/server/telemetry.ts";
+import { createMemoryNotesStore } from "./lib/notes/memory.ts";
+import type { RouteNotesStore } from "./lib/core/notes_store.ts";
+import { createSqliteNotesStore } from "./lib/notes/sqlite.ts";
 import {
   findDenoForWorkers,
   spawnWorker,
@@ -26,7 +26,7 @@ import {
   stdinClosed,
   type Supervisor,
   workerDenoFlags,
-} from "./lib/supervisor.ts";
+} from "./lib/server/supervisor.ts";
 
 /**
  * Set by the supervisor in each worker's environment: the worker's number.
@@ -218,7 +218,7 @@ async function openNotesStore(config: ServerConfig): Promise<RouteNotesStore> {
   }
   if (config.notes.startsWith("postgres")) {
     // Loaded only when asked for: the driver adds to every start-up otherwise.
-    const { createPostgresNotesStore } = await import("./lib/postgres_notes.ts");
+    const { createPostgresNotesStore } = await import("./lib/notes/postgres.ts");
     return await createPostgresNotesStore(config.notes, limits);
   }
   return createMemoryNotesStore(limits);

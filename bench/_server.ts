@@ -6,7 +6,7 @@
  * @module
  */
 
-import { serverDenoFlags } from "../lib/server_deno_flags.ts";
+import { serverDenoFlags } from "../lib/server/deno_flags.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 

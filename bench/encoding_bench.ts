@@ -3,7 +3,7 @@
  * uses (protobufjs via @grpc/proto-loader): `deno task bench`.
  */
 
-import { loadRouteGuidePackage } from "../lib/proto.ts";
+import { loadRouteGuidePackage } from "../lib/grpc/proto.ts";
 
 const pkg = loadRouteGuidePackage();
 const service = pkg["routeguide.RouteGuide"] as unknown as Record<string, {

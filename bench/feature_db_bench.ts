@@ -3,8 +3,8 @@
  * `deno task bench`.
  */
 
-import { createFeatureDb, type Feature } from "../lib/feature_index.ts";
-import { normalizeRectangle } from "../lib/geo.ts";
+import { createFeatureDb, type Feature } from "../lib/core/feature_index.ts";
+import { normalizeRectangle } from "../lib/core/geo.ts";
 import { seededRandom } from "../tests/_random.ts";
 
 const SIZES = [1_000, 100_000, 1_000_000];

@@ -1,6 +1,6 @@
 /** Distance and validation costs: `deno task bench`. */
 
-import { haversineMeters, pointProblem } from "../lib/geo.ts";
+import { haversineMeters, pointProblem } from "../lib/core/geo.ts";
 
 const a = { latitude: 407484000, longitude: -739857000 };
 const b = { latitude: 407061000, longitude: -739969000 };

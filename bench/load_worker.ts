@@ -7,8 +7,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
-import type { E7Point } from "../lib/geo.ts";
+import { createRouteGuideClient, type RouteGuideClient } from "../lib/grpc/client.ts";
+import type { E7Point } from "../lib/core/geo.ts";
 import { seededRandom } from "../tests/_random.ts";
 
 /** What one worker process reports. */

@@ -11,8 +11,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { createRouteGuideClient } from "../lib/route_guide_client.ts";
-import { serverDenoFlags } from "../lib/server_deno_flags.ts";
+import { createRouteGuideClient } from "../lib/grpc/client.ts";
+import { serverDenoFlags } from "../lib/server/deno_flags.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const { values } = parseArgs({

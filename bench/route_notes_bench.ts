@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { RouteNotesStore } from "../lib/notes_store.ts";
-import { createMemoryNotesStore } from "../lib/route_notes.ts";
-import { createSqliteNotesStore } from "../lib/sqlite_notes.ts";
+import type { RouteNotesStore } from "../lib/core/notes_store.ts";
+import { createMemoryNotesStore } from "../lib/notes/memory.ts";
+import { createSqliteNotesStore } from "../lib/notes/sqlite.ts";
 
 const dir = Deno.makeTempDirSync({ prefix: "route_notes_bench_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
@@ -20,7 +20,7 @@ const stores: [string, RouteNotesStore][] = [
 ];
 const postgresUrl = Deno.env.get("ROUTEGUIDE_BENCH_POSTGRES");
 if (postgresUrl !== undefined) {
-  const { createPostgresNotesStore } = await import("../lib/postgres_notes.ts");
+  const { createPostgresNotesStore } = await import("../lib/notes/postgres.ts");
   stores.push(["postgres", await createPostgresNotesStore(postgresUrl)]);
 }
 

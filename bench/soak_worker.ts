@@ -6,9 +6,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { createRouteGuideClient, type RouteGuideClient } from "../lib/route_guide_client.ts";
-import { RpcError } from "../lib/rpc_error.ts";
-import type { E7Point } from "../lib/geo.ts";
+import { createRouteGuideClient, type RouteGuideClient } from "../lib/grpc/client.ts";
+import { RpcError } from "../lib/core/rpc_error.ts";
+import type { E7Point } from "../lib/core/geo.ts";
 
 /** Counts one soak client reports. */
 export interface SoakReport {

@@ -18,8 +18,8 @@
  *   type RouteNote,
  *   RpcError,
  * } from "./mod.ts";
- * import { createFeatureDb } from "./feature_index.ts";
- * import { serve } from "./serve.ts";
+ * import { createFeatureDb } from "./core/feature_index.ts";
+ * import { serve } from "./server/serve.ts";
  * import assert from "node:assert/strict";
  *
  * const server = await serve({
@@ -89,8 +89,8 @@ export {
   type RouteSummary,
   tlsChannelCredentials,
   type TlsMaterial,
-} from "./route_guide_client.ts";
-export { Code, codeName, RpcError } from "./rpc_error.ts";
-export type { Point__Output } from "./generated/routeguide/Point.ts";
-export { type E7Point, fromE7, haversineMeters, toE7 } from "./geo.ts";
-export { point } from "./points.ts";
+} from "./grpc/client.ts";
+export { Code, codeName, RpcError } from "./core/rpc_error.ts";
+export type { Point__Output } from "./grpc/generated/routeguide/Point.ts";
+export { type E7Point, fromE7, haversineMeters, toE7 } from "./core/geo.ts";
+export { point } from "./core/points.ts";

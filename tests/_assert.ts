@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { codeName, RpcError } from "../lib/rpc_error.ts";
+import { codeName, RpcError } from "../lib/core/rpc_error.ts";
 
 /**
  * Asserts that `promise` rejects with an {@linkcode RpcError} of `code`.

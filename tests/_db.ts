@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { E7Point } from "../lib/geo.ts";
+import type { E7Point } from "../lib/core/geo.ts";
 
 /** Options for {@linkcode writeGridDb}. */
 export interface GridDbOptions {

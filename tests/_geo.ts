@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Bounds, E7Point } from "../lib/geo.ts";
+import type { Bounds, E7Point } from "../lib/core/geo.ts";
 
 /** An E7 point from its two coordinates. */
 export const pt = (latitude: number, longitude: number): E7Point => ({ latitude, longitude });

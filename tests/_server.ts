@@ -7,9 +7,9 @@
 
 import { collectText, TextLineReader } from "./_lines.ts";
 import { waitFor } from "./_async.ts";
-import { createFeatureDb } from "../lib/feature_index.ts";
-import { type RouteGuideServer, serve } from "../lib/serve.ts";
-import { serverDenoFlags, taskDenoFlags } from "../lib/server_deno_flags.ts";
+import { createFeatureDb } from "../lib/core/feature_index.ts";
+import { type RouteGuideServer, serve } from "../lib/server/serve.ts";
+import { serverDenoFlags, taskDenoFlags } from "../lib/server/deno_flags.ts";
 
 /** The project root, as a path. */
 export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).pathname);

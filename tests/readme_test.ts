@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SERVER_SETTINGS } from "../lib/server_config.ts";
+import { SERVER_SETTINGS } from "../lib/server/config.ts";
 import { ROOT } from "./_server.ts";
 
 const README = await Deno.readTextFile(`${ROOT}README.md`);

@@ -1,10 +1,10 @@
 /**
- * `deno task gen`: regenerates the TypeScript types in `lib/generated/` from
+ * `deno task gen`: regenerates the TypeScript types in `lib/grpc/generated/` from
  * `protos/route_guide.proto` with `proto-loader-gen-types`, the generator
  * that ships with `@grpc/proto-loader`, and marks each file as generated.
  *
- * `tests/generated_test.ts` runs {@linkcode generateTypes} into a temporary
- * folder and fails when `lib/generated/` differs.
+ * `tests/grpc/generated_test.ts` runs {@linkcode generateTypes} into a temporary
+ * folder and fails when `lib/grpc/generated/` differs.
  *
  * @module
  */
@@ -13,7 +13,7 @@ const ROOT = new URL("../", import.meta.url);
 const ROOT_PATH = decodeURIComponent(ROOT.pathname);
 
 /** The generated folder, relative to the project root. */
-export const GENERATED_DIR = "lib/generated";
+export const GENERATED_DIR = "lib/grpc/generated";
 
 /** The `@grpc/proto-loader` package pinned in `deno.json`'s import map. */
 async function protoLoaderSpecifier(): Promise<string> {

@@ -1,0 +1,199 @@
+/**
+ * Builds the grpc-js server: the RouteGuide service, the health and
+ * reflection services, the call-observing interceptor, on our HTTP/2
+ * transport (`native_transport.ts`), with limits and keepalive as grpc-js
+ * options. It listens on nothing: connections are handed to it (see
+ * `listener.ts`).
+ *
+ * @module
+ */
+
+import * as grpc from "@grpc/grpc-js";
+import type { Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+import { loadSync } from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation, protoPath as HEALTH_PROTO_PATH } from "grpc-health-check";
+import { withStandardMapEntries } from "./descriptors.ts";
+import type { RouteGuideBinding } from "./adapter.ts";
+import type { Http2ServerOptions } from "../http2/server.ts";
+import { useNativeTransport } from "./native_transport.ts";
+import { loadRouteGuidePackage, PROTO_LOADER_OPTIONS, SERVICE_NAME } from "./proto.ts";
+
+/** Limits grpc-js and the HTTP/2 transport enforce. */
+export interface GrpcLimits {
+  /**
+   * Concurrent calls (HTTP/2 streams) on one connection.
+   * @default {100}
+   */
+  maxConcurrentStreams?: number;
+  /**
+   * Largest request message in bytes; larger ones get `RESOURCE_EXHAUSTED`.
+   * @default {4194304}
+   */
+  maxMessageBytes?: number;
+  /**
+   * Largest request metadata in bytes; more gets `RESOURCE_EXHAUSTED`.
+   * @default {8192}
+   */
+  maxMetadataBytes?: number;
+}
+
+/** Keepalive and connection lifetime settings, in milliseconds; 0 turns one off. */
+export interface KeepaliveOptions {
+  /**
+   * Time between pings on each connection.
+   * @default {60000}
+   */
+  timeMs?: number;
+  /**
+   * How long to wait for a ping's answer before closing the connection.
+   * @default {20000}
+   */
+  timeoutMs?: number;
+  /**
+   * Close connections without calls for this long.
+   * @default {0}
+   */
+  maxIdleMs?: number;
+  /**
+   * Ask connections this old to go away (they finish their calls first).
+   * @default {0}
+   */
+  maxAgeMs?: number;
+}
+
+/** Options for {@linkcode createGrpcServer}. */
+export interface GrpcServerOptions {
+  /** Limits on calls, messages and metadata. */
+  limits?: GrpcLimits;
+  /** Keepalive pings and connection lifetimes. */
+  keepalive?: KeepaliveOptions;
+  /** grpc-js server interceptors, run on every call of every service. */
+  interceptors?: grpc.ServerInterceptor[];
+}
+
+/** A grpc-js server with its services, fed connections from outside. */
+export interface GrpcServer {
+  /** Serves HTTP/2 on an accepted (plaintext or already TLS) socket. */
+  injectConnection(socket: Socket): void;
+  /** Reports NOT_SERVING from now on, on this server and the health-only one. */
+  markNotServing(): void;
+  /** Asks every connection to go away (HTTP/2 GOAWAY) once its calls end, within `graceMs`. */
+  askConnectionsToClose(graceMs: number): void;
+  /** Stops at once: every connection and call still open ends. */
+  close(): void;
+  /** A second server with the health service only, sharing its statuses. */
+  createHealthOnlyServer(): HealthOnlyServer;
+}
+
+/** A grpc-js server that serves the health service alone. */
+export interface HealthOnlyServer {
+  /** Serves HTTP/2 on an accepted socket. */
+  injectConnection(socket: Socket): void;
+  /** Stops at once. */
+  close(): void;
+}
+
+/** The reflection protos inside the @grpc/reflection package. */
+const REFLECTION_PROTOS = ["v1", "v1alpha"].map((version) =>
+  fileURLToPath(
+    new URL(
+      `../proto/grpc/reflection/${version}/reflection.proto`,
+      import.meta.resolve("@grpc/reflection"),
+    ),
+  )
+);
+
+/** grpc-js server options from our limits and keepalive settings. */
+function grpcServerOptions(limits: GrpcLimits, keepalive: KeepaliveOptions): grpc.ServerOptions {
+  const options: grpc.ServerOptions = {
+    "grpc.max_concurrent_streams": limits.maxConcurrentStreams ?? 100,
+    "grpc.max_receive_message_length": limits.maxMessageBytes ?? 4 * 1024 * 1024,
+    "grpc.keepalive_time_ms": keepalive.timeMs ?? 60_000,
+    "grpc.keepalive_timeout_ms": keepalive.timeoutMs ?? 20_000,
+  };
+  if (keepalive.maxIdleMs) options["grpc.max_connection_idle_ms"] = keepalive.maxIdleMs;
+  if (keepalive.maxAgeMs) {
+    options["grpc.max_connection_age_ms"] = keepalive.maxAgeMs;
+    // Calls on an old connection get as long to finish as a shutdown gives.
+    options["grpc.max_connection_age_grace_ms"] = 30_000;
+  }
+  return options;
+}
+
+/**
+ * HTTP/2 settings from our limits. The header list may be larger than the
+ * metadata limit (pseudo-headers, 32 bytes of accounting per field), so
+ * that metadata over the limit reaches the call and gets
+ * `RESOURCE_EXHAUSTED` naming the limit, rather than an HTTP/2 refusal.
+ */
+function http2OptionsFor(limits: GrpcLimits): Http2ServerOptions {
+  const maxMetadataBytes = limits.maxMetadataBytes ?? 8192;
+  return {
+    maxConcurrentStreams: limits.maxConcurrentStreams ?? 100,
+    maxHeaderListSize: Math.max(64 * 1024, 2 * maxMetadataBytes + 16 * 1024),
+  };
+}
+
+/** Adds server reflection, describing RouteGuide, health and reflection itself. */
+function addReflection(server: grpc.Server): void {
+  // Reflection describes every service it lists: the health proto's map
+  // field needs its entry named as protoc names it (see descriptors.ts).
+  new ReflectionService(withStandardMapEntries({
+    ...loadRouteGuidePackage(),
+    ...loadSync(HEALTH_PROTO_PATH, PROTO_LOADER_OPTIONS),
+    // The reflection services list themselves too, as grpc-go's and
+    // grpc-java's do; their protos ship inside @grpc/reflection.
+    ...loadSync(REFLECTION_PROTOS, PROTO_LOADER_OPTIONS),
+  })).addToServer(server);
+}
+
+/** A grpc-js server with the health service alone, on our transport. */
+function healthOnlyServer(
+  health: HealthImplementation,
+  http2Options: Http2ServerOptions,
+): HealthOnlyServer {
+  const server = new grpc.Server();
+  useNativeTransport(server, http2Options);
+  health.addToServer(server);
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  return {
+    injectConnection: (socket) => injector.injectConnection(socket),
+    close: () => server.forceShutdown(),
+  };
+}
+
+/** Builds the grpc-js server for `binding`, with health (SERVING) and reflection. */
+export function createGrpcServer(
+  binding: RouteGuideBinding,
+  options: GrpcServerOptions = {},
+): GrpcServer {
+  const limits = options.limits ?? {};
+  const server = new grpc.Server({
+    ...grpcServerOptions(limits, options.keepalive ?? {}),
+    interceptors: options.interceptors ?? [],
+  });
+  const http2Options = http2OptionsFor(limits);
+  useNativeTransport(server, http2Options);
+  server.addService(binding.definition, binding.implementation);
+  // The database is loaded before the server is built, so both start SERVING.
+  const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
+  health.addToServer(server);
+  addReflection(server);
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  return {
+    injectConnection: (socket) => injector.injectConnection(socket),
+    markNotServing() {
+      health.setStatus("", "NOT_SERVING");
+      health.setStatus(SERVICE_NAME, "NOT_SERVING");
+    },
+    // grpc-js calls this its injector's drain().
+    askConnectionsToClose: (graceMs) => injector.drain(graceMs),
+    close() {
+      injector.destroy();
+      server.forceShutdown();
+    },
+    createHealthOnlyServer: () => healthOnlyServer(health, http2Options),
+  };
+}

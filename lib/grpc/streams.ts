@@ -1,0 +1,78 @@
+/**
+ * grpc-js server streams as async iterables, both ways: {@linkcode readAll}
+ * reads a request stream, {@linkcode writeAll} writes replies with flow
+ * control (it waits for the stream's `'drain'` event whenever `write()`
+ * asks to). Both stop when the call's `AbortSignal` aborts.
+ *
+ * @module
+ */
+
+import type * as grpc from "@grpc/grpc-js";
+import type { Readable } from "node:stream";
+import { endedMidMessage, http2StreamOf, TRUNCATED } from "./call_internals.ts";
+import { Code, RpcError } from "../core/rpc_error.ts";
+
+/** Resolves on the stream's first of `events`, or when the signal aborts; then stops listening. */
+function nextEvent(
+  stream: NodeJS.EventEmitter,
+  events: readonly string[],
+  signal: AbortSignal,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const event of events) stream.off(event, done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    for (const event of events) stream.on(event, done);
+    signal.addEventListener("abort", done);
+  });
+}
+
+/**
+ * Writes every message to a grpc-js stream with flow control: it waits for
+ * `'drain'` whenever `write()` asks to. Our HTTP/2 transport calls a
+ * write back only once its bytes are within the client's flow-control
+ * window, so a client that stops reading pauses the handler here.
+ */
+export async function writeAll<T>(
+  stream: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>,
+  messages: AsyncIterable<T>,
+  signal: AbortSignal,
+): Promise<void> {
+  for await (const message of messages) {
+    if (signal.aborted) return;
+    if (!stream.write(message)) {
+      await nextEvent(stream, ["drain"], signal);
+      if (signal.aborted) return;
+    }
+  }
+}
+
+/**
+ * Reads the messages of a grpc-js request stream as an async iterable.
+ *
+ * Unlike the stream's own iterator, stopping early does not destroy the
+ * stream, so the call can still send its status. Throws `CANCELLED` when the
+ * stream closes without the client's half-close.
+ */
+export async function* readAll<T>(stream: Readable, signal: AbortSignal): AsyncGenerator<T> {
+  while (true) {
+    let message: T | null;
+    while ((message = stream.read()) !== null) yield message;
+    if (stream.readableEnded) {
+      // A client's RST_STREAM also ends the stream on this runtime ('aborted',
+      // then 'end', then 'close'); grpc-js takes that end for a half-close.
+      const h2 = http2StreamOf(stream);
+      if (h2?.aborted || (h2?.rstCode ?? 0) !== 0) {
+        throw new RpcError(Code.CANCELLED, "the call was cancelled");
+      }
+      if (endedMidMessage(stream)) throw new RpcError(Code.INTERNAL, TRUNCATED);
+      return;
+    }
+    if (stream.destroyed || signal.aborted) {
+      throw new RpcError(Code.CANCELLED, "the call was cancelled");
+    }
+    await nextEvent(stream, ["readable", "end", "close"], signal);
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The server's wiring: builds the service from its parts, owns the
+ * listener, and shuts down in order (stop accepting, let calls finish,
+ * cancel the rest).
+ *
+ * @module
+ */
+
+import { createServer, type Server as NetServer } from "node:net";
+import { observeCalls } from "../grpc/observe_calls.ts";
+import type { FeatureDb } from "../core/feature_index.ts";
+import { bindRouteGuide, type RouteGuideBinding } from "../grpc/adapter.ts";
+import {
+  createGrpcServer,
+  type GrpcLimits,
+  type GrpcServer,
+  type HealthOnlyServer,
+  type KeepaliveOptions,
+} from "../grpc/server.ts";
+import {
+  ConnectionTracker,
+  type ConnectionTrackerOptions,
+  listen,
+  type ListenAddress,
+} from "./listener.ts";
+import { createCallObserver, createLogger, type Logger } from "./telemetry.ts";
+import { createMemoryNotesStore } from "../notes/memory.ts";
+import type { RouteNotesLimits } from "../notes/limits.ts";
+import type { RouteNotesStore } from "../core/notes_store.ts";
+import { createRouteGuideHandlers } from "../core/handlers.ts";
+import { createTlsListener, type TlsFiles, type TlsListenerOptions } from "./tls.ts";
+
+export type { KeepaliveOptions } from "../grpc/server.ts";
+export type { TlsFiles } from "./tls.ts";
+
+/** Options for {@linkcode serve}. */
+export interface ServeOptions {
+  /** The features to serve. */
+  db: FeatureDb;
+  /**
+   * Where RouteChat notes are kept; the server closes it on shutdown.
+   * @default {an in-memory store bounded by `notesLimits`}
+   */
+  notes?: RouteNotesStore;
+  /** Caps for the default in-memory notes store. */
+  notesLimits?: RouteNotesLimits;
+  /**
+   * Longest RouteNote message accepted, in UTF-8 bytes.
+   * @default {4096}
+   */
+  maxNoteBytes?: number;
+  /**
+   * Address to listen on.
+   * @default {"0.0.0.0"}
+   */
+  host?: string;
+  /**
+   * Port to listen on; 0 picks a free one.
+   * @default {50051}
+   */
+  port?: number;
+  /**
+   * Where call lines and unexpected errors are logged.
+   * @default {a logger at level "warn", text lines on stderr}
+   */
+  logger?: Logger;
+  /**
+   * Make an OpenTelemetry span and metric per call (for `OTEL_DENO=true`).
+   * Without it, and below log level `info`, calls are not observed at all,
+   * which saves the interceptor's cost on every call.
+   * @default {false}
+   */
+  telemetry?: boolean;
+  /**
+   * Also serve the health service alone, in plaintext, on this port (for
+   * probes that cannot speak TLS); 0 picks a free port.
+   */
+  healthPort?: number;
+  /** Limits that keep one client from taking the server down. */
+  limits?: ServerLimits;
+  /** Keepalive pings and connection lifetimes. */
+  keepalive?: KeepaliveOptions;
+  /** Serve TLS only, from these PEM files; read again by {@linkcode RouteGuideServer.reloadTls}. */
+  tls?: TlsFiles;
+  /**
+   * Share the ports with other processes that also ask for it (the
+   * kernel's `SO_REUSEPORT`): each new connection goes to one of them.
+   * This is how `--workers` runs several processes on one port.
+   * @default {false}
+   */
+  reusePort?: boolean;
+}
+
+/** Limits on what clients may use; each has a default that suits a small server. */
+export interface ServerLimits extends GrpcLimits, ConnectionTrackerOptions {
+  /**
+   * Concurrent ListFeatures calls on the whole server; more get `RESOURCE_EXHAUSTED`.
+   * @default {64}
+   */
+  maxConcurrentLists?: number;
+}
+
+/** What {@linkcode RouteGuideServer.shutdown} did. */
+export interface ShutdownResult {
+  /** Calls still running when the grace period ended, which were cancelled. */
+  cancelled: number;
+}
+
+/** A running RouteGuide server. */
+export interface RouteGuideServer {
+  /** The address it listens on. */
+  readonly host: string;
+  /** The port it listens on (the one picked, when 0 was asked for). */
+  readonly port: number;
+  /** The plaintext health-only port, when one was asked for. */
+  readonly healthPort?: number;
+  /** Calls in flight now. */
+  readonly inFlight: number;
+  /** Open connections now. */
+  readonly connections: number;
+  /**
+   * Reads the TLS files again and uses them for new connections; open
+   * connections are not dropped. Rejects (keeping the old ones) when the
+   * files are unreadable or do not match.
+   */
+  reloadTls(): Promise<void>;
+  /**
+   * Stops accepting calls (new ones get `UNAVAILABLE`), lets the calls in
+   * flight finish for up to `graceMs`, then cancels the rest and closes.
+   */
+  shutdown(graceMs: number): Promise<ShutdownResult>;
+}
+
+/** Binds the RouteGuide handlers for `options.db` and `notes` to grpc-js. */
+function bindService(
+  options: ServeOptions,
+  parts: { notes: RouteNotesStore; logger: Logger },
+): RouteGuideBinding {
+  const { notes, logger } = parts;
+  const handlers = createRouteGuideHandlers({
+    db: options.db,
+    notes,
+    maxNoteBytes: options.maxNoteBytes,
+  });
+  return bindRouteGuide(handlers, {
+    onUnexpectedError: (error, method) =>
+      logger.log("error", "unexpected handler error", {
+        method,
+        error: String((error as Error)?.stack ?? error),
+      }),
+    maxConcurrentLists: options.limits?.maxConcurrentLists,
+    maxMetadataBytes: options.limits?.maxMetadataBytes,
+  });
+}
+
+/** The server's listener: plaintext, or TLS from `tls` (then `reloadTls` reads the files again). */
+async function createListener(
+  tls: TlsFiles | undefined,
+  options: TlsListenerOptions,
+): Promise<{ listener: NetServer; reloadTls: () => Promise<void> }> {
+  if (tls === undefined) {
+    return { listener: createServer(options.accept), reloadTls: () => Promise.resolve() };
+  }
+  const secure = await createTlsListener(tls, options);
+  return { listener: secure.server, reloadTls: () => secure.reload() };
+}
+
+/** The plaintext health-only port and what serves it. */
+interface HealthOnlyPort {
+  server: HealthOnlyServer;
+  listener: NetServer;
+  port: number;
+}
+
+/** Serves the health service alone, in plaintext, on `address`. */
+async function listenHealthOnly(
+  grpcServer: GrpcServer,
+  connections: ConnectionTracker,
+  address: ListenAddress,
+): Promise<HealthOnlyPort> {
+  const server = grpcServer.createHealthOnlyServer();
+  const listener = createServer(connections.acceptInto(server));
+  const port = await listen(listener, address);
+  return { server, listener, port };
+}
+
+/** What {@linkcode shutDownInOrder} stops. */
+interface RunningParts {
+  binding: RouteGuideBinding;
+  grpcServer: GrpcServer;
+  listener: NetServer;
+  healthOnly?: HealthOnlyPort;
+  connections: ConnectionTracker;
+  notes: RouteNotesStore;
+}
+
+/**
+ * Stops accepting, lets the calls in flight finish for up to `graceMs`,
+ * cancels the rest, waits a little for the sockets to close, then closes
+ * everything.
+ */
+async function shutDownInOrder(parts: RunningParts, graceMs: number): Promise<ShutdownResult> {
+  const { binding, grpcServer, connections } = parts;
+  const deadline = Date.now() + graceMs;
+  grpcServer.markNotServing();
+  binding.refuseNewCalls();
+  parts.listener.close();
+  // Tells every connection to go away once its calls end.
+  grpcServer.askConnectionsToClose(graceMs + 2000);
+  await binding.idle(AbortSignal.timeout(graceMs));
+  const cancelled = binding.cancelAll("the server is shutting down");
+  // Let the last replies and statuses reach the clients, which then
+  // close their connections; do not wait long for those that do not.
+  await connections.allClosed(Math.max(1000, Math.min(2000, deadline - Date.now())));
+  grpcServer.close();
+  if (parts.healthOnly !== undefined) {
+    parts.healthOnly.listener.close();
+    parts.healthOnly.server.close();
+  }
+  connections.destroyAll();
+  await parts.notes.close();
+  return { cancelled };
+}
+
+/**
+ * Starts a RouteGuide server and resolves once it listens.
+ *
+ * Rejects with a one-line `Error` when the address cannot be bound.
+ *
+ * @example
+ * ```ts
+ * import { createFeatureDb } from "../core/feature_index.ts";
+ * import { serve } from "./serve.ts";
+ * import assert from "node:assert/strict";
+ * const server = await serve({ db: createFeatureDb([]).db, host: "127.0.0.1", port: 0 });
+ * assert.ok(server.port > 0);
+ * await server.shutdown(1000);
+ * ```
+ */
+export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
+  const host = options.host ?? "0.0.0.0";
+  const notes = options.notes ?? createMemoryNotesStore(options.notesLimits);
+  const logger = options.logger ?? createLogger();
+  const limits = options.limits ?? {};
+  const binding = bindService(options, { notes, logger });
+  const observed = options.telemetry === true || logger.enabled("info");
+  const grpcServer = createGrpcServer(binding, {
+    limits,
+    keepalive: options.keepalive,
+    interceptors: observed ? [observeCalls(createCallObserver(logger))] : [],
+  });
+  // We own the listener and hand each accepted connection to grpc-js: this
+  // lets shutdown see every socket and wait for it to flush and close.
+  // Every connection, on either port, counts against the cap and is watched
+  // at shutdown.
+  const connections = new ConnectionTracker(limits);
+  const { listener, reloadTls } = await createListener(options.tls, {
+    accept: connections.acceptInto(grpcServer),
+    logger,
+    handshakeTimeoutMs: connections.silentMs,
+  });
+  const reusePort = options.reusePort ?? false;
+  const port = await listen(listener, { host, port: options.port ?? 50051, reusePort });
+  let healthOnly: HealthOnlyPort | undefined;
+  if (options.healthPort !== undefined) {
+    try {
+      healthOnly = await listenHealthOnly(grpcServer, connections, {
+        host,
+        port: options.healthPort,
+        reusePort,
+      });
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
+  }
+  let stopping: Promise<ShutdownResult> | undefined;
+  return {
+    host,
+    port,
+    healthPort: healthOnly?.port,
+    get inFlight() {
+      return binding.inFlight;
+    },
+    get connections() {
+      return connections.size;
+    },
+    reloadTls,
+    shutdown(graceMs) {
+      stopping ??= shutDownInOrder(
+        { binding, grpcServer, listener, healthOnly, connections, notes },
+        graceMs,
+      );
+      return stopping;
+    },
+  };
+}

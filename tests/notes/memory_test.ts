@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { DEFAULT_MAX_LOCATIONS, DEFAULT_MAX_NOTES_PER_LOCATION } from "../../lib/notes/limits.ts";
+import { createMemoryNotesStore } from "../../lib/notes/memory.ts";
+import { runNotesStoreContract } from "./contract.ts";
+
+runNotesStoreContract("createMemoryNotesStore()", createMemoryNotesStore);
+
+Deno.test("createMemoryNotesStore() rejects limits that are not positive integers", () => {
+  for (const bad of [0, -1, 1.5, NaN, Infinity, 2 ** 53]) {
+    assert.throws(
+      () => createMemoryNotesStore({ maxNotesPerLocation: bad }),
+      (error) =>
+        error instanceof RangeError &&
+        error.message.includes("maxNotesPerLocation must be a positive integer") &&
+        error.message.includes(`current value is ${bad}`),
+      `maxNotesPerLocation ${bad}`,
+    );
+    assert.throws(
+      () => createMemoryNotesStore({ maxLocations: bad }),
+      (error) =>
+        error instanceof RangeError &&
+        error.message.includes("maxLocations must be a positive integer"),
+      `maxLocations ${bad}`,
+    );
+  }
+});
+
+Deno.test("createMemoryNotesStore() accepts a limit of 1", async () => {
+  const store = createMemoryNotesStore({ maxNotesPerLocation: 1, maxLocations: 1 });
+  const here = { latitude: 1, longitude: 1 };
+  await store.exchange({ location: here, message: "a" });
+  await store.exchange({ location: here, message: "b" });
+  assert.deepEqual(await store.exchange({ location: here, message: "c" }), [
+    { location: here, message: "b" },
+  ]);
+  await store.close();
+});
+
+Deno.test("createMemoryNotesStore() keeps 50 notes per location by default", async () => {
+  assert.equal(DEFAULT_MAX_NOTES_PER_LOCATION, 50);
+  const store = createMemoryNotesStore();
+  const here = { latitude: 3, longitude: 4 };
+  for (let i = 0; i < 60; i++) await store.exchange({ location: here, message: `m${i}` });
+  const seen = await store.exchange({ location: here, message: "last" });
+  assert.equal(seen.length, 50);
+  assert.equal(seen[0].message, "m10");
+  assert.equal(seen[49].message, "m59");
+  await store.close();
+});
+
+Deno.test("createMemoryNotesStore() keeps 10,000 locations by default", async () => {
+  assert.equal(DEFAULT_MAX_LOCATIONS, 10_000);
+  const store = createMemoryNotesStore();
+  for (let i = 0; i <= 10_000; i++) {
+    await store.exchange({ location: { latitude: i, longitude: 0 }, message: `at ${i}` });
+  }
+  // The 10,001st location dropped the first; the second is still there.
+  assert.equal(
+    (await store.exchange({ location: { latitude: 1, longitude: 0 }, message: "" })).length,
+    1,
+  );
+  assert.deepEqual(
+    await store.exchange({ location: { latitude: 0, longitude: 0 }, message: "" }),
+    [],
+  );
+  await store.close();
+});
