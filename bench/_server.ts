@@ -1,6 +1,6 @@
 /**
  * Starts `server.ts` for the load scripts exactly as `deno task server` runs
- * it (its flags from deno.json, through lib/server_deno_flags.ts), on
+ * it (its flags from deno.json, through lib/server/deno_flags.ts), on
  * loopback, and waits for its ready line.
  *
  * @module

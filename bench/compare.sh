@@ -21,7 +21,7 @@ DB=$1; DUR=$2; ROUNDS=$3; shift 3
 cd "$(dirname "$0")/.."
 scratch=$(mktemp -d)
 declare -a NAMES PORTS PIDS
-# The server task's flags less --allow-run, from lib/server_deno_flags.ts (the one reader of deno.json).
+# The server task's flags less --allow-run, from lib/server/deno_flags.ts (the one reader of deno.json).
 flags=$(deno eval 'import { serverDenoFlags, withoutRunPermission } from "./lib/server_deno_flags.ts";
 console.log(withoutRunPermission(serverDenoFlags()).join(" "));')
 while [ "$1" != "--" ]; do

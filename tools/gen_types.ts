@@ -52,7 +52,7 @@ export async function generateTypes(outDir: string): Promise<void> {
       `--allow-write=${outDir}`,
       "--allow-env",
       `${specifier}/proto-loader-gen-types`,
-      // The same conversions as lib/proto.ts's PROTO_LOADER_OPTIONS.
+      // The same conversions as lib/grpc/proto.ts's PROTO_LOADER_OPTIONS.
       "--keepCase",
       "--longs=String",
       "--enums=String",

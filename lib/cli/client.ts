@@ -1,7 +1,7 @@
 /**
- * The command-line client: runs the command `client_args.ts` read, one
+ * The command-line client: runs the command `lib/cli/args.ts` read, one
  * function per RPC and one per step of the tour, and turns failures into
- * messages and exit codes. What it prints is `client_output.ts`'s.
+ * messages and exit codes. What it prints is `lib/cli/output.ts`'s.
  *
  * @module
  */

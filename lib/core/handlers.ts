@@ -1,7 +1,7 @@
 /**
  * The RouteGuide service's behaviour as plain async functions and async
  * iterables. Nothing here knows about gRPC libraries: the adapter in
- * `grpc_adapter.ts` connects these handlers to the network.
+ * `lib/grpc/adapter.ts` connects these handlers to the network.
  *
  * @module
  */

@@ -2,7 +2,7 @@
  * The one module that connects the RouteGuide handlers to grpc-js on the
  * server side: one small wrapper per call kind (unary, server-streaming,
  * client-streaming, bidi) turns a grpc-js call into an async function over
- * async iterables (`grpc_streams.ts`), with an `AbortSignal` for
+ * async iterables (`lib/grpc/streams.ts`), with an `AbortSignal` for
  * cancellation and deadlines, and maps errors to status codes. Admission
  * (shutdown, limits) happens here; each admitted call's lifecycle is kept
  * by a {@linkcode CallRegistry} (`call_registry.ts`).

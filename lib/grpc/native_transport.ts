@@ -4,7 +4,7 @@
  * its handlers with `Server#_setupHandlers`; this module replaces the first
  * on one grpc-js server instance (nothing global) so that the connection
  * injectors it makes run on {@linkcode Http2Server}.
- * `tests/native_transport_test.ts` fails if a grpc-js upgrade moves this seam.
+ * `tests/grpc/native_transport_test.ts` fails if a grpc-js upgrade moves this seam.
  *
  * @module
  */
@@ -29,7 +29,7 @@ export function seamFault(server: grpc.Server): string | undefined {
   const seam = server as unknown as Partial<GrpcServerSeam>;
   for (const method of ["createHttp2Server", "_setupHandlers"] as const) {
     if (typeof seam[method] !== "function") {
-      return `grpc-js's Server has no ${method}() any more: lib/native_transport.ts needs updating`;
+      return `grpc-js's Server has no ${method}() any more: lib/grpc/native_transport.ts needs updating`;
     }
   }
   return undefined;

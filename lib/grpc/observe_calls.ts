@@ -9,7 +9,18 @@
 import * as grpc from "@grpc/grpc-js";
 import { type BaseCall, baseCallFrom, NGHTTP2_CANCEL } from "./call_internals.ts";
 import { Code } from "../core/rpc_error.ts";
-import type { CallObservation, CallObserver } from "../server/telemetry.ts";
+
+/** One call being observed. */
+export interface CallObservation {
+  /** Records the call's end with its status; only the first call counts. */
+  end(code: number, details?: string): void;
+}
+
+/** Observes calls: what the server does with them (log lines, spans, metrics) is its own. */
+export interface CallObserver {
+  /** Starts observing a call to `path` (`/package.Service/Method`) from `peer`. */
+  start(path: string, peer: string): CallObservation;
+}
 
 /** Whether a call's deadline (as grpc-js gives it) has passed. */
 function deadlinePassed(deadline: grpc.Deadline): boolean {

@@ -4,8 +4,8 @@
  *
  * An exchange is one call of the SQL function `route_notes_exchange()`, which
  * the store installs: one round trip, one transaction, with the caps enforced
- * inside it. Connecting is `postgres_notes_connection.ts`'s and the schema
- * `postgres_notes_schema.ts`'s; here are the options, the exchange and closing.
+ * inside it. Connecting is `lib/notes/postgres_connection.ts`'s and the schema
+ * `lib/notes/postgres_schema.ts`'s; here are the options, the exchange and closing.
  *
  * @module
  */

@@ -262,7 +262,7 @@ function sessionSettings(target: Target): Record<string, string> {
     synchronous_commit: "off",
     ...target.parameters,
     // What the exchange function's locking relies on (see MIGRATIONS in
-    // postgres_notes_schema.ts), whatever the database's default.
+    // lib/notes/postgres_schema.ts), whatever the database's default.
     default_transaction_isolation: "read committed",
   };
 }

@@ -1,7 +1,7 @@
 /**
  * A route-notes store kept in an SQLite file through Deno's built-in
  * `node:sqlite`, so that several server processes can share one set of notes.
- * Opening the file is `sqlite_notes_file.ts`'s; here are the exchange and
+ * Opening the file is `lib/notes/sqlite_file.ts`'s; here are the exchange and
  * the queue that batches exchanges into transactions.
  *
  * @module

@@ -11,6 +11,7 @@
 
 import { metrics, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { Code, codeName } from "../core/rpc_error.ts";
+import type { CallObserver } from "../grpc/observe_calls.ts";
 
 /**
  * Log levels, least severe first; `off` logs nothing. Each call is logged
@@ -128,18 +129,6 @@ const SERVER_SPAN_ERRORS: ReadonlySet<number> = new Set([
   Code.UNAVAILABLE,
   Code.DATA_LOSS,
 ]);
-
-/** One call being observed. */
-export interface CallObservation {
-  /** Records the call's end with its status; only the first call counts. */
-  end(code: number, details?: string): void;
-}
-
-/** Observes calls: log lines, spans and metrics. */
-export interface CallObserver {
-  /** Starts observing a call to `path` (`/package.Service/Method`) from `peer`. */
-  start(path: string, peer: string): CallObservation;
-}
 
 /**
  * Creates the observer the server's interceptor reports to.

@@ -631,7 +631,7 @@ Deno.test("9. 20 clients that vanish mid-stream leave nothing in flight", async 
   // their connections drop with a RouteChat and a RecordRoute open on each.
   // Each RecordRoute opens first: the server takes a connection's streams in
   // order, so the reply on the RouteChat opened after it shows both are live.
-  const clientModule = new URL("lib/route_guide_client.ts", `file://${ROOT}`).href;
+  const clientModule = new URL("lib/grpc/client.ts", `file://${ROOT}`).href;
   const code = `
     import { createRouteGuideClient } from ${JSON.stringify(clientModule)};
     const [target] = Deno.args;

@@ -250,11 +250,11 @@ async function crashAndRestart(inFlightAtKill: boolean): Promise<void> {
 //     node:http2 client reports the dead peer as EPIPE, which grpc-js maps to
 //     INTERNAL, outside a retry policy of UNAVAILABLE only. The client library
 //     tries those again itself, telling them from a server's own INTERNAL by
-//     grpc-js's wording (lib/route_guide_client.ts, isTransportFailure).
+//     grpc-js's wording (lib/grpc/client.ts, isTransportFailure).
 //  2. `UNAVAILABLE: read ECONNRESET` / `Connection dropped` on calls that had
 //     their reply but not yet the trailers: grpc-js has committed them and
 //     never retries. The client library tries those read-only calls again
-//     itself (lib/route_guide_client.ts, retryOnTransportError).
+//     itself (lib/grpc/client.ts, retryOnTransportError).
 Deno.test({
   name: "recovery: calls in flight when the server is SIGKILLed and restarted surface no errors",
   fn: () => crashAndRestart(true),

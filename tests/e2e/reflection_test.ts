@@ -130,7 +130,7 @@ for (const version of VERSIONS) {
 
   Deno.test({
     name: `${service}: list_services names the reflection services too`,
-    // @grpc/reflection lists only the package it is given; lib/grpc_server.ts adds
+    // @grpc/reflection lists only the package it is given; lib/grpc/server.ts adds
     // the reflection protos to it, as grpc-go and grpc-java list themselves.
     async fn() {
       await using server = await startServer();

@@ -1,7 +1,7 @@
 /**
  * Signals at the worst moment: the server binds SIGINT, SIGTERM and SIGHUP
  * before it prints anything, so a parent that signals the instant it reads
- * the ready line never ends it by accident (`lib/signals.ts`).
+ * the ready line never ends it by accident (`lib/server/signals.ts`).
  *
  * @module
  */

@@ -8,7 +8,7 @@
  *   accepted, also one sent with its intermediate CA or without
  *   extendedKeyUsage; none, a self-signed one, one from a look-alike CA, or
  *   the server's own (serverAuth only) are not, and a refusal is logged with
- *   its reason (tests/client_certs_test.ts checks every reason);
+ *   its reason (tests/server/client_certs_test.ts checks every reason);
  * - SIGHUP: new certificate for new connections, open streams untouched,
  *   bad files keep the old certificate;
  * - an independent client: Python grpcio over TLS and mTLS
@@ -478,7 +478,7 @@ tlsTest("SIGHUP with an unreadable key keeps the old certificate and says so", a
 
 // node:tls on Deno 2.8.3 takes a key that does not match the certificate (or
 // is not a key) without a word and then fails every new handshake; the server
-// checks the pair itself (lib/tls_listener.ts readTlsFiles) and keeps the old files.
+// checks the pair itself (lib/server/tls.ts readTlsFiles) and keeps the old files.
 tlsTest(
   "SIGHUP with a key that does not match the certificate keeps the old certificate",
   async () => {

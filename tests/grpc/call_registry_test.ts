@@ -1,5 +1,5 @@
 /**
- * `lib/call_registry.ts`: the lifecycle of one call (running, then
+ * `lib/grpc/call_registry.ts`: the lifecycle of one call (running, then
  * cancelled by the client, failed by the server, or settled) and the
  * registry that shutdown works through.
  */

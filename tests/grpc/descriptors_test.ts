@@ -1,5 +1,5 @@
 /**
- * `lib/descriptors.ts`: map entry messages in proto-loader's file
+ * `lib/grpc/descriptors.ts`: map entry messages in proto-loader's file
  * descriptors get the names protoc gives them, at any depth, in files with
  * and without a package, and nothing else changes.
  *

@@ -59,7 +59,7 @@ Deno.test("grpc-js seam: connection injectors build their HTTP/2 server in creat
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   assert.ok(
     made instanceof Http2Server,
-    "grpc-js no longer builds its injector's HTTP/2 server in createHttp2Server(): update lib/native_transport.ts",
+    "grpc-js no longer builds its injector's HTTP/2 server in createHttp2Server(): update lib/grpc/native_transport.ts",
   );
   try {
     // A socket handed to the injector is served by our server.

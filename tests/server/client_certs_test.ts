@@ -1,9 +1,9 @@
 /**
- * The client-certificate checks of lib/client_certs.ts, on certificates
+ * The client-certificate checks of lib/server/client_certs.ts, on certificates
  * made by `openssl` (tests/_certs.ts): what a client may present, with the
  * intermediates it sends, and why anything else is refused.
  *
- * tests/tls_test.ts checks the same end to end, through the server.
+ * tests/e2e/tls_test.ts checks the same end to end, through the server.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * The server task in deno.json is the one source of the server's Deno flags:
- * launchers read it through lib/server_deno_flags.ts, and the copy that
+ * launchers read it through lib/server/deno_flags.ts, and the copy that
  * cannot (the systemd unit) is checked against it here.
  */
 

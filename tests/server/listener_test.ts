@@ -1,5 +1,5 @@
 /**
- * `lib/listener.ts`: binding with one-line errors, reserving a port, and
+ * `lib/server/listener.ts`: binding with one-line errors, reserving a port, and
  * the connection tracker (cap, silent connections, waiting for close).
  */
 import assert from "node:assert/strict";

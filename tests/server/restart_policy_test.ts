@@ -1,4 +1,4 @@
-/** `lib/restart_policy.ts`: the supervisor's back-off between restarts. */
+/** `lib/server/restart_policy.ts`: the supervisor's back-off between restarts. */
 import assert from "node:assert/strict";
 import { RestartPolicy } from "../../lib/server/restart_policy.ts";
 

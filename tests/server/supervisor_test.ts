@@ -1,5 +1,5 @@
 /**
- * The `--workers N` supervisor (lib/supervisor.ts).
+ * The `--workers N` supervisor (lib/server/supervisor.ts).
  *
  * `startWorkers` is driven through fake {@linkcode WorkerProcess} objects:
  * each has a pid, stdout lines the test prints, a `status` the test settles

@@ -1,4 +1,4 @@
-/** `lib/worker_readiness.ts`: ready lines and the signals held until a worker is ready. */
+/** `lib/server/worker_readiness.ts`: ready lines and the signals held until a worker is ready. */
 import assert from "node:assert/strict";
 import {
   firstNotReady,

@@ -2,7 +2,7 @@
 // Do not edit: run `deno task gen`.
 // Original file: protos/route_guide.proto
 
-import type { Point as _routeguide_Point, Point__Output as _routeguide_Point__Output } from './Point.ts';
+import type { Point as _routeguide_Point, Point__Output as _routeguide_Point__Output } from '../routeguide/Point.ts';
 
 /**
  * A message left at a location.
