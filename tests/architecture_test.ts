@@ -48,7 +48,7 @@ const RULES: Record<string, Rule> = {
 
 /** The entry points and the library's public module, with what they may import. */
 const ENTRY_RULES: Record<string, Rule> = {
-  "server.ts": { folders: ["core", "notes", "data", "server"], packages: [NODE] },
+  "server.ts": { folders: ["core", "server"], packages: [NODE] },
   "client.ts": { folders: ["cli"], packages: [NODE] },
   "lib/mod.ts": { folders: ["core", "grpc", "server"], packages: [NODE] },
 };

@@ -1,5 +1,7 @@
 /**
- * The server process: `serve.ts` wires the parts together (notes store, the
+ * The server process: `run_server.ts` runs one from start to stop (load the
+ * database, open the notes store, serve, stop in order), `run_supervisor.ts`
+ * runs `--workers`; `serve.ts` wires the parts together (notes store, the
  * grpc-js server, our listener) and shuts down in order; `listener.ts` and
  * `tls.ts` (with `client_certs.ts`) own the sockets; `config.ts` reads flags
  * and variables, `deno_flags.ts` the Deno flags from `deno.json`;
