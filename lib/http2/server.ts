@@ -25,6 +25,7 @@ import {
   ServerConnection,
   type WriteDone,
 } from "./connection.ts";
+import { LightEmitter, type Listener } from "./emitter.ts";
 import { ErrorCode } from "./frames.ts";
 import type { HeaderField } from "./hpack.ts";
 
@@ -100,7 +101,7 @@ function headerObject(fields: readonly HeaderField[]): Http2Headers {
   return out;
 }
 
-const TIMEOUT_UNIT_MS: Record<string, number> = {
+const TIMEOUT_UNIT_MS: Readonly<Record<string, number | undefined>> = {
   H: 3_600_000,
   M: 60_000,
   S: 1000,
@@ -111,9 +112,16 @@ const TIMEOUT_UNIT_MS: Record<string, number> = {
 
 /** A `grpc-timeout` value (up to 8 digits and a unit) in milliseconds, or `undefined`. */
 export function grpcTimeoutMs(value: unknown): number | undefined {
-  if (typeof value !== "string") return undefined;
-  const match = /^(\d{1,8})([HMSmun])$/.exec(value);
-  return match === null ? undefined : Number(match[1]) * TIMEOUT_UNIT_MS[match[2]];
+  if (typeof value !== "string" || value.length < 2 || value.length > 9) return undefined;
+  const unit = TIMEOUT_UNIT_MS[value[value.length - 1]];
+  if (unit === undefined) return undefined;
+  let amount = 0;
+  for (let i = 0; i < value.length - 1; i++) {
+    const digit = value.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    amount = amount * 10 + digit;
+  }
+  return amount * unit;
 }
 
 /** Answers a request this port does not serve with 415 and a line saying why. */
@@ -123,6 +131,9 @@ function refuseNonGrpc(stream: Http2ServerStream): void {
     new TextEncoder().encode("this port serves gRPC only (content-type application/grpc)\n"),
   );
 }
+
+/** How often a session looks for streams open past their deadline. */
+const DEADLINE_SWEEP_MS = 100;
 
 /** A server of HTTP/2 connections handed to it (as `node:http2`'s, for grpc-js). */
 export class Http2Server extends EventEmitter {
@@ -213,6 +224,18 @@ export class Http2ServerSession extends EventEmitter {
   #pingCount = 0;
   #waitingForDrain: (() => void)[] = [];
   #settingsTimer?: ReturnType<typeof setTimeout>;
+  #sweepTimer?: ReturnType<typeof setTimeout>;
+  /** Resets the streams past their `resetAt`; runs again while some have one. */
+  readonly #sweep = () => {
+    this.#sweepTimer = undefined;
+    const now = performance.now();
+    let waiting = false;
+    for (const stream of this.#streams.values()) {
+      if (stream.resetAt <= now) stream.destroy();
+      else if (stream.resetAt !== Infinity) waiting = true;
+    }
+    if (waiting) this.watchDeadlines();
+  };
   /** Called when a socket write has gone to the kernel. */
   readonly #drained = (error?: Error | null) => {
     if (error == null) this.#connection.outputDrained();
@@ -307,6 +330,13 @@ export class Http2ServerSession extends EventEmitter {
     this.#connection.ping(payload);
     this.#scheduleFlush();
     return true;
+  }
+
+  /** Used by streams: one of them has a `resetAt`; the sweep runs every {@linkcode DEADLINE_SWEEP_MS}. */
+  watchDeadlines(): void {
+    if (this.#sweepTimer !== undefined || this.#destroyed) return;
+    this.#sweepTimer = setTimeout(this.#sweep, DEADLINE_SWEEP_MS);
+    (this.#sweepTimer as { unref?: () => void }).unref?.();
   }
 
   /** Used by streams: the connection they belong to. */
@@ -457,6 +487,7 @@ export class Http2ServerSession extends EventEmitter {
 
   #onSocketClose(): void {
     clearTimeout(this.#settingsTimer);
+    clearTimeout(this.#sweepTimer);
     this.#destroyed = true;
     this.#closed = true;
     for (const stream of this.#streams.values()) stream.closeWith(ErrorCode.CANCEL, true);
@@ -475,7 +506,7 @@ export class Http2ServerSession extends EventEmitter {
 export type PingCallback = (error: Error | null, duration: number, payload: Buffer) => void;
 
 /** One request stream (as a `node:http2` `ServerHttp2Stream`). */
-export class Http2ServerStream extends EventEmitter {
+export class Http2ServerStream extends LightEmitter {
   /** The stream id. */
   readonly id: number;
   /** The session it belongs to. */
@@ -492,15 +523,21 @@ export class Http2ServerStream extends EventEmitter {
   #flowing = false;
   #draining = false;
   #closed = false;
+  /** When (`performance.now()`) the stream is reset if still open; `Infinity` for never. */
+  resetAt = Infinity;
 
   /** Made by the session for each request. */
   constructor(session: Http2ServerSession, id: number) {
     super();
     this.session = session;
     this.id = id;
-    this.on("newListener", (event: string) => {
-      if (event === "data" && !this.#flowing) queueMicrotask(() => this.resume());
-    });
+  }
+
+  /** Adds a listener; a `'data'` listener starts the flow of data (as on a `node:stream` Readable). */
+  override on(event: string | symbol, listener: Listener): this {
+    super.on(event, listener);
+    if (event === "data" && !this.#flowing) queueMicrotask(() => this.resume());
+    return this;
   }
 
   /** Whether the stream closed. */
@@ -576,13 +613,13 @@ export class Http2ServerStream extends EventEmitter {
     return this;
   }
 
-  /** Resets the stream (CANCEL) if it is still open `ms` from now. */
+  /**
+   * Resets the stream (CANCEL) if it is still open `ms` from now (give or
+   * take the session's sweep period): one timer per session, none per stream.
+   */
   resetAfter(ms: number): void {
-    // Longer than a timer can wait (about 24.8 days): leave it to the client.
-    if (ms > 0x7fffffff) return;
-    const timer = setTimeout(() => this.destroy(), ms);
-    (timer as { unref?: () => void }).unref?.();
-    this.once("close", () => clearTimeout(timer));
+    this.resetAt = performance.now() + ms;
+    this.session.watchDeadlines();
   }
 
   /** Used by the session: request bytes (and END_STREAM) arrived. */
