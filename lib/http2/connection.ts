@@ -81,6 +81,13 @@ export interface ConnectionOptions {
    * @default {Date.now}
    */
   now?: () => number;
+  /**
+   * Makes the byte arrays {@linkcode ServerConnection.takeBytes} returns
+   * (`node:buffer`'s pooled `Buffer.allocUnsafe`, say: a new `Uint8Array`
+   * costs a fresh backing store each time).
+   * @default {(size) => new Uint8Array(size)}
+   */
+  allocate?: (size: number) => Uint8Array;
 }
 
 /** Something that happened on the connection, for the layer above. */
@@ -144,6 +151,9 @@ const REQUEST_PSEUDO: Readonly<Record<string, number | undefined>> = {
 };
 /** The bits of the pseudo-headers every request has (RFC 9113 §8.3.1). */
 const REQUIRED_PSEUDO = [[":method", 1], [":scheme", 2], [":path", 8]] as const;
+
+/** No bytes (a zero-length array cannot be changed, so one serves everyone). */
+const NO_BYTES = new Uint8Array(0);
 
 /** What {@linkcode ServerConnection.takeEvents} returns when nothing happened. */
 const NO_EVENTS: readonly ConnectionEvent[] = Object.freeze([]);
@@ -263,6 +273,7 @@ export class ServerConnection {
   readonly #maxUnsentAcks: number;
   readonly #maxResets: number;
   readonly #now: () => number;
+  readonly #allocate: (size: number) => Uint8Array;
 
   /**
    * Makes a connection; its SETTINGS are ready in {@linkcode takeOutput} at
@@ -275,6 +286,7 @@ export class ServerConnection {
     this.#maxUnsentAcks = options.maxUnsentAcks ?? 1000;
     this.#maxResets = options.maxResetsPerSecond ?? 1000;
     this.#now = options.now ?? Date.now;
+    this.#allocate = options.allocate ?? ((size) => new Uint8Array(size));
     this.#decoder = new HpackDecoder({ maxHeaderListSize: this.#maxHeaderList });
     const connectionWindow = Math.max(DEFAULT_WINDOW, options.connectionWindow ?? 1024 * 1024);
     this.#recv = new InFlow(connectionWindow);
@@ -394,7 +406,8 @@ export class ServerConnection {
   takeBytes(): Uint8Array | undefined {
     if (this.#outLength === 0) return undefined;
     // A copy: the socket may hold on to it after this returns.
-    const bytes = this.#out.slice(0, this.#outLength);
+    const bytes = this.#allocate(this.#outLength);
+    bytes.set(this.#out.subarray(0, this.#outLength));
     this.#outLength = 0;
     if (this.#out.length > OUTPUT_KEEP) this.#out = new Uint8Array(OUTPUT_START);
     return bytes;
@@ -900,7 +913,7 @@ export class ServerConnection {
       );
     }
     stream.remoteEnded = true;
-    this.#events.push({ type: "data", streamId: id, data: new Uint8Array(), endStream: true });
+    this.#events.push({ type: "data", streamId: id, data: NO_BYTES, endStream: true });
     this.#maybeClosed(stream);
   }
 

@@ -147,6 +147,9 @@ function refuseNonGrpc(stream: Http2ServerStream): void {
   );
 }
 
+/** No bytes (a zero-length array cannot be changed, so one serves everyone). */
+const NO_BYTES = new Uint8Array(0);
+
 /** A settled promise: `RESOLVED.then(f)` runs `f` as a microtask, cheaper than `queueMicrotask` here. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -266,7 +269,7 @@ export class Http2ServerSession extends EventEmitter {
     this.socket = socket;
     this.#dispatch = dispatch;
     this.#maxBacklog = options.maxSocketBacklog ?? 1024 * 1024;
-    this.#connection = new ServerConnection(options);
+    this.#connection = new ServerConnection({ allocate: Buffer.allocUnsafe, ...options });
     socket.setNoDelay?.(true);
     socket.on("data", (bytes: Uint8Array) => {
       this.#connection.receive(bytes);
@@ -399,7 +402,7 @@ export class Http2ServerSession extends EventEmitter {
         const stream = new Http2ServerStream(this, event.streamId);
         this.#streams.set(event.streamId, stream);
         const headers = headerObject(event.headers);
-        if (event.endStream) stream.pushData(new Uint8Array(), true);
+        if (event.endStream) stream.pushData(NO_BYTES, true);
         this.emit("stream", stream, headers);
         this.#dispatch(stream, headers);
         return;
@@ -699,13 +702,15 @@ export class Http2ServerStream extends LightEmitter {
   /** Emits everything buffered as one `'data'` event (one copy when it is several pieces). */
   #deliverBuffered(): void {
     const buffer = this.#buffer;
-    let data: Uint8Array;
+    let data: Buffer;
     if (buffer.length === 1) {
-      data = buffer[0];
+      const piece = buffer[0];
+      data = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     } else {
       let total = 0;
       for (const piece of buffer) total += piece.length;
-      data = new Uint8Array(total);
+      // Pooled: cheaper than a new Uint8Array for the small pieces gRPC messages come in.
+      data = Buffer.allocUnsafe(total);
       let at = 0;
       for (const piece of buffer) {
         data.set(piece, at);
@@ -715,7 +720,7 @@ export class Http2ServerStream extends LightEmitter {
     buffer.length = 0;
     this.session.connection.consumed(this.id, data.length);
     this.session.scheduleFlush();
-    this.emit("data", Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    this.emit("data", data);
   }
 
   #drain(): void {
