@@ -212,35 +212,41 @@ async function writeAll<T>(
  * stream closes without the client's half-close.
  */
 async function* readAll<T>(stream: Readable, signal: AbortSignal): AsyncGenerator<T> {
-  while (true) {
-    let message: T | null;
-    while ((message = stream.read()) !== null) yield message;
-    if (stream.readableEnded) {
-      // A client's RST_STREAM also ends the stream on this runtime ('aborted',
-      // then 'end', then 'close'); grpc-js takes that end for a half-close.
-      const h2 = http2StreamOf(stream);
-      if (h2?.aborted || (h2?.rstCode ?? 0) !== 0) {
+  // One set of listeners for the whole stream (not one per wait): each wakes the current wait.
+  let wake: (() => void) | undefined;
+  const done = () => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  stream.on("readable", done);
+  stream.on("end", done);
+  stream.on("close", done);
+  signal.addEventListener("abort", done);
+  try {
+    while (true) {
+      let message: T | null;
+      while ((message = stream.read()) !== null) yield message;
+      if (stream.readableEnded) {
+        // A client's RST_STREAM also ends the stream on this runtime ('aborted',
+        // then 'end', then 'close'); grpc-js takes that end for a half-close.
+        const h2 = http2StreamOf(stream);
+        if (h2?.aborted || (h2?.rstCode ?? 0) !== 0) {
+          throw new RpcError(Code.CANCELLED, "the call was cancelled");
+        }
+        if (endedMidMessage(stream)) throw new RpcError(Code.INTERNAL, TRUNCATED);
+        return;
+      }
+      if (stream.destroyed || signal.aborted) {
         throw new RpcError(Code.CANCELLED, "the call was cancelled");
       }
-      if (endedMidMessage(stream)) throw new RpcError(Code.INTERNAL, TRUNCATED);
-      return;
+      await new Promise<void>((resolve) => wake = resolve);
     }
-    if (stream.destroyed || signal.aborted) {
-      throw new RpcError(Code.CANCELLED, "the call was cancelled");
-    }
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        stream.off("readable", done);
-        stream.off("end", done);
-        stream.off("close", done);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      stream.on("readable", done);
-      stream.on("end", done);
-      stream.on("close", done);
-      signal.addEventListener("abort", done);
-    });
+  } finally {
+    stream.off("readable", done);
+    stream.off("end", done);
+    stream.off("close", done);
+    signal.removeEventListener("abort", done);
   }
 }
 
