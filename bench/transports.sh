@@ -1,35 +1,62 @@
 #!/bin/bash
-# Our server on its two HTTP/2 transports (native: lib/http2/; node: the
-# runtime's node:http2) beside the Node.js and Go reference servers, in one
+# Our server beside an earlier checkout of it (on its own transport and on
+# the runtime's node:http2) and the Node.js and Go reference servers, in one
 # run: every server pinned to CPU 0, the Go load generator to CPU 1, each RPC
 # kind driven against each server in turn. Prints ops/s and the server's CPU
 # time per op (user+system ticks from /proc/PID/stat around each run).
 #
 #   LOAD=../shared/peers/go/bin/load GO_SERVER=../shared/peers/go/bin/server \
-#   NODE_SERVER=../shared/peers/node/server.js bench/transports.sh DB SECONDS ROUNDS [SCENARIO...]
+#   NODE_SERVER=../shared/peers/node/server.js BEFORE=../before \
+#   bench/transports.sh DB SECONDS ROUNDS [SCENARIO...]
 #
-# GO_SERVER and NODE_SERVER are optional; without them only ours run. The
-# servers listen on BASE+1..BASE+4 (BASE defaults to 50160).
+# Servers (those whose variable is unset are left out):
+#   ours          this checkout (always)
+#   before        BEFORE, a checkout of an earlier commit, on its own transport
+#                 (ROUTEGUIDE_TRANSPORT=native)
+#   node-h2       BEFORE again with ROUTEGUIDE_TRANSPORT=node: the runtime's
+#                 node:http2, for checkouts that still have it (git worktree
+#                 add --detach ../before dde051c makes one)
+#   node-peer     NODE_SERVER, the Node.js reference server
+#   go-peer       GO_SERVER, the Go reference server
+# Each Deno server runs with the flags of its own checkout's `deno task
+# server`; OURS_V8_FLAGS (e.g. --expose-gc) replaces this checkout's
+# --v8-flags. The servers listen on BASE+1..BASE+5 (BASE defaults to 50160).
 set -euo pipefail
 : "${LOAD:?set LOAD to the Go load generator (bash ../shared/peers/setup.sh builds it)}"
 DB=$(realpath "$1"); DUR=$2; ROUNDS=$3; shift 3
 [ $# -gt 0 ] && SCENARIOS=("$@") || SCENARIOS=(unary list record chat)
 BASE=${BASE:-50160}
-cd "$(dirname "$0")/.."
-flags=$(python3 -c "import json;c=json.load(open('deno.json'))['tasks']['server']['command'].split();print(' '.join(c[c.index('run')+1:c.index('server.ts')]))")
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+# The flags between `deno run` and `server.ts` in a checkout's deno.json.
+server_flags() {
+  python3 -c "import json,sys;c=json.load(open(sys.argv[1]))['tasks']['server']['command'].split();print(' '.join(c[c.index('run')+1:c.index('server.ts')]))" "$1/deno.json"
+}
 declare -a NAMES PORTS PIDS
-start() { # name port command...
-  local name=$1 port=$2; shift 2
-  taskset -c 0 "$@" > /dev/null 2> "/tmp/transports_$name.log" &
+start() { # name port dir command...
+  local name=$1 port=$2 dir=$3; shift 3
+  (cd "$dir" && exec taskset -c 0 "$@" > /dev/null 2> "/tmp/transports_$name.log") &
   NAMES+=("$name"); PORTS+=("$port"); PIDS+=("$!")
 }
-# shellcheck disable=SC2086
-ROUTEGUIDE_TRANSPORT=native start native $((BASE + 1)) deno run $flags server.ts --host 127.0.0.1 --port $((BASE + 1)) --db "$DB"
-# shellcheck disable=SC2086
-ROUTEGUIDE_TRANSPORT=node start node-h2 $((BASE + 2)) deno run $flags server.ts --host 127.0.0.1 --port $((BASE + 2)) --db "$DB"
-[ -n "${NODE_SERVER:-}" ] && start node-peer $((BASE + 3)) node "$NODE_SERVER" --port $((BASE + 3)) --db "$DB"
-[ -n "${GO_SERVER:-}" ] && start go-peer $((BASE + 4)) "$GO_SERVER" --port $((BASE + 4)) --db "$DB"
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
+start_deno() { # name port dir transport [v8-flags]
+  local name=$1 port=$2 dir=$3 transport=$4 flags
+  flags=$(server_flags "$dir")
+  [ -n "${5:-}" ] && flags=$(echo "$flags" | sed -E "s/--v8-flags=[^ ]+/--v8-flags=$5/")
+  # shellcheck disable=SC2086
+  ROUTEGUIDE_TRANSPORT=$transport start "$name" "$port" "$dir" \
+    deno run $flags server.ts --host 127.0.0.1 --port "$port" --db "$DB"
+}
+start_deno ours $((BASE + 1)) "$HERE" native "${OURS_V8_FLAGS:-}"
+if [ -n "${BEFORE:-}" ]; then
+  start_deno before $((BASE + 2)) "$(realpath "$BEFORE")" native
+  start_deno node-h2 $((BASE + 3)) "$(realpath "$BEFORE")" node
+fi
+if [ -n "${NODE_SERVER:-}" ]; then
+  start node-peer $((BASE + 4)) "$HERE" node "$(realpath "$NODE_SERVER")" --port $((BASE + 4)) --db "$DB"
+fi
+if [ -n "${GO_SERVER:-}" ]; then
+  start go-peer $((BASE + 5)) "$HERE" "$(realpath "$GO_SERVER")" --port $((BASE + 5)) --db "$DB"
+fi
 for port in "${PORTS[@]}"; do
   for _ in $(seq 300); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 done

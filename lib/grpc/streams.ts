@@ -12,21 +12,33 @@ import type { Readable } from "node:stream";
 import { endedMidMessage, http2StreamOf, TRUNCATED } from "./call_internals.ts";
 import { Code, RpcError } from "../core/rpc_error.ts";
 
-/** Resolves on the stream's first of `events`, or when the signal aborts; then stops listening. */
-function nextEvent(
+/**
+ * Waits, as often as asked, for the next of a stream's `events` (or the
+ * signal's abort): `next()` resolves at the next one; disposing of the
+ * waiter stops listening.
+ */
+function eventWaiter(
   stream: NodeJS.EventEmitter,
   events: readonly string[],
   signal: AbortSignal,
-): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
+): { next(): Promise<void> } & Disposable {
+  // One set of listeners for the whole life of the waiter, not one per wait:
+  // a request stream may wait once per message.
+  let wake: (() => void) | undefined;
+  const done = () => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  for (const event of events) stream.on(event, done);
+  signal.addEventListener("abort", done);
+  return {
+    next: () => new Promise<void>((resolve) => wake = resolve),
+    [Symbol.dispose]() {
       for (const event of events) stream.off(event, done);
       signal.removeEventListener("abort", done);
-      resolve();
-    };
-    for (const event of events) stream.on(event, done);
-    signal.addEventListener("abort", done);
-  });
+    },
+  };
 }
 
 /**
@@ -40,10 +52,11 @@ export async function writeAll<T>(
   messages: AsyncIterable<T>,
   signal: AbortSignal,
 ): Promise<void> {
+  using drains = eventWaiter(stream, ["drain"], signal);
   for await (const message of messages) {
     if (signal.aborted) return;
     if (!stream.write(message)) {
-      await nextEvent(stream, ["drain"], signal);
+      await drains.next();
       if (signal.aborted) return;
     }
   }
@@ -57,6 +70,7 @@ export async function writeAll<T>(
  * stream closes without the client's half-close.
  */
 export async function* readAll<T>(stream: Readable, signal: AbortSignal): AsyncGenerator<T> {
+  using arrivals = eventWaiter(stream, ["readable", "end", "close"], signal);
   while (true) {
     let message: T | null;
     while ((message = stream.read()) !== null) yield message;
@@ -73,6 +87,6 @@ export async function* readAll<T>(stream: Readable, signal: AbortSignal): AsyncG
     if (stream.destroyed || signal.aborted) {
       throw new RpcError(Code.CANCELLED, "the call was cancelled");
     }
-    await nextEvent(stream, ["readable", "end", "close"], signal);
+    await arrivals.next();
   }
 }

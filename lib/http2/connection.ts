@@ -21,6 +21,7 @@ import {
   ErrorCode,
   Flags,
   type Frame,
+  FRAME_HEADER_BYTES,
   FrameReader,
   FrameType,
   FrameWriter,
@@ -28,7 +29,6 @@ import {
   Http2Error,
   MAX_WINDOW,
   SettingId,
-  writeFrameHeader,
 } from "./frames.ts";
 import { InFlow, OutFlow } from "./flow.ts";
 import {
@@ -81,6 +81,13 @@ export interface ConnectionOptions {
    * @default {Date.now}
    */
   now?: () => number;
+  /**
+   * Makes the byte arrays {@linkcode ServerConnection.takeBytes} returns
+   * (`node:buffer`'s pooled `Buffer.allocUnsafe`, say: a new `Uint8Array`
+   * costs a fresh backing store each time).
+   * @default {(size) => new Uint8Array(size)}
+   */
+  allocate?: (size: number) => Uint8Array;
 }
 
 /** Something that happened on the connection, for the layer above. */
@@ -122,6 +129,8 @@ interface Stream {
   /** The request's content-length, when it gave one. */
   contentLength?: number;
   received: number;
+  /** Our END_STREAM went out (half-closed local). */
+  localEnded: boolean;
 }
 
 /** Headers that only HTTP/1 uses (RFC 9113 §8.2.2). */
@@ -133,7 +142,25 @@ const CONNECTION_SPECIFIC = new Set([
   "upgrade",
 ]);
 
-const REQUEST_PSEUDO = new Set([":method", ":scheme", ":authority", ":path"]);
+/** A request's pseudo-headers, each with its bit in a set of those seen. */
+const REQUEST_PSEUDO: Readonly<Record<string, number | undefined>> = {
+  ":method": 1,
+  ":scheme": 2,
+  ":authority": 4,
+  ":path": 8,
+};
+/** The bits of the pseudo-headers every request has (RFC 9113 §8.3.1). */
+const REQUIRED_PSEUDO = [[":method", 1], [":scheme", 2], [":path", 8]] as const;
+
+/** No bytes (a zero-length array cannot be changed, so one serves everyone). */
+const NO_BYTES = new Uint8Array(0);
+
+/** What {@linkcode ServerConnection.takeEvents} returns when nothing happened. */
+const NO_EVENTS: readonly ConnectionEvent[] = Object.freeze([]);
+
+/** The output buffer's first size, and the size past which it is not kept after a flush. */
+const OUTPUT_START = 16 * 1024;
+const OUTPUT_KEEP = 256 * 1024;
 
 /** Streams remembered after closing, to tell a late frame from a stray one. */
 const CLOSED_MEMORY = 256;
@@ -182,7 +209,7 @@ export function requestHeaderFault(
   headers: readonly HeaderField[],
   trailers: boolean,
 ): string | undefined {
-  const seen = new Set<string>();
+  let seen = 0;
   let regular = false;
   for (const [name, value] of headers) {
     if (name.length === 0) return "an empty header name";
@@ -195,9 +222,10 @@ export function requestHeaderFault(
     if (name[0] === ":") {
       if (trailers) return `the pseudo-header ${name} in trailers`;
       if (regular) return `the pseudo-header ${name} after a regular header`;
-      if (!REQUEST_PSEUDO.has(name)) return `the pseudo-header ${name} is not one of a request`;
-      if (seen.has(name)) return `the pseudo-header ${name} twice`;
-      seen.add(name);
+      const bit = Object.hasOwn(REQUEST_PSEUDO, name) ? REQUEST_PSEUDO[name] : undefined;
+      if (bit === undefined) return `the pseudo-header ${name} is not one of a request`;
+      if ((seen & bit) !== 0) return `the pseudo-header ${name} twice`;
+      seen |= bit;
       if (name === ":path" && value === "") return "an empty :path";
     } else {
       regular = true;
@@ -208,8 +236,8 @@ export function requestHeaderFault(
     }
   }
   if (trailers) return undefined;
-  for (const required of [":method", ":scheme", ":path"]) {
-    if (!seen.has(required)) return `the pseudo-header ${required} is missing`;
+  for (const [required, bit] of REQUIRED_PSEUDO) {
+    if ((seen & bit) === 0) return `the pseudo-header ${required} is missing`;
   }
   return undefined;
 }
@@ -221,12 +249,15 @@ export class ServerConnection {
   readonly #encoder = new HpackEncoder();
   readonly #streams = new Map<number, Stream>();
   /** Recently closed stream ids; `true` when we reset them (late frames are then expected). */
-  readonly #closed = new Map<number, boolean>();
+  readonly #closedIds = new Int32Array(CLOSED_MEMORY);
+  readonly #closedByUs = new Uint8Array(CLOSED_MEMORY);
+  #closedNext = 0;
   readonly #ready = new Set<Stream>();
-  #out: Uint8Array[] = [];
+  /** Frames to send, written in place; {@linkcode takeOutput} copies them out. */
+  #out = new Uint8Array(OUTPUT_START);
   /** Bytes queued on all streams. */
   #queuedTotal = 0;
-  #outBytes = 0;
+  #outLength = 0;
   #done: (() => void)[] = [];
   #events: ConnectionEvent[] = [];
   readonly #recv: InFlow;
@@ -252,6 +283,7 @@ export class ServerConnection {
   readonly #maxUnsentAcks: number;
   readonly #maxResets: number;
   readonly #now: () => number;
+  readonly #allocate: (size: number) => Uint8Array;
 
   /**
    * Makes a connection; its SETTINGS are ready in {@linkcode takeOutput} at
@@ -264,6 +296,7 @@ export class ServerConnection {
     this.#maxUnsentAcks = options.maxUnsentAcks ?? 1000;
     this.#maxResets = options.maxResetsPerSecond ?? 1000;
     this.#now = options.now ?? Date.now;
+    this.#allocate = options.allocate ?? ((size) => new Uint8Array(size));
     this.#decoder = new HpackDecoder({ maxHeaderListSize: this.#maxHeaderList });
     const connectionWindow = Math.max(DEFAULT_WINDOW, options.connectionWindow ?? 1024 * 1024);
     this.#recv = new InFlow(connectionWindow);
@@ -351,8 +384,9 @@ export class ServerConnection {
   }
 
   /** Events since the last call, in order. */
-  takeEvents(): ConnectionEvent[] {
+  takeEvents(): readonly ConnectionEvent[] {
     const events = this.#events;
+    if (events.length === 0) return NO_EVENTS;
     this.#events = [];
     return events;
   }
@@ -363,14 +397,31 @@ export class ServerConnection {
    * call them once the bytes are handed to the socket.
    */
   takeOutput(): { bytes?: Uint8Array; done: (() => void)[] } {
+    const done = this.frameReady();
+    return { bytes: this.takeBytes(), done };
+  }
+
+  /**
+   * Frames the queued DATA that fits the windows (and the trailers or
+   * END_STREAM after it) and returns the write callbacks now due; the
+   * bytes wait for {@linkcode takeBytes}.
+   */
+  frameReady(): (() => void)[] {
     this.#schedule();
     const done = this.#done;
-    this.#done = [];
-    if (this.#outBytes === 0) return { done };
-    const bytes = this.#out.length === 1 ? this.#out[0] : concatBytes(this.#out);
-    this.#out = [];
-    this.#outBytes = 0;
-    return { bytes, done };
+    if (done.length > 0) this.#done = [];
+    return done;
+  }
+
+  /** Everything framed so far, as one new array; `undefined` when there is nothing. */
+  takeBytes(): Uint8Array | undefined {
+    if (this.#outLength === 0) return undefined;
+    // A copy: the socket may hold on to it after this returns.
+    const bytes = this.#allocate(this.#outLength);
+    bytes.set(this.#out.subarray(0, this.#outLength));
+    this.#outLength = 0;
+    if (this.#out.length > OUTPUT_KEEP) this.#out = new Uint8Array(OUTPUT_START);
+    return bytes;
   }
 
   /** Sends response headers; false when the stream is gone or already answered. */
@@ -437,14 +488,14 @@ export class ServerConnection {
     const stream = this.#streams.get(streamId);
     if (stream === undefined || stream.remoteEnded || n <= 0) return;
     const increment = stream.recv.consume(n);
-    if (increment > 0) this.#emit(FrameWriter.uint32(FrameType.WINDOW_UPDATE, streamId, increment));
+    if (increment > 0) this.#frame32(FrameType.WINDOW_UPDATE, streamId, increment);
   }
 
   /** Resets a stream with `code` (RST_STREAM), dropping what it had queued. */
   reset(streamId: number, code: number): void {
     const stream = this.#streams.get(streamId);
     if (stream === undefined) return;
-    this.#emit(FrameWriter.uint32(FrameType.RST_STREAM, streamId, code));
+    this.#frame32(FrameType.RST_STREAM, streamId, code);
     this.#close(stream, { code, byPeer: false, resetByUs: true });
   }
 
@@ -473,20 +524,64 @@ export class ServerConnection {
   }
 
   #emit(bytes: Uint8Array): void {
-    this.#out.push(bytes);
-    this.#outBytes += bytes.length;
+    this.#reserve(bytes.length);
+    this.#out.set(bytes, this.#outLength);
+    this.#outLength += bytes.length;
+  }
+
+  /** Makes room for `n` more bytes of output. */
+  #reserve(n: number): void {
+    const needed = this.#outLength + n;
+    if (needed <= this.#out.length) return;
+    const out = new Uint8Array(Math.max(needed, this.#out.length * 2));
+    out.set(this.#out.subarray(0, this.#outLength));
+    this.#out = out;
+  }
+
+  /** Writes a frame header into the output; its `length` bytes of payload must follow. */
+  #frameHeader(length: number, type: number, flags: number, streamId: number): void {
+    this.#reserve(FRAME_HEADER_BYTES + length);
+    const out = this.#out;
+    const at = this.#outLength;
+    out[at] = length >>> 16;
+    out[at + 1] = (length >>> 8) & 0xff;
+    out[at + 2] = length & 0xff;
+    out[at + 3] = type;
+    out[at + 4] = flags;
+    out[at + 5] = (streamId >>> 24) & 0x7f;
+    out[at + 6] = (streamId >>> 16) & 0xff;
+    out[at + 7] = (streamId >>> 8) & 0xff;
+    out[at + 8] = streamId & 0xff;
+    this.#outLength = at + FRAME_HEADER_BYTES;
+  }
+
+  /** A frame whose payload is one 32-bit number (RST_STREAM, WINDOW_UPDATE), into the output. */
+  #frame32(type: number, streamId: number, value: number): void {
+    this.#frameHeader(4, type, 0, streamId);
+    const out = this.#out;
+    const at = this.#outLength;
+    out[at] = value >>> 24;
+    out[at + 1] = (value >>> 16) & 0xff;
+    out[at + 2] = (value >>> 8) & 0xff;
+    out[at + 3] = value & 0xff;
+    this.#outLength = at + 4;
   }
 
   #headers(streamId: number, headers: readonly HeaderField[], endStream: boolean): void {
-    const block = this.#encoder.encode(headers);
-    for (
-      const frame of FrameWriter.headers(streamId, block, {
-        endStream,
-        maxFrameSize: this.#peerMaxFrame,
-      })
-    ) {
-      this.#emit(frame);
-    }
+    // A view of the encoder's buffer, copied into the output at once.
+    const block = this.#encoder.encodeView(headers);
+    const maxFrameSize = this.#peerMaxFrame;
+    let at = 0;
+    do {
+      const end = Math.min(block.length, at + maxFrameSize);
+      const type = at === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
+      let flags = end === block.length ? Flags.END_HEADERS : 0;
+      if (at === 0 && endStream) flags |= Flags.END_STREAM;
+      this.#frameHeader(end - at, type, flags, streamId);
+      this.#out.set(block.subarray(at, end), this.#outLength);
+      this.#outLength += end - at;
+      at = end;
+    } while (at < block.length);
   }
 
   /** Ends the connection: GOAWAY with `code`, no more input. */
@@ -579,7 +674,9 @@ export class ServerConnection {
           if (frame.ack) {
             this.#events.push({ type: "pingAck", payload: frame.payload.slice() });
           } else if (this.#ack()) {
-            this.#emit(FrameWriter.frame(FrameType.PING, Flags.ACK, 0, frame.payload));
+            this.#frameHeader(8, FrameType.PING, Flags.ACK, 0);
+            this.#out.set(frame.payload, this.#outLength);
+            this.#outLength += 8;
           }
           return;
         case FrameType.GOAWAY:
@@ -604,15 +701,23 @@ export class ServerConnection {
   #streamError(streamId: number, code: number): void {
     const stream = this.#streams.get(streamId);
     if (stream !== undefined) return this.reset(streamId, code);
-    this.#emit(FrameWriter.uint32(FrameType.RST_STREAM, streamId, code));
+    this.#frame32(FrameType.RST_STREAM, streamId, code);
     this.#remember(streamId, true);
   }
 
+  /** Remembers a closed stream, forgetting the oldest of the last {@linkcode CLOSED_MEMORY}. */
   #remember(streamId: number, resetByUs: boolean): void {
-    this.#closed.set(streamId, resetByUs);
-    if (this.#closed.size > CLOSED_MEMORY) {
-      this.#closed.delete(this.#closed.keys().next().value!);
-    }
+    const slot = this.#closedNext;
+    this.#closedIds[slot] = streamId;
+    this.#closedByUs[slot] = resetByUs ? 1 : 0;
+    this.#closedNext = (slot + 1) % CLOSED_MEMORY;
+  }
+
+  /** Whether a recently closed stream was reset by us; `undefined` when it is not remembered. */
+  #closedState(streamId: number): boolean | undefined {
+    // Only frames on closed streams look here: a scan of a small array is enough.
+    const i = this.#closedIds.lastIndexOf(streamId);
+    return i < 0 ? undefined : this.#closedByUs[i] === 1;
   }
 
   /** A frame on a stream that is not open: idle is a connection error, closed a stream error. */
@@ -632,11 +737,11 @@ export class ServerConnection {
       );
     }
     const increment = this.#recv.consume(frame.length);
-    if (increment > 0) this.#emit(FrameWriter.uint32(FrameType.WINDOW_UPDATE, 0, increment));
+    if (increment > 0) this.#frame32(FrameType.WINDOW_UPDATE, 0, increment);
     const stream = this.#streams.get(streamId);
     if (stream === undefined) {
       // Frames in flight when we reset a stream are expected; drop them.
-      if (this.#closed.get(streamId) === true) {
+      if (this.#closedState(streamId) === true) {
         return this.#lingered(streamId, frame.length, frame.endStream);
       }
       return this.#notOpen(streamId, "DATA");
@@ -742,10 +847,10 @@ export class ServerConnection {
     if (open !== undefined) return this.#onTrailers(open, frame, headers);
     if (streamId <= this.#lastStreamId) {
       // Trailers in flight on a stream we reset or answered early are dropped.
-      if (this.#closed.get(streamId) === true) {
+      if (this.#closedState(streamId) === true) {
         return this.#lingered(streamId, 0, frame.endStream);
       }
-      if (this.#closed.has(streamId)) {
+      if (this.#closedState(streamId) !== undefined) {
         throw new Http2Error(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${streamId}`);
       }
       throw new Http2Error(
@@ -756,7 +861,7 @@ export class ServerConnection {
     this.#lastStreamId = streamId;
     if (streamId > this.#goawayLast) return;
     if (this.#streams.size >= this.#maxConcurrent) {
-      this.#emit(FrameWriter.uint32(FrameType.RST_STREAM, streamId, ErrorCode.REFUSED_STREAM));
+      this.#frame32(FrameType.RST_STREAM, streamId, ErrorCode.REFUSED_STREAM);
       this.#remember(streamId, true);
       return;
     }
@@ -772,6 +877,7 @@ export class ServerConnection {
       queue: [],
       queued: 0,
       received: 0,
+      localEnded: false,
     };
     this.#streams.set(streamId, stream);
     if (tooLarge || headers === undefined) {
@@ -824,7 +930,7 @@ export class ServerConnection {
       );
     }
     stream.remoteEnded = true;
-    this.#events.push({ type: "data", streamId: id, data: new Uint8Array(), endStream: true });
+    this.#events.push({ type: "data", streamId: id, data: NO_BYTES, endStream: true });
     this.#maybeClosed(stream);
   }
 
@@ -930,12 +1036,10 @@ export class ServerConnection {
 
   /** Closes a stream whose both sides ended. */
   #maybeClosed(stream: Stream): void {
-    if (stream.remoteEnded && this.#localEnded.has(stream)) {
+    if (stream.remoteEnded && stream.localEnded) {
       this.#close(stream, { code: ErrorCode.NO_ERROR, byPeer: false, resetByUs: false });
     }
   }
-
-  readonly #localEnded = new WeakSet<Stream>();
 
   /**
    * Our END_STREAM went out: the stream closes, at once when the client has
@@ -948,7 +1052,7 @@ export class ServerConnection {
    * The stream is closed for the layer above either way.
    */
   #endedLocally(stream: Stream): void {
-    this.#localEnded.add(stream);
+    stream.localEnded = true;
     if (stream.remoteEnded) return this.#maybeClosed(stream);
     this.#close(stream, { code: ErrorCode.NO_ERROR, byPeer: false, resetByUs: true });
     this.#lingering.set(stream.id, { since: this.#now(), bytes: 0 });
@@ -967,7 +1071,7 @@ export class ServerConnection {
       this.#lingering.delete(streamId);
     } else if (entry.bytes > LINGER_BYTES) {
       this.#lingering.delete(streamId);
-      this.#emit(FrameWriter.uint32(FrameType.RST_STREAM, streamId, ErrorCode.NO_ERROR));
+      this.#frame32(FrameType.RST_STREAM, streamId, ErrorCode.NO_ERROR);
     }
   }
 
@@ -976,7 +1080,7 @@ export class ServerConnection {
     for (const [streamId, entry] of this.#lingering) {
       if (entry.since >= before || limit-- <= 0) return;
       this.#lingering.delete(streamId);
-      this.#emit(FrameWriter.uint32(FrameType.RST_STREAM, streamId, ErrorCode.NO_ERROR));
+      this.#frame32(FrameType.RST_STREAM, streamId, ErrorCode.NO_ERROR);
     }
   }
 
@@ -1008,7 +1112,8 @@ export class ServerConnection {
   #schedule(): void {
     while (this.#ready.size > 0 && !this.#failed) {
       let progressed = false;
-      for (const stream of [...this.#ready]) {
+      // Deleting the current element of a Set while iterating it is safe; nothing is added here.
+      for (const stream of this.#ready) {
         if (stream.queued > 0) {
           const room = Math.min(stream.send.available, this.#send.available, this.#peerMaxFrame);
           if (room <= 0) {
@@ -1031,12 +1136,19 @@ export class ServerConnection {
   #dataFrame(stream: Stream, n: number): void {
     const last = n === stream.queued && stream.ending && !stream.waitForTrailers &&
       stream.trailers === undefined;
-    const frame = new Uint8Array(9 + n);
-    let at = 9;
-    while (at < frame.length) {
+    this.#frameHeader(n, FrameType.DATA, last ? Flags.END_STREAM : 0, stream.id);
+    const out = this.#out;
+    let at = this.#outLength;
+    const end = at + n;
+    while (at < end) {
       const chunk = stream.queue[0];
-      const take = Math.min(chunk.data.length - chunk.at, frame.length - at);
-      frame.set(chunk.data.subarray(chunk.at, chunk.at + take), at);
+      const take = Math.min(chunk.data.length - chunk.at, end - at);
+      out.set(
+        chunk.at === 0 && take === chunk.data.length
+          ? chunk.data
+          : chunk.data.subarray(chunk.at, chunk.at + take),
+        at,
+      );
       chunk.at += take;
       at += take;
       if (chunk.at === chunk.data.length) {
@@ -1044,17 +1156,11 @@ export class ServerConnection {
         if (chunk.done !== undefined) this.#done.push(chunk.done);
       }
     }
-    writeFrameHeader(frame, {
-      length: n,
-      type: FrameType.DATA,
-      flags: last ? Flags.END_STREAM : 0,
-      streamId: stream.id,
-    });
+    this.#outLength = end;
     stream.queued -= n;
     this.#queuedTotal -= n;
     stream.send.take(n);
     this.#send.take(n);
-    this.#emit(frame);
     if (last) {
       stream.ending = false;
       this.#endedLocally(stream);
@@ -1072,7 +1178,7 @@ export class ServerConnection {
         this.#events.push({ type: "wantTrailers", streamId: stream.id });
       }
     } else {
-      this.#emit(FrameWriter.frame(FrameType.DATA, Flags.END_STREAM, stream.id));
+      this.#frameHeader(0, FrameType.DATA, Flags.END_STREAM, stream.id);
       this.#endedLocally(stream);
     }
   }

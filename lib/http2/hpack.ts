@@ -487,8 +487,13 @@ class Writer implements ByteSink {
   }
 }
 
-/** Matches a string with a code unit above U+00FF, which is not one octet. */
-const NOT_LATIN1 = /[\u0100-\uffff]/;
+/** Whether every code unit of a string is at most U+00FF, one octet. */
+function isLatin1(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0xff) return false;
+  }
+  return true;
+}
 
 /**
  * Encodes header lists for one peer, keeping the dynamic table it mirrors.
@@ -547,10 +552,18 @@ export class HpackEncoder {
 
   /** Encodes a header list into one block. Fields named in `sensitive` are never indexed. */
   encode(headers: readonly HeaderField[]): Uint8Array {
+    return this.encodeView(headers).slice();
+  }
+
+  /**
+   * As {@linkcode encode}, but the block is a view of the encoder's own
+   * buffer, valid until the next call: copy it before encoding again.
+   */
+  encodeView(headers: readonly HeaderField[]): Uint8Array {
     // Check everything first: a throw half-way would leave the table out of step with the peer's.
     for (const [name, value] of headers) {
-      if (NOT_LATIN1.test(name) || NOT_LATIN1.test(value)) {
-        const which = NOT_LATIN1.test(name) ? "name" : "value";
+      if (!isLatin1(name) || !isLatin1(value)) {
+        const which = isLatin1(name) ? "value" : "name";
         throw new TypeError(
           `Cannot encode header ${
             JSON.stringify(name)
@@ -569,7 +582,7 @@ export class HpackEncoder {
       this.#pendingMinimum = undefined;
     }
     for (const field of headers) this.#field(field);
-    return writer.bytes.slice(0, writer.offset);
+    return writer.bytes.subarray(0, writer.offset);
   }
 
   #field(field: HeaderField): void {

@@ -25,6 +25,7 @@ import {
   ServerConnection,
   type WriteDone,
 } from "./connection.ts";
+import { LightEmitter, type Listener } from "./emitter.ts";
 import { ErrorCode } from "./frames.ts";
 import type { HeaderField } from "./hpack.ts";
 
@@ -65,19 +66,34 @@ export interface Http2ServerOptions extends ConnectionOptions {
 
 /** Headers as a list of lower-case (name, value) pairs, pseudo-headers first. */
 export function headerList(headers: Http2Headers): HeaderField[] {
-  const pseudo: HeaderField[] = [];
-  const regular: HeaderField[] = [];
-  for (const [key, value] of Object.entries(headers)) {
+  const out: HeaderField[] = [];
+  // Pseudo-headers are out[0 .. pseudo - 1]: usually they come first and are pushed.
+  let pseudo = 0;
+  for (const key in headers) {
+    const value = headers[key];
     if (value === undefined) continue;
     const name = key.toLowerCase();
-    const target = name[0] === ":" ? pseudo : regular;
-    if (Array.isArray(value)) {
-      for (const v of value) target.push([name, latin1(String(v))]);
+    if (!Array.isArray(value)) {
+      pseudo = addField(out, pseudo, [
+        name,
+        latin1(typeof value === "string" ? value : String(value)),
+      ]);
     } else {
-      target.push([name, latin1(String(value))]);
+      for (const v of value) pseudo = addField(out, pseudo, [name, latin1(String(v))]);
     }
   }
-  return pseudo.concat(regular);
+  return out;
+}
+
+/** Adds a field to a list whose first `pseudo` fields are pseudo-headers; returns the new count. */
+function addField(out: HeaderField[], pseudo: number, field: HeaderField): number {
+  if (field[0][0] !== ":") {
+    out.push(field);
+    return pseudo;
+  }
+  if (pseudo === out.length) out.push(field);
+  else out.splice(pseudo, 0, field);
+  return pseudo + 1;
 }
 
 /** A string as HPACK carries it: one byte per character (UTF-8 bytes for non-Latin-1 text). */
@@ -100,7 +116,7 @@ function headerObject(fields: readonly HeaderField[]): Http2Headers {
   return out;
 }
 
-const TIMEOUT_UNIT_MS: Record<string, number> = {
+const TIMEOUT_UNIT_MS: Readonly<Record<string, number | undefined>> = {
   H: 3_600_000,
   M: 60_000,
   S: 1000,
@@ -111,9 +127,16 @@ const TIMEOUT_UNIT_MS: Record<string, number> = {
 
 /** A `grpc-timeout` value (up to 8 digits and a unit) in milliseconds, or `undefined`. */
 export function grpcTimeoutMs(value: unknown): number | undefined {
-  if (typeof value !== "string") return undefined;
-  const match = /^(\d{1,8})([HMSmun])$/.exec(value);
-  return match === null ? undefined : Number(match[1]) * TIMEOUT_UNIT_MS[match[2]];
+  if (typeof value !== "string" || value.length < 2 || value.length > 9) return undefined;
+  const unit = TIMEOUT_UNIT_MS[value[value.length - 1]];
+  if (unit === undefined) return undefined;
+  let amount = 0;
+  for (let i = 0; i < value.length - 1; i++) {
+    const digit = value.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    amount = amount * 10 + digit;
+  }
+  return amount * unit;
 }
 
 /** Answers a request this port does not serve with 415 and a line saying why. */
@@ -123,6 +146,15 @@ function refuseNonGrpc(stream: Http2ServerStream): void {
     new TextEncoder().encode("this port serves gRPC only (content-type application/grpc)\n"),
   );
 }
+
+/** No bytes (a zero-length array cannot be changed, so one serves everyone). */
+const NO_BYTES = new Uint8Array(0);
+
+/** A settled promise: `RESOLVED.then(f)` runs `f` as a microtask, cheaper than `queueMicrotask` here. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** How often a session looks for streams open past their deadline. */
+const DEADLINE_SWEEP_MS = 100;
 
 /** A server of HTTP/2 connections handed to it (as `node:http2`'s, for grpc-js). */
 export class Http2Server extends EventEmitter {
@@ -212,7 +244,20 @@ export class Http2ServerSession extends EventEmitter {
   #pings = new Map<string, { sentAt: number; callback: PingCallback }>();
   #pingCount = 0;
   #waitingForDrain: (() => void)[] = [];
+  #dataArrived: Http2ServerStream[] = [];
   #settingsTimer?: ReturnType<typeof setTimeout>;
+  #sweepTimer?: ReturnType<typeof setTimeout>;
+  /** Resets the streams past their `resetAt`; runs again while some have one. */
+  readonly #sweep = () => {
+    this.#sweepTimer = undefined;
+    const now = Date.now();
+    let waiting = false;
+    for (const stream of this.#streams.values()) {
+      if (stream.resetAt <= now) stream.destroy();
+      else if (stream.resetAt !== Infinity) waiting = true;
+    }
+    if (waiting) this.watchDeadlines();
+  };
   /** Called when a socket write has gone to the kernel. */
   readonly #drained = (error?: Error | null) => {
     if (error == null) this.#connection.outputDrained();
@@ -224,7 +269,7 @@ export class Http2ServerSession extends EventEmitter {
     this.socket = socket;
     this.#dispatch = dispatch;
     this.#maxBacklog = options.maxSocketBacklog ?? 1024 * 1024;
-    this.#connection = new ServerConnection(options);
+    this.#connection = new ServerConnection({ allocate: Buffer.allocUnsafe, ...options });
     socket.setNoDelay?.(true);
     socket.on("data", (bytes: Uint8Array) => {
       this.#connection.receive(bytes);
@@ -309,6 +354,13 @@ export class Http2ServerSession extends EventEmitter {
     return true;
   }
 
+  /** Used by streams: one of them has a `resetAt`; the sweep runs every {@linkcode DEADLINE_SWEEP_MS}. */
+  watchDeadlines(): void {
+    if (this.#sweepTimer !== undefined || this.#destroyed) return;
+    this.#sweepTimer = setTimeout(this.#sweep, DEADLINE_SWEEP_MS);
+    (this.#sweepTimer as { unref?: () => void }).unref?.();
+  }
+
   /** Used by streams: the connection they belong to. */
   get connection(): ServerConnection {
     return this.#connection;
@@ -323,7 +375,25 @@ export class Http2ServerSession extends EventEmitter {
   #process(): void {
     const events = this.#connection.takeEvents();
     for (const event of events) this.#onEvent(event);
+    this.#deliverData();
     this.#scheduleFlush();
+  }
+
+  /** Used by streams: request data arrived for it in this batch of events. */
+  dataArrived(stream: Http2ServerStream): void {
+    this.#dataArrived.push(stream);
+  }
+
+  /**
+   * Hands each stream the data that arrived for it in this batch of events,
+   * several DATA frames in one `'data'` event: grpc-js's per-event work is
+   * then paid once per socket read rather than once per frame.
+   */
+  #deliverData(): void {
+    const streams = this.#dataArrived;
+    if (streams.length === 0) return;
+    this.#dataArrived = [];
+    for (const stream of streams) stream.deliverArrived();
   }
 
   #onEvent(event: ConnectionEvent): void {
@@ -332,7 +402,7 @@ export class Http2ServerSession extends EventEmitter {
         const stream = new Http2ServerStream(this, event.streamId);
         this.#streams.set(event.streamId, stream);
         const headers = headerObject(event.headers);
-        if (event.endStream) stream.pushData(new Uint8Array(), true);
+        if (event.endStream) stream.pushData(NO_BYTES, true);
         this.emit("stream", stream, headers);
         this.#dispatch(stream, headers);
         return;
@@ -380,26 +450,24 @@ export class Http2ServerSession extends EventEmitter {
   /** Writes everything ready in one socket write, then runs the write callbacks due. */
   #flush(): void {
     if (this.#destroyed) return;
-    const parts: Uint8Array[] = [];
-    const due: (() => void)[] = [];
+    const connection = this.#connection;
+    let due = connection.frameReady();
     // Trailers asked for by 'wantTrailers' leave in the same write.
     for (let round = 0;; round++) {
-      const { bytes, done } = this.#connection.takeOutput();
-      if (bytes !== undefined) parts.push(bytes);
-      due.push(...done);
-      const events = this.#connection.takeEvents();
+      const events = connection.takeEvents();
       if (events.length === 0) break;
       for (const event of events) this.#onEvent(event);
+      this.#deliverData();
+      const more = connection.frameReady();
+      if (more.length > 0) due = due.length === 0 ? more : due.concat(more);
       if (round === 16) {
         this.#scheduleFlush();
         break;
       }
     }
-    if (parts.length > 0 && !this.socket.destroyed && this.socket.writable) {
-      this.socket.write(
-        parts.length === 1 ? parts[0] : Buffer.concat(parts),
-        this.#drained,
-      );
+    const bytes = connection.takeBytes();
+    if (bytes !== undefined && !this.socket.destroyed && this.socket.writable) {
+      this.socket.write(bytes, this.#drained);
     }
     this.#complete(due);
     if (this.#ending || this.#connection.failed) this.#finishSocket();
@@ -424,7 +492,7 @@ export class Http2ServerSession extends EventEmitter {
     ) {
       // They leave at this turn's flush: no need to wait for it.
       connection.sendData(streamId, bytes);
-      queueMicrotask(() => callback());
+      RESOLVED.then(() => callback());
     } else {
       connection.sendData(streamId, bytes, callback);
     }
@@ -457,6 +525,7 @@ export class Http2ServerSession extends EventEmitter {
 
   #onSocketClose(): void {
     clearTimeout(this.#settingsTimer);
+    clearTimeout(this.#sweepTimer);
     this.#destroyed = true;
     this.#closed = true;
     for (const stream of this.#streams.values()) stream.closeWith(ErrorCode.CANCEL, true);
@@ -475,7 +544,7 @@ export class Http2ServerSession extends EventEmitter {
 export type PingCallback = (error: Error | null, duration: number, payload: Buffer) => void;
 
 /** One request stream (as a `node:http2` `ServerHttp2Stream`). */
-export class Http2ServerStream extends EventEmitter {
+export class Http2ServerStream extends LightEmitter {
   /** The stream id. */
   readonly id: number;
   /** The session it belongs to. */
@@ -492,15 +561,23 @@ export class Http2ServerStream extends EventEmitter {
   #flowing = false;
   #draining = false;
   #closed = false;
+  /** Waiting in the session's list of streams with data to deliver. */
+  #arrived = false;
+  /** When (`Date.now()`) the stream is reset if still open; `Infinity` for never. */
+  resetAt = Infinity;
 
   /** Made by the session for each request. */
   constructor(session: Http2ServerSession, id: number) {
     super();
     this.session = session;
     this.id = id;
-    this.on("newListener", (event: string) => {
-      if (event === "data" && !this.#flowing) queueMicrotask(() => this.resume());
-    });
+  }
+
+  /** Adds a listener; a `'data'` listener starts the flow of data (as on a `node:stream` Readable). */
+  override on(event: string | symbol, listener: Listener): this {
+    super.on(event, listener);
+    if (event === "data" && !this.#flowing) RESOLVED.then(() => this.resume());
+    return this;
   }
 
   /** Whether the stream closed. */
@@ -572,32 +649,42 @@ export class Http2ServerStream extends EventEmitter {
   resume(): this {
     if (this.#flowing) return this;
     this.#flowing = true;
-    queueMicrotask(() => this.#drain());
+    RESOLVED.then(() => this.#drain());
     return this;
   }
 
-  /** Resets the stream (CANCEL) if it is still open `ms` from now. */
+  /**
+   * Resets the stream (CANCEL) if it is still open `ms` from now (give or
+   * take the session's sweep period): one timer per session, none per stream.
+   */
   resetAfter(ms: number): void {
-    // Longer than a timer can wait (about 24.8 days): leave it to the client.
-    if (ms > 0x7fffffff) return;
-    const timer = setTimeout(() => this.destroy(), ms);
-    (timer as { unref?: () => void }).unref?.();
-    this.once("close", () => clearTimeout(timer));
+    this.resetAt = Date.now() + ms;
+    this.session.watchDeadlines();
   }
 
-  /** Used by the session: request bytes (and END_STREAM) arrived. */
+  /**
+   * Used by the session: request bytes (and END_STREAM) arrived. They are
+   * delivered by {@linkcode deliverArrived} once the session has seen all
+   * the frames of this read.
+   */
   pushData(data: Uint8Array, endStream: boolean): void {
     if (data.length > 0) {
-      if (this.#flowing && this.#buffer.length === 0 && !this.#draining) {
-        this.#deliver(data);
-      } else {
-        this.#buffer.push(data);
+      if (this.#buffer.length === 0 && !this.#arrived) {
+        this.#arrived = true;
+        this.session.dataArrived(this);
       }
+      this.#buffer.push(data);
     }
     if (endStream) {
       this.#remoteEnded = true;
       if (this.#flowing && this.#buffer.length === 0) this.#maybeEnd();
     }
+  }
+
+  /** Used by the session: delivers what {@linkcode pushData} buffered, if flowing. */
+  deliverArrived(): void {
+    this.#arrived = false;
+    if (this.#flowing && !this.#draining) this.#drain();
   }
 
   /** Used by the session: the stream closed with `code`. */
@@ -609,19 +696,37 @@ export class Http2ServerStream extends EventEmitter {
       this.aborted = true;
       this.emit("aborted");
     }
-    queueMicrotask(() => this.emit("close"));
+    RESOLVED.then(() => this.emit("close"));
   }
 
-  #deliver(data: Uint8Array): void {
+  /** Emits everything buffered as one `'data'` event (one copy when it is several pieces). */
+  #deliverBuffered(): void {
+    const buffer = this.#buffer;
+    let data: Buffer;
+    if (buffer.length === 1) {
+      const piece = buffer[0];
+      data = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    } else {
+      let total = 0;
+      for (const piece of buffer) total += piece.length;
+      // Pooled: cheaper than a new Uint8Array for the small pieces gRPC messages come in.
+      data = Buffer.allocUnsafe(total);
+      let at = 0;
+      for (const piece of buffer) {
+        data.set(piece, at);
+        at += piece.length;
+      }
+    }
+    buffer.length = 0;
     this.session.connection.consumed(this.id, data.length);
     this.session.scheduleFlush();
-    this.emit("data", Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    this.emit("data", data);
   }
 
   #drain(): void {
     this.#draining = true;
     try {
-      while (this.#flowing && this.#buffer.length > 0) this.#deliver(this.#buffer.shift()!);
+      while (this.#flowing && this.#buffer.length > 0) this.#deliverBuffered();
     } finally {
       this.#draining = false;
     }
@@ -631,6 +736,6 @@ export class Http2ServerStream extends EventEmitter {
   #maybeEnd(): void {
     if (this.#endEmitted) return;
     this.#endEmitted = true;
-    queueMicrotask(() => this.emit("end"));
+    RESOLVED.then(() => this.emit("end"));
   }
 }
