@@ -18,9 +18,11 @@
 #                 add --detach ../before dde051c makes one)
 #   node-peer     NODE_SERVER, the Node.js reference server
 #   go-peer       GO_SERVER, the Go reference server
+#   ours@VERSION  OTHER_DENO, this checkout again on another Deno binary (to
+#                 choose the runtime pin by measurement)
 # Each Deno server runs with the flags of its own checkout's `deno task
 # server`; OURS_V8_FLAGS (e.g. --expose-gc) replaces this checkout's
-# --v8-flags. The servers listen on BASE+1..BASE+5 (BASE defaults to 50160).
+# --v8-flags. The servers listen on BASE+1..BASE+6 (BASE defaults to 50160).
 set -euo pipefail
 : "${LOAD:?set LOAD to the Go load generator (bash ../shared/peers/setup.sh builds it)}"
 DB=$(realpath "$1"); DUR=$2; ROUNDS=$3; shift 3
@@ -38,15 +40,19 @@ start() { # name port dir command...
   NAMES+=("$name"); PORTS+=("$port"); PIDS+=("$!")
 }
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
-start_deno() { # name port dir transport [v8-flags]
-  local name=$1 port=$2 dir=$3 transport=$4 flags
+start_deno() { # name port dir transport [v8-flags] [deno]
+  local name=$1 port=$2 dir=$3 transport=$4 deno=${6:-deno} flags
   flags=$(server_flags "$dir")
   [ -n "${5:-}" ] && flags=$(echo "$flags" | sed -E "s/--v8-flags=[^ ]+/--v8-flags=$5/")
   # shellcheck disable=SC2086
   ROUTEGUIDE_TRANSPORT=$transport start "$name" "$port" "$dir" \
-    deno run $flags server.ts --host 127.0.0.1 --port "$port" --db "$DB"
+    "$deno" run $flags server.ts --host 127.0.0.1 --port "$port" --db "$DB"
 }
 start_deno ours $((BASE + 1)) "$HERE" native "${OURS_V8_FLAGS:-}"
+if [ -n "${OTHER_DENO:-}" ]; then
+  other="ours@$("$OTHER_DENO" --version | head -n1 | cut -d' ' -f2)"
+  start_deno "$other" $((BASE + 6)) "$HERE" native "${OURS_V8_FLAGS:-}" "$OTHER_DENO"
+fi
 if [ -n "${BEFORE:-}" ]; then
   start_deno before $((BASE + 2)) "$(realpath "$BEFORE")" native
   start_deno node-h2 $((BASE + 3)) "$(realpath "$BEFORE")" node

@@ -1,7 +1,9 @@
 /**
  * Crash regression: connection churn with a cancelled stream in every burst.
- * Deno 2.9.4–2.9.6 abort the whole process here (nghttp2 assertion in
- * find_stream_on_goaway_func, denoland/deno#36788); the pinned runtime must not.
+ * On Deno 2.9.4–2.9.6 `node:http2` aborts the whole process here (nghttp2
+ * assertion in find_stream_on_goaway_func, denoland/deno#36788): the server
+ * did while it ran on `node:http2`; the grpc-js clients of this test process
+ * still do. The pinned runtime must not.
  */
 
 import assert from "node:assert/strict";
