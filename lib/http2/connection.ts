@@ -65,7 +65,7 @@ export interface ConnectionOptions {
    * PING and SETTINGS ACKs that may wait to be sent (the client sends
    * PINGs or SETTINGS faster than it reads the answers); more end the
    * connection with ENHANCE_YOUR_CALM. The layer below reports, with
-   * {@linkcode ServerConnection.outputDrained}, when what it was given has
+   * {@linkcode ServerConnection.outputSent}, when what it was given has
    * been sent.
    * @default {1000}
    */
@@ -379,7 +379,7 @@ export class ServerConnection {
   }
 
   /** Tells the connection that all the output it gave so far has been sent. */
-  outputDrained(): void {
+  outputSent(): void {
     this.#unsentAcks = 0;
   }
 
@@ -634,21 +634,7 @@ export class ServerConnection {
         `a frame of type ${frame.type} in the middle of a header block (CONTINUATION expected)`,
       );
     }
-    if (!this.#settingsSeen) {
-      if (frame.type !== FrameType.SETTINGS || frame.ack) {
-        throw new Http2Error(
-          ErrorCode.PROTOCOL_ERROR,
-          "the client's first frame is not SETTINGS (RFC 9113 §3.4)",
-        );
-      }
-      this.#settingsSeen = true;
-      // Widened only now, so that a client that is not HTTP/2 gets SETTINGS and GOAWAY alone.
-      if (this.#connectionWindow > DEFAULT_WINDOW) {
-        this.#emit(
-          FrameWriter.uint32(FrameType.WINDOW_UPDATE, 0, this.#connectionWindow - DEFAULT_WINDOW),
-        );
-      }
-    }
+    if (!this.#settingsSeen) this.#onFirstFrame(frame);
     try {
       switch (frame.type) {
         case FrameType.DATA:
@@ -658,27 +644,13 @@ export class ServerConnection {
         case FrameType.CONTINUATION:
           return this.#onContinuation(frame.streamId, frame.block, frame.endHeaders);
         case FrameType.PRIORITY:
-          if (frame.dependsOn === frame.streamId) {
-            throw new Http2Error(
-              ErrorCode.PROTOCOL_ERROR,
-              `stream ${frame.streamId} depends on itself`,
-              frame.streamId,
-            );
-          }
-          return;
+          return this.#checkDependency(frame.streamId, frame.dependsOn);
         case FrameType.RST_STREAM:
           return this.#onReset(frame.streamId, frame.code);
         case FrameType.SETTINGS:
           return this.#onSettings(frame.ack, frame.settings);
         case FrameType.PING:
-          if (frame.ack) {
-            this.#events.push({ type: "pingAck", payload: frame.payload.slice() });
-          } else if (this.#ack()) {
-            this.#frameHeader(8, FrameType.PING, Flags.ACK, 0);
-            this.#out.set(frame.payload, this.#outLength);
-            this.#outLength += 8;
-          }
-          return;
+          return this.#onPing(frame.ack, frame.payload);
         case FrameType.GOAWAY:
           this.#events.push({
             type: "goaway",
@@ -694,6 +666,45 @@ export class ServerConnection {
     } catch (error) {
       if (!(error instanceof Http2Error) || error.streamId === undefined) throw error;
       this.#streamError(error.streamId, error.code);
+    }
+  }
+
+  /** The client's first frame must be SETTINGS (RFC 9113 §3.4); our wider window follows it. */
+  #onFirstFrame(frame: Frame): void {
+    if (frame.type !== FrameType.SETTINGS || frame.ack) {
+      throw new Http2Error(
+        ErrorCode.PROTOCOL_ERROR,
+        "the client's first frame is not SETTINGS (RFC 9113 §3.4)",
+      );
+    }
+    this.#settingsSeen = true;
+    // Widened only now, so that a client that is not HTTP/2 gets SETTINGS and GOAWAY alone.
+    if (this.#connectionWindow > DEFAULT_WINDOW) {
+      this.#emit(
+        FrameWriter.uint32(FrameType.WINDOW_UPDATE, 0, this.#connectionWindow - DEFAULT_WINDOW),
+      );
+    }
+  }
+
+  /** A HEADERS or PRIORITY frame making a stream depend on itself: a stream error. */
+  #checkDependency(streamId: number, dependsOn: number | undefined): void {
+    if (dependsOn === streamId) {
+      throw new Http2Error(
+        ErrorCode.PROTOCOL_ERROR,
+        `stream ${streamId} depends on itself`,
+        streamId,
+      );
+    }
+  }
+
+  /** Answers a PING (unless too many ACKs wait), or reports the ACK of ours. */
+  #onPing(ack: boolean, payload: Uint8Array): void {
+    if (ack) {
+      this.#events.push({ type: "pingAck", payload: payload.slice() });
+    } else if (this.#ack()) {
+      this.#frameHeader(8, FrameType.PING, Flags.ACK, 0);
+      this.#out.set(payload, this.#outLength);
+      this.#outLength += 8;
     }
   }
 
@@ -820,35 +831,53 @@ export class ServerConnection {
     this.#onHeaderBlock(block.frame, whole);
   }
 
+  /**
+   * A whole header block: trailers on an open stream, or a request that
+   * opens one (if admitted) once its headers pass the checks.
+   */
   #onHeaderBlock(frame: HeadersFrame, block: Uint8Array): void {
     const { streamId } = frame;
     // Every block is decoded, even for a stream we refuse: the table must stay in step.
-    let headers: HeaderField[] | undefined;
-    let tooLarge = false;
-    try {
-      headers = this.#decoder.decode(block);
-    } catch (error) {
-      if (error instanceof HeaderListTooLargeError) {
-        tooLarge = true;
-      } else if (error instanceof HpackError) {
-        throw new Http2Error(ErrorCode.COMPRESSION_ERROR, `HPACK: ${error.message}`);
-      } else {
-        throw error;
-      }
-    }
-    if (frame.dependsOn === streamId) {
-      throw new Http2Error(
-        ErrorCode.PROTOCOL_ERROR,
-        `stream ${streamId} depends on itself`,
-        streamId,
-      );
-    }
+    const headers = this.#decodeHeaders(block);
+    this.#checkDependency(streamId, frame.dependsOn);
     const open = this.#streams.get(streamId);
     if (open !== undefined) return this.#onTrailers(open, frame, headers);
+    const stream = this.#admit(frame);
+    if (stream === undefined) return;
+    if (headers === undefined) {
+      this.respond(streamId, [[":status", "431"]], { endStream: true });
+      return;
+    }
+    this.#checkRequest(stream, frame, headers);
+    this.#events.push({ type: "request", streamId, headers, endStream: frame.endStream });
+    if (frame.endStream) this.#maybeClosed(stream);
+  }
+
+  /** Decodes a header block; `undefined` when the list is over our header list limit. */
+  #decodeHeaders(block: Uint8Array): HeaderField[] | undefined {
+    try {
+      return this.#decoder.decode(block);
+    } catch (error) {
+      if (error instanceof HeaderListTooLargeError) return undefined;
+      if (error instanceof HpackError) {
+        throw new Http2Error(ErrorCode.COMPRESSION_ERROR, `HPACK: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Opens the stream a request's HEADERS name, or returns `undefined` when
+   * it is not to be served: trailers late on a stream we ended, a stream
+   * past our GOAWAY, or one over the concurrency limit (refused).
+   */
+  #admit(frame: HeadersFrame): Stream | undefined {
+    const { streamId } = frame;
     if (streamId <= this.#lastStreamId) {
       // Trailers in flight on a stream we reset or answered early are dropped.
       if (this.#closedState(streamId) === true) {
-        return this.#lingered(streamId, 0, frame.endStream);
+        this.#lingered(streamId, 0, frame.endStream);
+        return undefined;
       }
       if (this.#closedState(streamId) !== undefined) {
         throw new Http2Error(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${streamId}`);
@@ -859,11 +888,11 @@ export class ServerConnection {
       );
     }
     this.#lastStreamId = streamId;
-    if (streamId > this.#goawayLast) return;
+    if (streamId > this.#goawayLast) return undefined;
     if (this.#streams.size >= this.#maxConcurrent) {
       this.#frame32(FrameType.RST_STREAM, streamId, ErrorCode.REFUSED_STREAM);
       this.#remember(streamId, true);
-      return;
+      return undefined;
     }
     const stream: Stream = {
       id: streamId,
@@ -880,34 +909,33 @@ export class ServerConnection {
       localEnded: false,
     };
     this.#streams.set(streamId, stream);
-    if (tooLarge || headers === undefined) {
-      this.respond(streamId, [[":status", "431"]], { endStream: true });
-      return;
-    }
+    return stream;
+  }
+
+  /** Checks a request's headers (RFC 9113 §8.2, §8.3) and notes its content-length (§8.1.1). */
+  #checkRequest(stream: Stream, frame: HeadersFrame, headers: readonly HeaderField[]): void {
+    const streamId = stream.id;
     const fault = requestHeaderFault(headers, false);
     if (fault !== undefined) {
       throw new Http2Error(ErrorCode.PROTOCOL_ERROR, fault, streamId);
     }
     const length = headers.find(([name]) => name === "content-length")?.[1];
-    if (length !== undefined) {
-      if (!/^\d{1,15}$/.test(length)) {
-        throw new Http2Error(
-          ErrorCode.PROTOCOL_ERROR,
-          `content-length ${JSON.stringify(length)}`,
-          streamId,
-        );
-      }
-      stream.contentLength = Number(length);
-      if (frame.endStream && stream.contentLength !== 0) {
-        throw new Http2Error(
-          ErrorCode.PROTOCOL_ERROR,
-          `no body with content-length ${length}`,
-          streamId,
-        );
-      }
+    if (length === undefined) return;
+    if (!/^\d{1,15}$/.test(length)) {
+      throw new Http2Error(
+        ErrorCode.PROTOCOL_ERROR,
+        `content-length ${JSON.stringify(length)}`,
+        streamId,
+      );
     }
-    this.#events.push({ type: "request", streamId, headers, endStream: frame.endStream });
-    if (frame.endStream) this.#maybeClosed(stream);
+    stream.contentLength = Number(length);
+    if (frame.endStream && stream.contentLength !== 0) {
+      throw new Http2Error(
+        ErrorCode.PROTOCOL_ERROR,
+        `no body with content-length ${length}`,
+        streamId,
+      );
+    }
   }
 
   #onTrailers(stream: Stream, frame: HeadersFrame, headers: HeaderField[] | undefined): void {

@@ -251,7 +251,152 @@ function needsConnection(streamId: number, what: string): void {
   }
 }
 
-/** Decodes one frame's payload; throws {@linkcode Http2Error} with the RFC's code. */
+/** A DATA frame's payload, without its padding (RFC 9113 §6.1). */
+function decodeData(flags: number, streamId: number, payload: Uint8Array): DataFrame {
+  needsStream(streamId, "DATA");
+  const { body } = unpad(payload, flags, "DATA");
+  return {
+    type: FrameType.DATA,
+    streamId,
+    endStream: (flags & Flags.END_STREAM) !== 0,
+    data: body,
+    length: payload.length,
+  };
+}
+
+/** A HEADERS frame's payload, without its padding and priority fields (RFC 9113 §6.2). */
+function decodeHeaders(flags: number, streamId: number, payload: Uint8Array): HeadersFrame {
+  needsStream(streamId, "HEADERS");
+  let { body } = unpad(payload, flags, "HEADERS");
+  let dependsOn: number | undefined;
+  if ((flags & Flags.PRIORITY) !== 0) {
+    if (body.length < 5) {
+      throw new Http2Error(
+        ErrorCode.FRAME_SIZE_ERROR,
+        "a HEADERS frame with priority is shorter than 5 bytes",
+      );
+    }
+    dependsOn = streamIdAt(body, 0);
+    body = body.subarray(5);
+  }
+  return {
+    type: FrameType.HEADERS,
+    streamId,
+    endStream: (flags & Flags.END_STREAM) !== 0,
+    endHeaders: (flags & Flags.END_HEADERS) !== 0,
+    block: body,
+    dependsOn,
+  };
+}
+
+/** A PRIORITY frame's payload (RFC 9113 §6.3); a wrong size is a stream error. */
+function decodePriority(streamId: number, payload: Uint8Array): PriorityFrame {
+  needsStream(streamId, "PRIORITY");
+  if (payload.length !== 5) {
+    throw new Http2Error(
+      ErrorCode.FRAME_SIZE_ERROR,
+      `a PRIORITY frame of ${payload.length} bytes (not 5)`,
+      streamId,
+    );
+  }
+  return { type: FrameType.PRIORITY, streamId, dependsOn: streamIdAt(payload, 0) };
+}
+
+/** A RST_STREAM frame's payload (RFC 9113 §6.4). */
+function decodeRstStream(streamId: number, payload: Uint8Array): RstStreamFrame {
+  needsStream(streamId, "RST_STREAM");
+  if (payload.length !== 4) {
+    throw new Http2Error(
+      ErrorCode.FRAME_SIZE_ERROR,
+      `a RST_STREAM frame of ${payload.length} bytes (not 4)`,
+    );
+  }
+  return { type: FrameType.RST_STREAM, streamId, code: uint32At(payload, 0) };
+}
+
+/** A SETTINGS frame's payload (RFC 9113 §6.5). */
+function decodeSettings(flags: number, streamId: number, payload: Uint8Array): SettingsFrame {
+  needsConnection(streamId, "SETTINGS");
+  const ack = (flags & Flags.ACK) !== 0;
+  if (ack && payload.length !== 0) {
+    throw new Http2Error(
+      ErrorCode.FRAME_SIZE_ERROR,
+      `a SETTINGS ACK with a ${payload.length}-byte payload`,
+    );
+  }
+  if (payload.length % 6 !== 0) {
+    throw new Http2Error(
+      ErrorCode.FRAME_SIZE_ERROR,
+      `a SETTINGS frame of ${payload.length} bytes (not a multiple of 6)`,
+    );
+  }
+  const settings: [number, number][] = [];
+  for (let i = 0; i < payload.length; i += 6) {
+    settings.push([payload[i] << 8 | payload[i + 1], uint32At(payload, i + 2)]);
+  }
+  return { type: FrameType.SETTINGS, streamId: 0, ack, settings };
+}
+
+/** A PING frame's payload (RFC 9113 §6.7). */
+function decodePing(flags: number, streamId: number, payload: Uint8Array): PingFrame {
+  needsConnection(streamId, "PING");
+  if (payload.length !== 8) {
+    throw new Http2Error(
+      ErrorCode.FRAME_SIZE_ERROR,
+      `a PING frame of ${payload.length} bytes (not 8)`,
+    );
+  }
+  return { type: FrameType.PING, streamId: 0, ack: (flags & Flags.ACK) !== 0, payload };
+}
+
+/** A GOAWAY frame's payload (RFC 9113 §6.8). */
+function decodeGoaway(streamId: number, payload: Uint8Array): GoawayFrame {
+  needsConnection(streamId, "GOAWAY");
+  if (payload.length < 8) {
+    throw new Http2Error(
+      ErrorCode.FRAME_SIZE_ERROR,
+      `a GOAWAY frame of ${payload.length} bytes (fewer than 8)`,
+    );
+  }
+  return {
+    type: FrameType.GOAWAY,
+    streamId: 0,
+    lastStreamId: streamIdAt(payload, 0),
+    code: uint32At(payload, 4),
+    debug: payload.subarray(8),
+  };
+}
+
+/** A WINDOW_UPDATE frame's payload (RFC 9113 §6.9), on any stream. */
+function decodeWindowUpdate(streamId: number, payload: Uint8Array): WindowUpdateFrame {
+  if (payload.length !== 4) {
+    throw new Http2Error(
+      ErrorCode.FRAME_SIZE_ERROR,
+      `a WINDOW_UPDATE frame of ${payload.length} bytes (not 4)`,
+    );
+  }
+  return { type: FrameType.WINDOW_UPDATE, streamId, increment: streamIdAt(payload, 0) };
+}
+
+/** A CONTINUATION frame's payload (RFC 9113 §6.10). */
+function decodeContinuation(
+  flags: number,
+  streamId: number,
+  payload: Uint8Array,
+): ContinuationFrame {
+  needsStream(streamId, "CONTINUATION");
+  return {
+    type: FrameType.CONTINUATION,
+    streamId,
+    endHeaders: (flags & Flags.END_HEADERS) !== 0,
+    block: payload,
+  };
+}
+
+/**
+ * Decodes one frame's payload, with the decoder of its type; throws
+ * {@linkcode Http2Error} with the RFC's code.
+ */
 export function decodeFrame(
   type: number,
   flags: number,
@@ -259,122 +404,26 @@ export function decodeFrame(
   payload: Uint8Array,
 ): Frame {
   switch (type) {
-    case FrameType.DATA: {
-      needsStream(streamId, "DATA");
-      const { body } = unpad(payload, flags, "DATA");
-      return {
-        type,
-        streamId,
-        endStream: (flags & Flags.END_STREAM) !== 0,
-        data: body,
-        length: payload.length,
-      };
-    }
-    case FrameType.HEADERS: {
-      needsStream(streamId, "HEADERS");
-      let { body } = unpad(payload, flags, "HEADERS");
-      let dependsOn: number | undefined;
-      if ((flags & Flags.PRIORITY) !== 0) {
-        if (body.length < 5) {
-          throw new Http2Error(
-            ErrorCode.FRAME_SIZE_ERROR,
-            "a HEADERS frame with priority is shorter than 5 bytes",
-          );
-        }
-        dependsOn = streamIdAt(body, 0);
-        body = body.subarray(5);
-      }
-      return {
-        type,
-        streamId,
-        endStream: (flags & Flags.END_STREAM) !== 0,
-        endHeaders: (flags & Flags.END_HEADERS) !== 0,
-        block: body,
-        dependsOn,
-      };
-    }
+    case FrameType.DATA:
+      return decodeData(flags, streamId, payload);
+    case FrameType.HEADERS:
+      return decodeHeaders(flags, streamId, payload);
     case FrameType.PRIORITY:
-      needsStream(streamId, "PRIORITY");
-      if (payload.length !== 5) {
-        throw new Http2Error(
-          ErrorCode.FRAME_SIZE_ERROR,
-          `a PRIORITY frame of ${payload.length} bytes (not 5)`,
-          streamId,
-        );
-      }
-      return { type, streamId, dependsOn: streamIdAt(payload, 0) };
+      return decodePriority(streamId, payload);
     case FrameType.RST_STREAM:
-      needsStream(streamId, "RST_STREAM");
-      if (payload.length !== 4) {
-        throw new Http2Error(
-          ErrorCode.FRAME_SIZE_ERROR,
-          `a RST_STREAM frame of ${payload.length} bytes (not 4)`,
-        );
-      }
-      return { type, streamId, code: uint32At(payload, 0) };
-    case FrameType.SETTINGS: {
-      needsConnection(streamId, "SETTINGS");
-      const ack = (flags & Flags.ACK) !== 0;
-      if (ack && payload.length !== 0) {
-        throw new Http2Error(
-          ErrorCode.FRAME_SIZE_ERROR,
-          `a SETTINGS ACK with a ${payload.length}-byte payload`,
-        );
-      }
-      if (payload.length % 6 !== 0) {
-        throw new Http2Error(
-          ErrorCode.FRAME_SIZE_ERROR,
-          `a SETTINGS frame of ${payload.length} bytes (not a multiple of 6)`,
-        );
-      }
-      const settings: [number, number][] = [];
-      for (let i = 0; i < payload.length; i += 6) {
-        settings.push([payload[i] << 8 | payload[i + 1], uint32At(payload, i + 2)]);
-      }
-      return { type, streamId: 0, ack, settings };
-    }
+      return decodeRstStream(streamId, payload);
+    case FrameType.SETTINGS:
+      return decodeSettings(flags, streamId, payload);
     case FrameType.PUSH_PROMISE:
       throw new Http2Error(ErrorCode.PROTOCOL_ERROR, "a client sent PUSH_PROMISE");
     case FrameType.PING:
-      needsConnection(streamId, "PING");
-      if (payload.length !== 8) {
-        throw new Http2Error(
-          ErrorCode.FRAME_SIZE_ERROR,
-          `a PING frame of ${payload.length} bytes (not 8)`,
-        );
-      }
-      return { type, streamId: 0, ack: (flags & Flags.ACK) !== 0, payload };
+      return decodePing(flags, streamId, payload);
     case FrameType.GOAWAY:
-      needsConnection(streamId, "GOAWAY");
-      if (payload.length < 8) {
-        throw new Http2Error(
-          ErrorCode.FRAME_SIZE_ERROR,
-          `a GOAWAY frame of ${payload.length} bytes (fewer than 8)`,
-        );
-      }
-      return {
-        type,
-        streamId: 0,
-        lastStreamId: streamIdAt(payload, 0),
-        code: uint32At(payload, 4),
-        debug: payload.subarray(8),
-      };
+      return decodeGoaway(streamId, payload);
     case FrameType.WINDOW_UPDATE:
-      if (payload.length !== 4) {
-        throw new Http2Error(
-          ErrorCode.FRAME_SIZE_ERROR,
-          `a WINDOW_UPDATE frame of ${payload.length} bytes (not 4)`,
-        );
-      }
-      return { type, streamId, increment: streamIdAt(payload, 0) };
+      return decodeWindowUpdate(streamId, payload);
     case FrameType.CONTINUATION:
-      needsStream(streamId, "CONTINUATION");
-      return {
-        type,
-        streamId,
-        endHeaders: (flags & Flags.END_HEADERS) !== 0,
-        block: payload,
-      };
+      return decodeContinuation(flags, streamId, payload);
     default:
       return { type: "unknown", code: type, streamId };
   }

@@ -259,8 +259,8 @@ export class Http2ServerSession extends EventEmitter {
     if (waiting) this.watchDeadlines();
   };
   /** Called when a socket write has gone to the kernel. */
-  readonly #drained = (error?: Error | null) => {
-    if (error == null) this.#connection.outputDrained();
+  readonly #written = (error?: Error | null) => {
+    if (error == null) this.#connection.outputSent();
   };
 
   /** Starts HTTP/2 on `socket`; `dispatch` gets each request stream. */
@@ -467,7 +467,7 @@ export class Http2ServerSession extends EventEmitter {
     }
     const bytes = connection.takeBytes();
     if (bytes !== undefined && !this.socket.destroyed && this.socket.writable) {
-      this.socket.write(bytes, this.#drained);
+      this.socket.write(bytes, this.#written);
     }
     this.#complete(due);
     if (this.#ending || this.#connection.failed) this.#finishSocket();
@@ -559,7 +559,7 @@ export class Http2ServerStream extends LightEmitter {
   #remoteEnded = false;
   #endEmitted = false;
   #flowing = false;
-  #draining = false;
+  #delivering = false;
   #closed = false;
   /** Waiting in the session's list of streams with data to deliver. */
   #arrived = false;
@@ -649,7 +649,7 @@ export class Http2ServerStream extends LightEmitter {
   resume(): this {
     if (this.#flowing) return this;
     this.#flowing = true;
-    RESOLVED.then(() => this.#drain());
+    RESOLVED.then(() => this.#deliverBuffered());
     return this;
   }
 
@@ -684,7 +684,7 @@ export class Http2ServerStream extends LightEmitter {
   /** Used by the session: delivers what {@linkcode pushData} buffered, if flowing. */
   deliverArrived(): void {
     this.#arrived = false;
-    if (this.#flowing && !this.#draining) this.#drain();
+    if (this.#flowing && !this.#delivering) this.#deliverBuffered();
   }
 
   /** Used by the session: the stream closed with `code`. */
@@ -700,7 +700,7 @@ export class Http2ServerStream extends LightEmitter {
   }
 
   /** Emits everything buffered as one `'data'` event (one copy when it is several pieces). */
-  #deliverBuffered(): void {
+  #emitBuffered(): void {
     const buffer = this.#buffer;
     let data: Buffer;
     if (buffer.length === 1) {
@@ -723,12 +723,13 @@ export class Http2ServerStream extends LightEmitter {
     this.emit("data", data);
   }
 
-  #drain(): void {
-    this.#draining = true;
+  /** Emits the buffered data while the stream flows, then `'end'` once the request ended. */
+  #deliverBuffered(): void {
+    this.#delivering = true;
     try {
-      while (this.#flowing && this.#buffer.length > 0) this.#deliverBuffered();
+      while (this.#flowing && this.#buffer.length > 0) this.#emitBuffered();
     } finally {
-      this.#draining = false;
+      this.#delivering = false;
     }
     if (this.#flowing && this.#buffer.length === 0 && this.#remoteEnded) this.#maybeEnd();
   }

@@ -56,7 +56,7 @@ export class Peer {
     for (let round = 0; round < 100; round++) {
       this.events.push(...this.connection.takeEvents());
       const { bytes, done } = this.connection.takeOutput();
-      if (bytes !== undefined) this.connection.outputDrained();
+      if (bytes !== undefined) this.connection.outputSent();
       for (const callback of done) callback();
       if (bytes !== undefined) {
         for (const f of this.parser.push(bytes)) {
