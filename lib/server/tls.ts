@@ -15,7 +15,7 @@ import {
   type Server as TlsServer,
   type TLSSocket,
 } from "node:tls";
-import { clientCertificateProblem, parseCertificateBundle } from "./client_certs.ts";
+import type { PeerCertificateLike } from "./client_certs.ts";
 import type { Logger } from "./telemetry.ts";
 
 /** PEM files for TLS. */
@@ -32,8 +32,12 @@ export interface TlsFiles {
 export interface ServerTlsCredentials {
   /** Certificate and key, as `node:tls` takes them. */
   context: SecureContextOptions;
-  /** CAs client certificates must chain to; `undefined` when none are asked for. */
-  clientCas?: ReturnType<typeof parseCertificateBundle>;
+  /**
+   * Checks a client's certificate against the client CA bundle: why it is
+   * refused, or `undefined` when it is accepted; `undefined` when no client
+   * certificates are asked for.
+   */
+  checkClient?: (peer: PeerCertificateLike) => Promise<string | undefined>;
 }
 
 /** Reads one TLS file, naming it when it cannot. */
@@ -70,11 +74,11 @@ export async function readTlsFiles(tls: TlsFiles): Promise<ServerTlsCredentials>
   };
   checkKeyMatches(context, tls);
   if (tls.clientCaFile === undefined) return { context };
+  // PKI.js is loaded for mutual TLS only: every other start-up would pay for it.
+  const { clientCertificateProblem, parseCertificateBundle } = await import("./client_certs.ts");
   try {
-    return {
-      context,
-      clientCas: parseCertificateBundle(await readPem(tls.clientCaFile, "client CA")),
-    };
+    const cas = parseCertificateBundle(await readPem(tls.clientCaFile, "client CA"));
+    return { context, checkClient: (peer) => clientCertificateProblem(peer, cas) };
   } catch (error) {
     throw new Error(
       `cannot use the TLS client CA ${tls.clientCaFile}: ${(error as Error).message}`,
@@ -112,16 +116,16 @@ export async function createTlsListener(
     // The runtime's own check of client certificates misses keyUsage and
     // gives no reason (see client_certs.ts): it asks for one, and we
     // check it below.
-    requestCert: credentials.clientCas !== undefined,
+    requestCert: credentials.checkClient !== undefined,
     rejectUnauthorized: false,
     // A handshake that does not finish in time frees its socket.
     handshakeTimeout: options.handshakeTimeoutMs,
   });
   server.on("secureConnection", async (socket: TLSSocket) => {
-    const cas = credentials.clientCas;
-    if (cas !== undefined) {
+    const check = credentials.checkClient;
+    if (check !== undefined) {
       // Until accepted, nothing reads the socket: what the client sends waits.
-      const problem = await clientCertificateProblem(socket.getPeerCertificate(true), cas);
+      const problem = await check(socket.getPeerCertificate(true));
       if (problem !== undefined) {
         options.logger.log("warn", "client certificate refused", {
           reason: problem,
