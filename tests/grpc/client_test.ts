@@ -110,12 +110,20 @@ async function callUntil(
   );
 }
 
-/** SIGTERM; asserts a clean exit with nothing in flight and nothing cancelled. */
+/**
+ * SIGTERM; asserts a clean, prompt exit with nothing cancelled: a call the
+ * server had not counted out would hold the shutdown for the whole grace
+ * period (10 s) and then be cancelled. (The count of calls in flight at the
+ * signal is not asserted: a cancelled call is logged before its handler has
+ * finished unwinding, and nothing outside the process shows when it has.)
+ */
 async function stopIdle(server: ServerProcess): Promise<void> {
+  const started = Date.now();
   const status = await server.stop("SIGTERM");
+  const tookMs = Date.now() - started;
   assert.equal(status.code, 0, server.stderr());
-  assert.match(server.stderr(), /SIGTERM: shutting down; 0 calls in flight/, server.stderr());
   assert.match(server.stderr(), /stopped; 0 calls cancelled/, server.stderr());
+  assert.ok(tookMs < 5000, `the shutdown took ${tookMs} ms: a call was left in flight`);
 }
 
 async function withClient(
@@ -288,7 +296,6 @@ Deno.test("client library: an AbortSignal cancels each kind of call", async () =
       EMPIRE_STATE_NAME,
     );
   });
-  await sleep(100);
   await stopIdle(server);
 });
 
@@ -415,7 +422,6 @@ Deno.test("client library: breaking out of listFeatures early cancels the call o
     assert.equal((await collect(client.listFeatures(EVERYWHERE))).length, 100_000);
     await waitForLines(server, /call method=routeguide\.RouteGuide\/ListFeatures .*status=OK/);
   });
-  await sleep(100);
   // Nothing is left in flight: the server counted the abandoned call out.
   await stopIdle(server);
 });
