@@ -88,13 +88,20 @@ export interface RouteGuideHandlersOptions {
 /** Default for {@linkcode RouteGuideHandlersOptions.maxNoteBytes}. */
 export const DEFAULT_MAX_NOTE_BYTES = 4096;
 
-/** Reads an incoming point, treating an unset point or field as 0 and rejecting out-of-range values. */
-export function readPoint(point: PointInput, field: string): E7Point {
+/**
+ * Reads an incoming point, treating an unset point or field as 0 and
+ * rejecting out-of-range values. `field` names the point in the error; a
+ * function giving it is called only then, so a stream builds no name per
+ * message.
+ */
+export function readPoint(point: PointInput, field: string | (() => string)): E7Point {
   const latitude = point?.latitude ?? 0;
   const longitude = point?.longitude ?? 0;
   const location = { latitude, longitude };
-  const problem = pointProblem(location, field);
-  if (problem !== undefined) throw new RpcError(Code.INVALID_ARGUMENT, problem);
+  if (pointProblem(location) !== undefined) {
+    const name = typeof field === "string" ? field : field();
+    throw new RpcError(Code.INVALID_ARGUMENT, pointProblem(location, name)!);
+  }
   return location;
 }
 
@@ -152,8 +159,9 @@ export function createRouteGuideHandlers(options: RouteGuideHandlersOptions): Ro
       let featureCount = 0;
       let distance = 0;
       let previous: E7Point | undefined;
+      const field = () => `point[${pointCount}]`;
       for await (const input of points) {
-        const point = readPoint(input, `point[${pointCount}]`);
+        const point = readPoint(input, field);
         pointCount++;
         if (isNamedFeature(point)) featureCount++;
         if (previous !== undefined) distance += haversineMeters(previous, point);
@@ -172,12 +180,14 @@ export function createRouteGuideHandlers(options: RouteGuideHandlersOptions): Ro
       // Pulled by hand so that a cancelled call neither reads nor stores
       // another note.
       const notesIn = incoming[Symbol.asyncIterator]();
+      let index = 0;
+      const field = () => `note[${index}].location`;
       try {
-        for (let index = 0; !signal.aborted; index++) {
+        for (; !signal.aborted; index++) {
           const next = await notesIn.next();
           if (next.done || signal.aborted) return;
           const input = next.value;
-          const location = readPoint(input.location, `note[${index}].location`);
+          const location = readPoint(input.location, field);
           const message = input.message ?? "";
           // UTF-8 needs at least one byte per UTF-16 unit and at most three.
           if (message.length * 3 > maxNoteBytes) {

@@ -65,3 +65,65 @@ Deno.test("createMemoryNotesStore() keeps 10,000 locations by default", async ()
   );
   await store.close();
 });
+
+Deno.test("createMemoryNotesStore() tells apart every location, valid or not", async () => {
+  const store = createMemoryNotesStore();
+  const max = 2 ** 31 - 1;
+  const places = [
+    [0, 0],
+    [0, 1],
+    [1, 0],
+    [900000000, max],
+    [900000000, -max - 1],
+    [-900000000, max],
+    [-900000000, -1],
+    [-900000000, 0],
+    [-900000001, 0],
+    [900000001, 0],
+    [2 ** 30, 0],
+    [-(2 ** 30), 0],
+    [0, 2 ** 32],
+    [0, 0.5],
+    [0.5, 0],
+    [0, NaN],
+    [Infinity, 0],
+  ];
+  for (const [latitude, longitude] of places) {
+    const location = { latitude, longitude };
+    const where = `${latitude},${longitude}`;
+    assert.deepEqual(await store.exchange({ location, message: where }), [], where);
+  }
+  for (const [latitude, longitude] of places) {
+    const location = { latitude, longitude };
+    const where = `${latitude},${longitude}`;
+    assert.deepEqual(
+      await store.exchange({ location, message: "again" }),
+      [{ location, message: where }],
+      where,
+    );
+  }
+  // -0 is the same place as 0, as it is on the wire.
+  assert.equal(
+    (await store.exchange({ location: { latitude: -0, longitude: -0 }, message: "" })).length,
+    2,
+  );
+  await store.close();
+});
+
+Deno.test("createMemoryNotesStore() starts a dropped location's successor empty", async () => {
+  const store = createMemoryNotesStore({ maxNotesPerLocation: 3, maxLocations: 1 });
+  const a = { latitude: 1, longitude: 1 };
+  const b = { latitude: 2, longitude: 2 };
+  for (let i = 0; i < 5; i++) await store.exchange({ location: a, message: `a${i}` });
+  assert.deepEqual(await store.exchange({ location: b, message: "b0" }), []);
+  assert.deepEqual(await store.exchange({ location: b, message: "b1" }), [
+    { location: b, message: "b0" },
+  ]);
+  for (let i = 2; i < 7; i++) await store.exchange({ location: b, message: `b${i}` });
+  assert.deepEqual(
+    (await store.exchange({ location: b, message: "b7" })).map((n) => n.message),
+    ["b4", "b5", "b6"],
+  );
+  assert.deepEqual(await store.exchange({ location: a, message: "a5" }), []);
+  await store.close();
+});
