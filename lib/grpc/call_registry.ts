@@ -116,13 +116,16 @@ export class CallRegistry {
 
   /** Registers a running call; `sendStatus` is how the server fails it. */
   admit(sendStatus: (status: CallStatus) => void): CallLifecycle {
-    const call = new CallLifecycle(sendStatus, (settled) => {
-      this.#calls.delete(settled);
-      if (this.#calls.size === 0) { for (const wake of this.#idleWaiters) wake(); }
-    });
+    const call = new CallLifecycle(sendStatus, this.#settled);
     this.#calls.add(call);
     return call;
   }
+
+  /** A call's handler ended (one function for every call, not a closure per call). */
+  readonly #settled = (call: CallLifecycle): void => {
+    this.#calls.delete(call);
+    if (this.#calls.size === 0) { for (const wake of this.#idleWaiters) wake(); }
+  };
 
   /** Resolves once no call is in flight, or when `signal` aborts. */
   idle(signal?: AbortSignal): Promise<void> {
