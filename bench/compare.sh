@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 scratch=$(mktemp -d)
 declare -a NAMES PORTS PIDS
 # The server task's flags less --allow-run, from lib/server/deno_flags.ts (the one reader of deno.json).
-flags=$(deno eval 'import { serverDenoFlags, withoutRunPermission } from "./lib/server_deno_flags.ts";
+flags=$(deno eval 'import { serverDenoFlags, withoutRunPermission } from "./lib/server/deno_flags.ts";
 console.log(withoutRunPermission(serverDenoFlags()).join(" "));')
 while [ "$1" != "--" ]; do
   IFS=: read -r name port args <<< "$1"

@@ -1,7 +1,7 @@
 // Command routeguide-interop drives a RouteGuide server with grpc-go, an
 // independent gRPC implementation, and prints a JSON report of its checks.
 //
-// It is built by tests/interop_go_test.ts in GOPATH mode from Debian's Go
+// It is built by tests/interop/go_test.ts in GOPATH mode from Debian's Go
 // packages, with the stubs generated from protos/route_guide.proto into a
 // temporary directory (import path routeguideinterop/pb); nothing generated
 // is committed. By hand:
