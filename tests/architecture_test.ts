@@ -5,6 +5,7 @@
  * the same in words). Dependencies point one way:
  *
  *     core  ←  notes, data, grpc (with http2)  ←  server  ←  server.ts
+ *     http2  ←  web;  http1, web  ←  server
  *     core, data, grpc  ←  cli  ←  client.ts
  *
  * Doc examples are not dependencies: comments are left out of the reading.
@@ -35,10 +36,12 @@ const RULES: Record<string, Rule> = {
   core: { folders: [], packages: [] },
   notes: { folders: ["core"], packages: [NODE, /^postgres$/] },
   http2: { folders: [], packages: [NODE] },
+  http1: { folders: [], packages: [NODE] },
+  web: { folders: ["http2"], packages: [NODE, /^@bufbuild\/protobuf(\/|$)/] },
   data: { folders: ["core"], packages: [NODE] },
   grpc: { folders: ["core", "http2"], packages: [NODE, GRPC] },
   server: {
-    folders: ["core", "notes", "http2", "data", "grpc"],
+    folders: ["core", "notes", "http2", "http1", "web", "data", "grpc"],
     packages: [NODE, /^@opentelemetry\/api$/, /^pkijs$/, /^asn1js$/],
     // The server task's Deno flags are read from the task itself.
     files: ["deno.json"],
