@@ -78,7 +78,7 @@ function createApp() {
         const sample = seen > SAMPLE_LIMIT
           ? ` — showing ${count(shown)} of ${count(seen)}, a random sample`
           : "";
-        status(`${plural(seen, "feature")}${sample}.`, seen);
+        status(`${plural(seen, "feature")}${world ? "" : " in this rectangle"}${sample}.`, seen);
         if (!world) {
           drawLabels(seen <= LABEL_LIMIT ? labelsFor(layer.features()) : undefined);
         }

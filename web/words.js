@@ -26,10 +26,9 @@ export function place(point) {
   }`;
 }
 
-/** Metres for people: "850 m", "12,345 m (12.3 km)". */
+/** Metres for people: "850 m", "12,345 m". */
 export function distance(metres) {
-  if (metres < 1000) return `${count(metres)} m`;
-  return `${count(metres)} m (${(metres / 1000).toFixed(1)} km)`;
+  return `${count(metres)} m`;
 }
 
 /** Seconds for people: "0 s", "75 s (1 min 15 s)". */
