@@ -44,8 +44,10 @@ Deno.test("readEnvelopes() finds every message whatever the chunk boundaries", a
   ]);
   for (const size of [1, 2, 5, 7, 64, bytes.length]) {
     const seen: string[] = [];
-    for await (const { flags, data } of readEnvelopes(chunked(bytes, size))) {
-      seen.push(`${flags}:${new TextDecoder().decode(data).slice(0, 12)}`);
+    for await (const batch of readEnvelopes(chunked(bytes, size))) {
+      for (const { flags, data } of batch) {
+        seen.push(`${flags}:${new TextDecoder().decode(data).slice(0, 12)}`);
+      }
     }
     assert.deepEqual(seen, ['0:{"name":"a"}', '0:{"name":"bbb', "2:{}"], `chunks of ${size}`);
   }
