@@ -21,6 +21,8 @@ interface Feature {
 const DB: Feature[] = JSON.parse(await Deno.readTextFile(`${ROOT}data/route_guide_db.json`));
 const KNOWN = "Empire State Building, New York, NY";
 const VIEWPORT = { width: 1280, height: 900 };
+/** A generous bound on every wait: the suite runs in parallel on two busy cores. */
+const WAIT_MS = 30_000;
 
 /** Features inside the rectangle with corners `a` and `b`, in any order, edges included. */
 function countWithin(a: Feature["location"], b: Feature["location"]): number {
@@ -50,6 +52,7 @@ const settled = (page: Page, id: string, what: string) =>
     `(() => { const t = document.getElementById(${JSON.stringify(id)}).textContent;
       return t && !t.endsWith("…") ? t : ""; })()`,
     what,
+    WAIT_MS,
   );
 
 /** Waits until the listing in progress has ended and returns the count it shows. */
@@ -58,6 +61,7 @@ const listed = (page: Page, what: string) =>
     `document.getElementById("list-status").dataset.done === "true" &&
       Number(document.getElementById("list-status").dataset.count) + 1`,
     what,
+    WAIT_MS,
   ).then((n) => n - 1);
 
 const dotOf = (name: string) => `.layer-base circle[data-name=${JSON.stringify(name)}]`;
@@ -259,6 +263,7 @@ Deno.test("a page on another origin can call with --cors-origins and is refused 
       return await browser.page.waitFor<string>(
         `document.getElementById("out").dataset.done && document.getElementById("out").textContent`,
         "the cross-origin call",
+        WAIT_MS,
       );
     };
     assert.equal(await outcome(["--cors-origins", otherOrigin]), `answered: ${KNOWN}`);
