@@ -36,13 +36,15 @@ export class ConnectError extends Error {
   /**
    * @param {string} code a Connect code: "invalid_argument", "unimplemented", …
    * @param {string} message the server's message
-   * @param {{network?: boolean}} [options]
+   * @param {{network?: boolean, status?: number}} [options]
    */
   constructor(code, message, options = {}) {
     super(message);
     this.name = "ConnectError";
     this.code = code;
     this.network = options.network === true;
+    /** The HTTP status, when the answer had no Connect error in it. */
+    this.status = options.status;
   }
 }
 
@@ -211,5 +213,7 @@ function errorFromBody(status, text) {
     if (parsed && typeof parsed.code === "string") return toError(parsed);
   } catch { /* not a Connect error body */ }
   const code = CODE_BY_STATUS[status] ?? "unknown";
-  return new ConnectError(code, `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ""}`);
+  return new ConnectError(code, `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ""}`, {
+    status,
+  });
 }

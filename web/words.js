@@ -52,6 +52,9 @@ function sentence(text) {
 export function errorSentence(error, what) {
   const message = error?.message ?? String(error);
   if (error?.network) return sentence(message);
+  if (error?.status === 505) {
+    return sentence(`The server cannot take this ${what} over this HTTP version: ${message}`);
+  }
   switch (error?.code) {
     case "invalid_argument":
     case "out_of_range":
