@@ -34,23 +34,14 @@ export function startChromium(options: LaunchOptions = {}): Promise<Browser> {
   return launchChromium(options);
 }
 
-/** The centre of the first element matching `selector`, in viewport pixels. */
-export async function centreOf(page: Page, selector: string): Promise<Point> {
-  const point = await page.evaluate<Point | null>(`(() => {
-    const element = document.querySelector(${JSON.stringify(selector)});
-    if (!element) return null;
-    element.scrollIntoView({ block: "center" });
-    const r = element.getBoundingClientRect();
-    return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
-  })()`);
-  if (point === null) throw new Error(`no element matches ${selector}`);
-  return point;
+/** The centre of the first element matching `selector`, scrolled into view, in viewport pixels. */
+export function centreOf(page: Page, selector: string): Promise<Point> {
+  return page.centreOf(selector);
 }
 
 /** A mouse click on the centre of the first element matching `selector`. */
-export async function clickOn(page: Page, selector: string): Promise<void> {
-  const { x, y } = await centreOf(page, selector);
-  await page.click(x, y);
+export function clickOn(page: Page, selector: string): Promise<void> {
+  return page.clickOn(selector);
 }
 
 /** The bounding box of the first element matching `selector`, in viewport pixels. */

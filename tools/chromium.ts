@@ -56,6 +56,10 @@ export interface Page {
   waitFor<T = unknown>(expression: string, what: string, timeoutMs?: number): Promise<T>;
   /** A left click at viewport coordinates (CSS pixels). */
   click(x: number, y: number): Promise<void>;
+  /** The centre of the first element matching `selector`, scrolled into view first. */
+  centreOf(selector: string): Promise<Point>;
+  /** A left click on the centre of the first element matching `selector`. */
+  clickOn(selector: string): Promise<void>;
   /** A left-button drag from one point to another in `steps` moves. */
   drag(from: Point, to: Point, steps?: number): Promise<void>;
   /** A PNG of the viewport. */
@@ -274,6 +278,22 @@ async function openPage(
   return createPage(send, { errors, loads: () => loads });
 }
 
+/** The centre of the first element matching `selector`, after scrolling it into view. */
+async function centreOf(
+  evaluate: <T>(expression: string) => Promise<T>,
+  selector: string,
+): Promise<Point> {
+  const point = await evaluate<Point | null>(`(() => {
+    const element = document.querySelector(${JSON.stringify(selector)});
+    if (!element) return null;
+    element.scrollIntoView({ block: "center", behavior: "instant" });
+    const r = element.getBoundingClientRect();
+    return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+  })()`);
+  if (point === null) throw new Error(`the page has no element matching ${selector}`);
+  return point;
+}
+
 function createPage(
   send: <T = Record<string, unknown>>(
     method: string,
@@ -331,6 +351,11 @@ function createPage(
       await mouse("mouseMoved", { x, y }, 0);
       await mouse("mousePressed", { x, y }, 1);
       await mouse("mouseReleased", { x, y }, 0);
+    },
+    centreOf: (selector) => centreOf(evaluate, selector),
+    async clickOn(selector) {
+      const { x, y } = await centreOf(evaluate, selector);
+      await this.click(x, y);
     },
     async drag(from, to, steps = 8) {
       await mouse("mouseMoved", from, 0);

@@ -19,21 +19,6 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** The README shows the page at this size, CSS pixels. */
 const VIEWPORT = { width: 1280, height: 900 };
 
-/** The centre of the first element matching `selector`. */
-async function centreOf(page: Page, selector: string) {
-  const p = await page.evaluate<{ x: number; y: number } | null>(`(() => {
-    const r = document.querySelector(${JSON.stringify(selector)})?.getBoundingClientRect();
-    return r ? { x: r.x + r.width / 2, y: r.y + r.height / 2 } : null;
-  })()`);
-  if (p === null) throw new Error(`the page has no ${selector}`);
-  return p;
-}
-
-async function clickOn(page: Page, selector: string) {
-  const { x, y } = await centreOf(page, selector);
-  await page.click(x, y);
-}
-
 const dot = (name: string) => `.layer-base circle[data-name^=${JSON.stringify(name)}]`;
 
 /** Drives the page into a state worth showing: a route, a rectangle, a lookup. */
@@ -42,7 +27,7 @@ export async function stage(page: Page): Promise<void> {
     `document.getElementById("list-status").dataset.done === "true"`,
     "the features",
   );
-  await clickOn(page, 'input[name="mode"][value="route"]');
+  await page.clickOn('input[name="mode"][value="route"]');
   for (
     const name of [
       "Empire State Building",
@@ -51,11 +36,11 @@ export async function stage(page: Page): Promise<void> {
       "Slide Mountain summit",
     ]
   ) {
-    await clickOn(page, dot(name));
+    await page.clickOn(dot(name));
   }
-  await clickOn(page, "#route-send");
+  await page.clickOn("#route-send");
   await page.waitFor(`!document.getElementById("route-summary").hidden`, "the route's summary");
-  await clickOn(page, 'input[name="mode"][value="lookup"]');
+  await page.clickOn('input[name="mode"][value="lookup"]');
   const box = await page.evaluate<{ x: number; y: number; width: number; height: number }>(
     `(() => { const r = document.getElementById("map").getBoundingClientRect();
       return { x: r.x, y: r.y, width: r.width, height: r.height }; })()`,
@@ -68,7 +53,7 @@ export async function stage(page: Page): Promise<void> {
     `document.getElementById("list-status").dataset.done === "true"`,
     "the rectangle's features",
   );
-  await clickOn(page, dot("Empire State Building"));
+  await page.clickOn(dot("Empire State Building"));
   await page.waitFor(
     `/Empire/.test(document.getElementById("lookup-result").textContent)`,
     "the lookup",
