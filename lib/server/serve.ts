@@ -29,6 +29,7 @@ import type { RouteNotesLimits } from "../notes/limits.ts";
 import type { RouteNotesStore } from "../core/notes_store.ts";
 import { createRouteGuideHandlers } from "../core/handlers.ts";
 import { createTlsListener, type TlsFiles, type TlsListenerOptions } from "./tls.ts";
+import { createLazyWebHandler } from "./web.ts";
 
 export type { KeepaliveOptions } from "../grpc/server.ts";
 export type { TlsFiles } from "./tls.ts";
@@ -82,6 +83,11 @@ export interface ServeOptions {
   keepalive?: KeepaliveOptions;
   /** Serve TLS only, from these PEM files; read again by {@linkcode RouteGuideServer.reloadTls}. */
   tls?: TlsFiles;
+  /**
+   * Origins whose pages may call the web protocols (CORS); `*` for any.
+   * @default {[] (same origin only)}
+   */
+  corsOrigins?: readonly string[] | "*";
   /**
    * Share the ports with other processes that also ask for it (the
    * kernel's `SO_REUSEPORT`): each new connection goes to one of them.
@@ -176,9 +182,19 @@ interface HealthOnlyPort {
 async function listenHealthOnly(
   grpcServer: GrpcServer,
   connections: ConnectionTracker,
-  address: ListenAddress,
+  parts: { address: ListenAddress; logger: Logger },
 ): Promise<HealthOnlyPort> {
-  const server = grpcServer.createHealthOnlyServer();
+  const { address } = parts;
+  // Answers GET /healthz too, for load balancers and Kubernetes httpGet probes.
+  const web = createLazyWebHandler({
+    dispatch: () => {
+      throw new Error("the health-only port serves no web RPCs");
+    },
+    serving: () => grpcServer.serving,
+    logger: parts.logger,
+    healthOnly: true,
+  });
+  const server = grpcServer.createHealthOnlyServer(web.http2);
   const listener = createServer(connections.acceptInto(server));
   const port = await listen(listener, address);
   return { server, listener, port };
@@ -244,10 +260,19 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   const limits = options.limits ?? {};
   const binding = bindService(options, { notes, logger });
   const observed = options.telemetry === true || logger.enabled("info");
-  const grpcServer = createGrpcServer(binding, {
+  // The web protocols are bridged into grpc-js; lib/web/ loads on the first web request.
+  const web = createLazyWebHandler({
+    dispatch: (stream, headers) => grpcServer.dispatchStream(stream, headers),
+    serving: () => grpcServer.serving,
+    maxMessageBytes: limits.maxMessageBytes,
+    corsOrigins: options.corsOrigins,
+    logger,
+  });
+  const grpcServer: GrpcServer = createGrpcServer(binding, {
     limits,
     keepalive: options.keepalive,
     interceptors: observed ? [observeCalls(createCallObserver(logger))] : [],
+    otherRequests: web.http2,
   });
   // We own the listener and hand each accepted connection to grpc-js: this
   // lets shutdown see every socket and wait for it to flush and close.
@@ -265,9 +290,8 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   if (options.healthPort !== undefined) {
     try {
       healthOnly = await listenHealthOnly(grpcServer, connections, {
-        host,
-        port: options.healthPort,
-        reusePort,
+        address: { host, port: options.healthPort, reusePort },
+        logger,
       });
     } catch (error) {
       listener.close();
