@@ -159,3 +159,37 @@ export function parseTrailerBlock(data: Uint8Array): Record<string, string> {
   }
   return out;
 }
+
+/** A binary message's fields: number → values (varints as numbers, length-delimited as bytes). */
+export function protoFields(bytes: Uint8Array): Map<number, (number | Uint8Array)[]> {
+  const out = new Map<number, (number | Uint8Array)[]>();
+  let at = 0;
+  const readVarint = () => {
+    let value = 0n;
+    for (let shift = 0n;; shift += 7n) {
+      const byte = bytes[at++];
+      value |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) return Number(BigInt.asIntN(32, value));
+    }
+  };
+  while (at < bytes.length) {
+    const key = readVarint();
+    const field = key >>> 3;
+    let value: number | Uint8Array;
+    if ((key & 7) === 0) value = readVarint();
+    else {
+      const length = readVarint();
+      value = bytes.subarray(at, at + length);
+      at += length;
+    }
+    out.set(field, [...(out.get(field) ?? []), value]);
+  }
+  return out;
+}
+
+/** A routeguide.RouteNote in binary proto: location field 1, message field 2. */
+export function noteProto(latitude: number, longitude: number, message: string): Uint8Array {
+  const point = pointProto(latitude, longitude);
+  const text = new TextEncoder().encode(message);
+  return new Uint8Array([0x0a, point.length, ...point, 0x12, text.length, ...text]);
+}
