@@ -1,0 +1,220 @@
+/**
+ * The bridge against the real grpc-js (a test service): metadata both ways,
+ * trailers, errors, deadlines, cancellation and backpressure, as each
+ * protocol carries them.
+ */
+
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { createWebHandler } from "../../lib/web/handler.ts";
+import { fakeExchange, type FakeRequest } from "./_exchange.ts";
+import { startEcho } from "./_echo.ts";
+import { envelope, envelopes, parseTrailerBlock } from "./_http.ts";
+import { waitFor, within } from "../_async.ts";
+
+/** Lets the event loop turn `n` times (timers and I/O included). */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** Serves one fake exchange through the web handler and the echo server. */
+function serveOne(
+  echo: ReturnType<typeof startEcho>,
+  request: FakeRequest,
+  maxMessageBytes?: number,
+) {
+  const handler = createWebHandler({
+    dispatch: echo.dispatch,
+    methods: echo.methods,
+    maxMessageBytes,
+  });
+  const fake = fakeExchange(request);
+  handler(fake.exchange);
+  return fake;
+}
+
+Deno.test("gRPC-Web: custom and -bin metadata reach the call; response headers and trailers come back, trailers in the 0x80 frame", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: {
+      "content-type": "application/grpc-web+proto",
+      "x-custom": "hello",
+      "x-data-bin": Buffer.from([1, 2, 255]).toString("base64"),
+      "routeguide-web-protocol": "forged",
+    },
+    body: [envelope(0, "ping")],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers["content-type"], "application/grpc-web+proto");
+  assert.deepEqual(answer.headers["x-echo"], ["hello"]);
+  assert.deepEqual(answer.headers["x-echo-bin"], [Buffer.from([1, 2, 255]).toString("base64")]);
+  // The bridge's own protocol label, never the client's.
+  assert.deepEqual(answer.headers["x-protocol"], ["grpc-web+proto HTTP/2"]);
+  const frames = envelopes(answer.body);
+  assert.deepEqual(frames.map((f) => f.flags), [0, 0x80]);
+  assert.equal(new TextDecoder().decode(frames[0].data), "ping");
+  const trailers = parseTrailerBlock(frames[1].data);
+  assert.equal(trailers["grpc-status"], "0");
+  assert.equal(trailers["x-trail"], "t");
+});
+
+Deno.test("gRPC-Web: an error's status, percent-encoded message and trailers go in the trailers frame with HTTP 200", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Fail",
+    headers: { "content-type": "application/grpc-web" },
+    body: [envelope(0, "x")],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 200);
+  const frames = envelopes(answer.body);
+  assert.equal(frames.length, 1);
+  assert.equal(frames[0].flags, 0x80);
+  const trailers = parseTrailerBlock(frames[0].data);
+  assert.equal(trailers["grpc-status"], "3");
+  assert.equal(trailers["grpc-message"], "bad thing: 100%25");
+  assert.equal(trailers["x-trail"], "t");
+});
+
+Deno.test("Connect unary: response headers as headers, trailers as trailer- headers", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: { "content-type": "application/json", "x-custom": "hi" },
+    body: ['{"a":', "1}"],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers["content-type"], "application/json");
+  assert.deepEqual(answer.headers["x-echo"], ["hi"]);
+  assert.deepEqual(answer.headers["trailer-x-trail"], ["t"]);
+  assert.equal(answer.text(), '{"a":1}');
+  assert.equal(answer.headers["content-length"], "7");
+});
+
+Deno.test("Connect unary: an error is JSON {code, message} with the spec's HTTP status, trailers as trailer- headers", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Fail",
+    headers: { "content-type": "application/proto" },
+    body: ["x"],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 400);
+  assert.equal(answer.headers["content-type"], "application/json");
+  assert.deepEqual(JSON.parse(answer.text()), {
+    code: "invalid_argument",
+    message: "bad thing: 100%",
+  });
+  assert.deepEqual(answer.headers["trailer-x-trail"], ["t"]);
+});
+
+Deno.test("Connect streaming: the end-of-stream message (flag 0x02) carries the error and the trailers", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Fail",
+    headers: { "content-type": "application/connect+proto" },
+    body: [envelope(0, "x")],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 200);
+  const frames = envelopes(answer.body);
+  assert.deepEqual(frames.map((f) => f.flags), [0x02]);
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(frames[0].data)), {
+    error: { code: "invalid_argument", message: "bad thing: 100%" },
+    metadata: { "x-trail": ["t"] },
+  });
+});
+
+Deno.test("gRPC+JSON: the status goes in real trailers", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: { "content-type": "application/grpc+json" },
+    body: [envelope(0, "{}")],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.headers["content-type"], "application/grpc+json");
+  assert.equal(answer.trailers?.["grpc-status"], "0");
+  assert.deepEqual(answer.trailers?.["x-trail"], ["t"]);
+  assert.deepEqual(envelopes(answer.body).map((f) => new TextDecoder().decode(f.data)), ["{}"]);
+});
+
+Deno.test("connect-timeout-ms is the call's deadline: deadline_exceeded with HTTP 504", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Wait",
+    headers: { "content-type": "application/proto", "connect-timeout-ms": "50" },
+    body: ["x"],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 504);
+  assert.equal(JSON.parse(answer.text()).code, "deadline_exceeded");
+});
+
+Deno.test("a malformed connect-timeout-ms is invalid_argument naming the header", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: { "content-type": "application/proto", "connect-timeout-ms": "soon" },
+    body: ["x"],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 400);
+  assert.match(JSON.parse(answer.text()).message, /connect-timeout-ms.*"soon"/);
+});
+
+Deno.test("a client that goes away cancels the grpc-js call", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Wait",
+    headers: { "content-type": "application/grpc-web" },
+    body: [envelope(0, "x")],
+  });
+  // The call has started once grpc-js saw its metadata.
+  await waitFor(() => echo.lastMetadata() !== undefined, "the call to start");
+  fake.disconnect();
+  await within(echo.cancelled, 5000, "grpc-js's cancel");
+});
+
+Deno.test("write callbacks follow the exchange's: grpc-js writes the next message only after the last was sent", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Stream",
+    headers: { "content-type": "application/grpc-web" },
+    body: [envelope(0, new Uint8Array([5]))],
+    holdWrites: true,
+  });
+  await waitFor(() => fake.writes.length > 0, "the first write");
+  // Everything grpc-js could do without the callback happens within a few turns.
+  await turns(20);
+  assert.equal(fake.writes.length, 1, "grpc-js went on writing before the first write was done");
+  const timer = setInterval(() => fake.release(), 5);
+  try {
+    const done = await within(fake.answer, 5000, "the answer");
+    assert.equal(envelopes(done.body).length, 6);
+  } finally {
+    clearInterval(timer);
+  }
+});
+
+Deno.test("bidi over gRPC-Web: each message is answered as it arrives, before the body ends", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Bidi",
+    headers: { "content-type": "application/grpc-web" },
+    body: [envelope(0, "one")],
+    holdBody: true,
+  });
+  await waitFor(() => fake.writes.length > 0, "the first answer");
+  assert.equal(new TextDecoder().decode(envelopes(fake.writes[0])[0].data), "one");
+  fake.send(envelope(0, "two"));
+  fake.send(undefined);
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.deepEqual(
+    envelopes(answer.body).map((f) => new TextDecoder().decode(f.data)),
+    ["one", "two", "grpc-status: 0\r\ngrpc-message: OK\r\n"],
+  );
+});
