@@ -183,6 +183,7 @@ export function createConnectStreamResponder(options: ConnectResponderOptions): 
   return {
     headers: respond,
     message(bytes, done) {
+      respond({});
       const payload = options.toJson === undefined ? bytes : options.toJson(bytes);
       exchange.write(encodeEnvelope(0, payload), done);
     },

@@ -152,6 +152,7 @@ export function createGrpcWebResponder(options: GrpcWebResponderOptions): WebRes
   return {
     headers: respond,
     message(bytes, done) {
+      respond({});
       const payload = options.toJson === undefined ? bytes : options.toJson(bytes);
       exchange.write(frame(0, payload), done);
     },
