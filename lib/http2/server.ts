@@ -188,6 +188,10 @@ export class Http2Server extends EventEmitter {
   accept(socket: Socket): Http2ServerSession {
     const session = new Http2ServerSession(socket, this.#options, (stream, headers) => {
       if (isPlainGrpc(headers["content-type"])) {
+        // Only the web bridge names a call's protocol (for the call log).
+        if (headers["routeguide-web-protocol"] !== undefined) {
+          delete headers["routeguide-web-protocol"];
+        }
         const timeout = grpcTimeoutMs(headers["grpc-timeout"]);
         if (timeout !== undefined) {
           stream.resetAfter(timeout + (this.#options.deadlineGraceMs ?? 500));
