@@ -11,7 +11,7 @@
 
 import { Buffer } from "node:buffer";
 import { connectCodeName, connectHttpStatus, Status, WebError } from "./codes.ts";
-import { encodeEnvelope } from "./envelope.ts";
+import { encodeEnvelope, messageEnvelope, type ResponseCompression } from "./envelope.ts";
 import type { CallStatus, Metadata, RequestDecoder, WebResponder } from "./bridge.ts";
 import type { HeaderValue, HttpExchange } from "./exchange.ts";
 import { connectDetailsFromStatusBin } from "./status_details.ts";
@@ -116,6 +116,11 @@ export interface ConnectResponderOptions {
   extraHeaders?: Readonly<Record<string, HeaderValue>>;
   /** Headers for a successful answer only (a GET's `Cache-Control`). */
   successHeaders?: Readonly<Record<string, HeaderValue>>;
+  /**
+   * Compresses the answer, when the client accepts it: a unary body
+   * (`content-encoding`) or a stream's messages (`connect-content-encoding`).
+   */
+  compression?: ResponseCompression;
 }
 
 /** Writes a Connect unary answer: the one message, or the error, once the call ends. */
@@ -146,13 +151,20 @@ export function createConnectUnaryResponder(options: ConnectResponderOptions): W
         exchange.end(json);
         return;
       }
-      exchange.respond(200, {
+      const answer: Record<string, HeaderValue> = {
         ...common,
         ...options.successHeaders,
         "content-type": `application/${options.codec}`,
-        "content-length": String(body!.length),
-      });
-      exchange.end(body);
+      };
+      let bytes = body!;
+      const compression = options.compression;
+      if (compression !== undefined && bytes.length >= compression.minBytes) {
+        bytes = compression.compress(bytes);
+        answer["content-encoding"] = compression.name;
+      }
+      answer["content-length"] = String(bytes.length);
+      exchange.respond(200, answer);
+      exchange.end(bytes);
     },
   };
 }
@@ -174,18 +186,22 @@ export function createConnectStreamResponder(options: ConnectResponderOptions): 
   const respond = (metadata: Metadata) => {
     if (responded) return;
     responded = true;
-    exchange.respond(200, {
+    const headers: Record<string, HeaderValue> = {
       ...options.extraHeaders,
       ...metadata,
       "content-type": `application/connect+${options.codec}`,
-    });
+    };
+    if (options.compression !== undefined) {
+      headers["connect-content-encoding"] = options.compression.name;
+    }
+    exchange.respond(200, headers);
   };
   return {
     headers: respond,
     message(bytes, done) {
       respond({});
       const payload = options.toJson === undefined ? bytes : options.toJson(bytes);
-      exchange.write(encodeEnvelope(0, payload), done);
+      exchange.write(messageEnvelope(payload, options.compression), done);
     },
     end(status, trailers) {
       respond({});

@@ -171,3 +171,24 @@ export function createEnvelopeDecoder(options: EnvelopeDecoderOptions = {}): {
     },
   };
 }
+
+/** How answers are compressed: the encoding's name and function, and the least size worth it. */
+export interface ResponseCompression {
+  /** The encoding's name, as headers give it (`gzip`). */
+  readonly name: string;
+  /** Compresses a payload. */
+  compress(data: Uint8Array): Uint8Array;
+  /** Payloads smaller than this are sent uncompressed (not worth it). */
+  readonly minBytes: number;
+}
+
+/** A message's envelope, compressed (flag `0x01`) when `compression` is given and it is large enough. */
+export function messageEnvelope(
+  data: Uint8Array,
+  compression: ResponseCompression | undefined,
+): Uint8Array {
+  if (compression === undefined || data.length < compression.minBytes) {
+    return encodeEnvelope(0, data);
+  }
+  return encodeEnvelope(1, compression.compress(data));
+}

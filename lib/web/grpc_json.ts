@@ -8,7 +8,7 @@
 
 import { percentEncode } from "./grpc_web.ts";
 import type { Metadata, WebResponder } from "./bridge.ts";
-import { encodeEnvelope } from "./envelope.ts";
+import { messageEnvelope, type ResponseCompression } from "./envelope.ts";
 import type { HeaderValue, HttpExchange } from "./exchange.ts";
 
 /** Options for {@linkcode createGrpcJsonResponder}. */
@@ -19,20 +19,26 @@ export interface GrpcJsonResponderOptions {
   toJson: (binary: Uint8Array) => Uint8Array;
   /** Headers for every answer (CORS). */
   extraHeaders?: Readonly<Record<string, HeaderValue>>;
+  /** Compresses messages (`grpc-encoding`), when the client accepts it. */
+  compression?: ResponseCompression;
 }
 
 /** Writes a gRPC answer with JSON messages and HTTP/2 trailers. */
 export function createGrpcJsonResponder(options: GrpcJsonResponderOptions): WebResponder {
   const { exchange } = options;
   let responded = false;
-  const head = { ...options.extraHeaders, "content-type": "application/grpc+json" };
+  const head: Record<string, HeaderValue> = {
+    ...options.extraHeaders,
+    "content-type": "application/grpc+json",
+  };
+  if (options.compression !== undefined) head["grpc-encoding"] = options.compression.name;
   return {
     headers(metadata: Metadata) {
       responded = true;
       exchange.respond(200, { ...head, ...metadata });
     },
     message(bytes, done) {
-      exchange.write(encodeEnvelope(0, options.toJson(bytes)), done);
+      exchange.write(messageEnvelope(options.toJson(bytes), options.compression), done);
     },
     end(status, trailers) {
       const statusFields: Record<string, HeaderValue> = { "grpc-status": String(status.code) };

@@ -10,7 +10,13 @@
 
 import { Buffer } from "node:buffer";
 import { Status, WebError } from "./codes.ts";
-import { createEnvelopeDecoder, encodeEnvelope, type EnvelopeDecoderOptions } from "./envelope.ts";
+import {
+  createEnvelopeDecoder,
+  encodeEnvelope,
+  type EnvelopeDecoderOptions,
+  messageEnvelope,
+  type ResponseCompression,
+} from "./envelope.ts";
 import type { CallStatus, Metadata, RequestDecoder, WebResponder } from "./bridge.ts";
 import type { HeaderValue, HttpExchange } from "./exchange.ts";
 
@@ -131,6 +137,8 @@ export interface GrpcWebResponderOptions {
   toJson?: (binary: Uint8Array) => Uint8Array;
   /** Headers for every answer (CORS). */
   extraHeaders?: Readonly<Record<string, HeaderValue>>;
+  /** Compresses messages (`grpc-encoding`), when the client accepts it. */
+  compression?: ResponseCompression;
 }
 
 /** Writes a gRPC-Web answer from what grpc-js answers. */
@@ -143,22 +151,26 @@ export function createGrpcWebResponder(options: GrpcWebResponderOptions): WebRes
   const respond = (metadata: Metadata) => {
     if (responded) return;
     responded = true;
-    exchange.respond(200, { ...options.extraHeaders, ...metadata, "content-type": contentType });
+    const headers: Record<string, HeaderValue> = {
+      ...options.extraHeaders,
+      ...metadata,
+      "content-type": contentType,
+    };
+    if (options.compression !== undefined) headers["grpc-encoding"] = options.compression.name;
+    exchange.respond(200, headers);
   };
-  const frame = (flags: number, data: Uint8Array): Uint8Array => {
-    const bytes = encodeEnvelope(flags, data);
-    return text ? new TextEncoder().encode(Buffer.from(bytes).toString("base64")) : bytes;
-  };
+  const asText = (bytes: Uint8Array) =>
+    text ? new TextEncoder().encode(Buffer.from(bytes).toString("base64")) : bytes;
   return {
     headers: respond,
     message(bytes, done) {
       respond({});
       const payload = options.toJson === undefined ? bytes : options.toJson(bytes);
-      exchange.write(frame(0, payload), done);
+      exchange.write(asText(messageEnvelope(payload, options.compression)), done);
     },
     end(status, trailers) {
       respond({});
-      exchange.end(frame(TRAILERS_FLAG, trailerBlock(status, trailers)));
+      exchange.end(asText(encodeEnvelope(TRAILERS_FLAG, trailerBlock(status, trailers))));
     },
   };
 }

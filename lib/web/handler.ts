@@ -23,9 +23,15 @@ import {
   createConnectUnaryResponder,
   grpcTimeoutFromConnect,
 } from "./connect.ts";
-import { decompress, MessageTooLargeError, parseEncoding } from "./compression.ts";
+import {
+  compress,
+  decompress,
+  MessageTooLargeError,
+  parseEncoding,
+  pickEncoding,
+} from "./compression.ts";
 import { createCorsPolicy } from "./cors.ts";
-import { createEnvelopeDecoder } from "./envelope.ts";
+import { createEnvelopeDecoder, type ResponseCompression } from "./envelope.ts";
 import type { HeaderValue, HttpExchange } from "./exchange.ts";
 import { createGrpcJsonResponder } from "./grpc_json.ts";
 import { createGrpcWebDecoder, createGrpcWebResponder, wantsText } from "./grpc_web.ts";
@@ -62,6 +68,11 @@ export interface WebHandlerOptions {
    * @default {true}
    */
   rpc?: boolean;
+  /**
+   * Answers (or messages) smaller than this are not compressed.
+   * @default {1024}
+   */
+  compressMinBytes?: number;
   /**
    * `Cache-Control` of a successful Connect GET answer.
    * @default {"public, max-age=3600"}
@@ -286,6 +297,26 @@ function getMessage(
   return negotiated.codec === "json" ? fromJson(method)(message) : message;
 }
 
+/** How to compress answers, from the header where the protocol lists what the client accepts. */
+function compressionFor(
+  exchange: HttpExchange,
+  negotiated: Negotiated,
+  options: WebHandlerOptions,
+): ResponseCompression | undefined {
+  const header = negotiated.protocol !== "connect"
+    ? "grpc-accept-encoding"
+    : negotiated.streaming
+    ? "connect-accept-encoding"
+    : "accept-encoding";
+  const encoding = pickEncoding(exchange.headers[header]);
+  if (encoding === "identity") return undefined;
+  return {
+    name: encoding,
+    compress: (data) => compress(encoding, data),
+    minBytes: options.compressMinBytes ?? 1024,
+  };
+}
+
 /** The responder for a negotiated protocol. */
 function responderFor(
   exchange: HttpExchange,
@@ -293,6 +324,7 @@ function responderFor(
   parts: { method?: MethodInfo; target: RpcTarget; options: WebHandlerOptions },
 ): WebResponder {
   const extraHeaders = parts.target.extra;
+  const compression = compressionFor(exchange, negotiated, parts.options);
   const toJson = negotiated.codec === "json" && parts.method !== undefined
     ? parts.method.responseToJson
     : undefined;
@@ -304,9 +336,15 @@ function responderFor(
         codec: negotiated.codec,
         toJson,
         extraHeaders,
+        compression,
       });
     case "grpc":
-      return createGrpcJsonResponder({ exchange, toJson: toJson ?? ((b) => b), extraHeaders });
+      return createGrpcJsonResponder({
+        exchange,
+        toJson: toJson ?? ((b) => b),
+        extraHeaders,
+        compression,
+      });
     case "connect":
       if (negotiated.streaming) {
         return createConnectStreamResponder({
@@ -314,6 +352,7 @@ function responderFor(
           codec: negotiated.codec,
           toJson,
           extraHeaders,
+          compression,
         });
       }
       return createConnectUnaryResponder({
@@ -321,6 +360,7 @@ function responderFor(
         codec: negotiated.codec,
         toJson,
         extraHeaders,
+        compression,
         successHeaders: negotiated.get
           ? { "cache-control": parts.options.getCacheControl ?? "public, max-age=3600" }
           : undefined,

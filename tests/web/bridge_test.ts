@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { createWebHandler } from "../../lib/web/handler.ts";
 import { fakeExchange, type FakeRequest } from "./_exchange.ts";
 import { startEcho } from "./_echo.ts";
@@ -27,6 +28,7 @@ function serveOne(
     dispatch: echo.dispatch,
     methods: echo.methods,
     maxMessageBytes,
+    compressMinBytes: 0,
   });
   const fake = fakeExchange(request);
   handler(fake.exchange);
@@ -217,4 +219,69 @@ Deno.test("bidi over gRPC-Web: each message is answered as it arrives, before th
     envelopes(answer.body).map((f) => new TextDecoder().decode(f.data)),
     ["one", "two", "grpc-status: 0\r\ngrpc-message: OK\r\n"],
   );
+});
+
+Deno.test("gzip both ways: gRPC-Web (grpc-encoding, flag 0x01), Connect unary (content-encoding), Connect streaming (connect-content-encoding)", async () => {
+  using echo = startEcho();
+  const payload = "a message worth compressing ".repeat(20);
+  const web = await serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: {
+      "content-type": "application/grpc-web",
+      "grpc-encoding": "gzip",
+      "grpc-accept-encoding": "gzip",
+    },
+    body: [envelope(1, gzipSync(payload))],
+  }).answer;
+  assert.equal(web.headers["grpc-encoding"], "gzip");
+  const message = envelopes(web.body)[0];
+  assert.equal(message.flags, 1);
+  assert.equal(gunzipSync(message.data).toString(), payload);
+
+  const unary = await serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: {
+      "content-type": "application/proto",
+      "content-encoding": "gzip",
+      "accept-encoding": "gzip, br",
+    },
+    body: [gzipSync(payload)],
+  }).answer;
+  assert.equal(unary.status, 200);
+  assert.equal(unary.headers["content-encoding"], "gzip");
+  assert.equal(gunzipSync(unary.body).toString(), payload);
+
+  const stream = await serveOne(echo, {
+    path: "/test.Echo/Bidi",
+    headers: {
+      "content-type": "application/connect+proto",
+      "connect-content-encoding": "gzip",
+      "connect-accept-encoding": "gzip",
+    },
+    body: [envelope(1, gzipSync(payload))],
+  }).answer;
+  assert.equal(stream.headers["connect-content-encoding"], "gzip");
+  const frames = envelopes(stream.body);
+  assert.equal(frames[0].flags, 1);
+  assert.equal(gunzipSync(frames[0].data).toString(), payload);
+  assert.equal(frames[1].flags, 2);
+});
+
+Deno.test("a gzip bomb is refused with resource_exhausted: the limit applies after decompression", async () => {
+  using echo = startEcho();
+  const bomb = gzipSync(new Uint8Array(8 * 1024 * 1024));
+  assert.ok(bomb.length < 64 * 1024);
+  const unary = await serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: { "content-type": "application/proto", "content-encoding": "gzip" },
+    body: [bomb],
+  }, 1024 * 1024).answer;
+  assert.equal(unary.status, 429);
+  assert.equal(JSON.parse(unary.text()).code, "resource_exhausted");
+  const web = await serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: { "content-type": "application/grpc-web", "grpc-encoding": "gzip" },
+    body: [envelope(1, bomb)],
+  }, 1024 * 1024).answer;
+  assert.equal(parseTrailerBlock(envelopes(web.body)[0].data)["grpc-status"], "8");
 });
