@@ -8,6 +8,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 
 /** The form grpc-js wants an address in: IPv6 literals go in brackets. */
@@ -160,4 +161,69 @@ export class ConnectionTracker {
   destroyAll(): void {
     for (const socket of this.#sockets) socket.destroy();
   }
+}
+
+/** The HTTP/2 client connection preface (RFC 9113 §3.4). */
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/** Where {@linkcode splitByProtocol} sends each connection. */
+export interface ProtocolSinks {
+  /** Takes connections that speak HTTP/2 (by ALPN `h2`, or the preface). */
+  http2: ConnectionSink;
+  /** Takes every other connection (HTTP/1.x). */
+  http1: ConnectionSink;
+  /**
+   * Milliseconds a connection may take to send enough bytes to tell; it is then closed.
+   * @default {10000}
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * A sink that tells HTTP/2 from HTTP/1.x on each connection and hands it
+ * on: by ALPN when TLS negotiated it, else by the first bytes, read while
+ * they match the HTTP/2 preface (24 bytes at most) and put back with
+ * `unshift()` before the connection is handed on.
+ */
+export function splitByProtocol(sinks: ProtocolSinks): ConnectionSink {
+  return {
+    injectConnection(socket) {
+      const alpn = (socket as { alpnProtocol?: string | false }).alpnProtocol;
+      if (alpn === "h2") return sinks.http2.injectConnection(socket);
+      if (alpn === "http/1.1") return sinks.http1.injectConnection(socket);
+      sniff(socket, sinks);
+    },
+  };
+}
+
+/** Reads the first bytes of `socket` until they tell its protocol, then hands it on. */
+function sniff(socket: Socket, sinks: ProtocolSinks): void {
+  let seen: Buffer = Buffer.alloc(0);
+  const timer = setTimeout(() => socket.destroy(), sinks.timeoutMs ?? 10_000);
+  const done = () => {
+    clearTimeout(timer);
+    socket.off("data", onData);
+    socket.off("close", onClose);
+  };
+  const onClose = () => done();
+  const onData = (chunk: Buffer) => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, PREFACE.length);
+    const http2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+    if (http2 && seen.length < PREFACE.length) return;
+    done();
+    // The next owner reads these bytes first. Our HTTP/2 session only adds
+    // a 'data' listener, which does not restart a paused socket; the
+    // HTTP/1.1 server resumes the socket itself.
+    socket.pause();
+    socket.unshift(seen);
+    if (http2) {
+      sinks.http2.injectConnection(socket);
+      socket.resume();
+    } else {
+      sinks.http1.injectConnection(socket);
+    }
+  };
+  socket.on("data", onData);
+  socket.on("close", onClose);
 }

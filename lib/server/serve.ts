@@ -22,6 +22,7 @@ import {
   type ConnectionTrackerOptions,
   listen,
   type ListenAddress,
+  splitByProtocol,
 } from "./listener.ts";
 import { createCallObserver, createLogger, type Logger } from "./telemetry.ts";
 import { createMemoryNotesStore } from "../notes/memory.ts";
@@ -279,8 +280,21 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   // Every connection, on either port, counts against the cap and is watched
   // at shutdown.
   const connections = new ConnectionTracker(limits);
+  // HTTP/2 (gRPC, and web calls over h2) goes to grpc-js's transport; the rest is HTTP/1.x.
+  const split = splitByProtocol({
+    http2: grpcServer,
+    // TODO(http1): hand these to Http1Server once lib/http1/ lands; until
+    // then they meet the HTTP/2 transport, as before.
+    http1: {
+      injectConnection(socket) {
+        grpcServer.injectConnection(socket);
+        socket.resume();
+      },
+    },
+    timeoutMs: connections.silentMs,
+  });
   const { listener, reloadTls } = await createListener(options.tls, {
-    accept: connections.acceptInto(grpcServer),
+    accept: connections.acceptInto(split),
     logger,
     handshakeTimeoutMs: connections.silentMs,
   });
