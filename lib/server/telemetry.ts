@@ -187,9 +187,9 @@ export function createCallObserver(logger: Logger): CallObserver {
             const fields: Record<string, unknown> = {
               method: `${service}/${method}`,
               peer,
-              ...carried,
               status: codeName(code),
               duration_ms: Math.round(ms * 1000) / 1000,
+              ...carried,
             };
             if (code !== Code.OK && details) fields.details = details;
             logger.log(level, "call", fields);
