@@ -47,12 +47,24 @@ export interface LazyWebHandler {
   readonly http2: RequestHandler;
 }
 
+/** Where the web modules are. */
+const WEB_FOLDER = new URL("../web/", import.meta.url);
+
+/**
+ * Imports a web module. The specifier is computed so that Deno leaves the
+ * module out of the graph it reads and parses at start-up: a literal
+ * `import("../web/handler.ts")` is loaded (not run) before the first line.
+ */
+function importWeb<T>(name: string): Promise<T> {
+  return import(new URL(name, WEB_FOLDER).href);
+}
+
 /** Loads the web modules and builds the handler. */
 async function load(options: LazyWebHandlerOptions) {
   const [{ createWebHandler }, { loadMethodTable }, { exchangeFromHttp2 }] = await Promise.all([
-    import("../web/handler.ts"),
-    import("../web/methods.ts"),
-    import("../web/from_http2.ts"),
+    importWeb<typeof import("../web/handler.ts")>("handler.ts"),
+    importWeb<typeof import("../web/methods.ts")>("methods.ts"),
+    importWeb<typeof import("../web/from_http2.ts")>("from_http2.ts"),
   ]);
   const methods = options.healthOnly
     ? { lookup: () => undefined }
