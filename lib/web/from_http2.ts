@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Http2Headers, Http2ServerStream } from "../http2/server.ts";
+import { grpcTimeoutMs, type Http2Headers, type Http2ServerStream } from "../http2/server.ts";
 import type { HeaderValue, HttpExchange } from "./exchange.ts";
 
 /** Request headers as an exchange shows them: no pseudo-headers, repeated values joined. */
@@ -22,8 +22,26 @@ function plainHeaders(headers: Http2Headers): Record<string, string> {
   return out;
 }
 
-/** The exchange of one HTTP/2 request stream. */
-export function exchangeFromHttp2(stream: Http2ServerStream, headers: Http2Headers): HttpExchange {
+/** A web call's deadline in milliseconds (`grpc-timeout`, or Connect's `connect-timeout-ms`). */
+function deadlineMs(headers: Http2Headers): number | undefined {
+  const grpc = grpcTimeoutMs(headers["grpc-timeout"]);
+  if (grpc !== undefined) return grpc;
+  const connect = headers["connect-timeout-ms"];
+  return typeof connect === "string" && /^[0-9]{1,10}$/.test(connect) ? Number(connect) : undefined;
+}
+
+/**
+ * The exchange of one HTTP/2 request stream. A call with a deadline has
+ * its stream reset a little after it (`deadlineGraceMs`), as gRPC's are:
+ * the status sent at the deadline cannot reach a client that is not reading.
+ */
+export function exchangeFromHttp2(
+  stream: Http2ServerStream,
+  headers: Http2Headers,
+  deadlineGraceMs = 500,
+): HttpExchange {
+  const deadline = deadlineMs(headers);
+  if (deadline !== undefined) stream.resetAfter(deadline + deadlineGraceMs);
   const controller = new AbortController();
   let ended = false;
   if (stream.closed) controller.abort();

@@ -181,3 +181,40 @@ Deno.test("a web client that resets its stream cancels the call: the server's in
     await server.shutdown(1000);
   }
 });
+
+Deno.test("deadlines: connect-timeout-ms and gRPC-Web's grpc-timeout end a call that outlives them with deadline_exceeded", async () => {
+  const server = await serveTwoFeatures();
+  try {
+    await using session = h2c(server.port);
+    const open = (headers: Record<string, string>) =>
+      new Promise<Uint8Array>((resolve, reject) => {
+        // RouteChat with the request left open: only the deadline ends it.
+        const stream = session.request({
+          ":method": "POST",
+          ":path": "/routeguide.RouteGuide/RouteChat",
+          ...headers,
+        });
+        const chunks: Uint8Array[] = [];
+        stream.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+        stream.on("end", () => {
+          // The answer is whole; stop sending, as a client would.
+          stream.close();
+          resolve(Buffer.concat(chunks));
+        });
+        stream.on("error", reject);
+        stream.write(envelope(0, noteProto(3, 3, "waiting")));
+      });
+    const connect = await open({
+      "content-type": "application/connect+proto",
+      "connect-timeout-ms": "200",
+    });
+    const end = envelopes(connect).pop()!;
+    assert.equal(end.flags, 0x02);
+    assert.equal(JSON.parse(new TextDecoder().decode(end.data)).error.code, "deadline_exceeded");
+    const web = await open({ "content-type": "application/grpc-web", "grpc-timeout": "200m" });
+    assert.equal(grpcWebTrailers(web)["grpc-status"], "4");
+    await waitFor(() => server.inFlight === 0, () => `in flight ${server.inFlight}`);
+  } finally {
+    await server.shutdown(1000);
+  }
+});
