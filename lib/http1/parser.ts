@@ -67,6 +67,8 @@ export interface RequestParserOptions {
 const CR = 0x0d;
 const LF = 0x0a;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values are VCHAR, obs-text, SP and HTAB (RFC 9110 §5.5): every other control is refused.
+// deno-lint-ignore no-control-regex
 const FIELD_VALUE_BAD = /[\x00-\x08\x0a-\x1f\x7f]/;
 const TARGET = /^[\x21-\x7e]+$/;
 const HOST = /^[A-Za-z0-9\-._~!$&'()*+,;=%:\[\]]*$/;
@@ -111,6 +113,7 @@ export class RequestParser {
   #state = REQUEST_LINE;
   #line = new Uint8Array(256);
   #lineLength = 0;
+  #lineView: Uint8Array = new Uint8Array(0);
   #skipped = 0;
   #sectionBytes = 0;
   #fieldCount = 0;
@@ -196,8 +199,6 @@ export class RequestParser {
         return this.#onChunkDataEnd(bytes, at);
     }
   }
-
-  #lineView = new Uint8Array(0);
 
   /**
    * Collects one line; at its LF sets `#lineView` (without CRLF) and returns
@@ -294,7 +295,9 @@ export class RequestParser {
     }
     const absolute = /^https?:\/\/([^/?]*)(.*)$/i.exec(target);
     if (absolute) {
-      if (absolute[1] === "" || !HOST.test(absolute[1])) throw bad("absolute-form target without a valid host");
+      if (absolute[1] === "" || !HOST.test(absolute[1])) {
+        throw bad("absolute-form target without a valid host");
+      }
       this.#authority = absolute[1];
       const rest = absolute[2];
       return rest === "" ? "/" : rest[0] === "?" ? "/" + rest : rest;

@@ -24,6 +24,8 @@ export interface ResponseContext {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values are VCHAR, obs-text, SP and HTAB (RFC 9110 §5.5): every other control is refused.
+// deno-lint-ignore no-control-regex
 const VALUE_BAD = /[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/;
 
 const REASONS: Readonly<Record<number, string>> = {
@@ -82,7 +84,9 @@ function bodiless(status: number): boolean {
 
 /** Checks one header; throws a TypeError naming it when it cannot be written. */
 function checkField(name: string, value: string): void {
-  if (!TOKEN.test(name)) throw new TypeError(`invalid response header name: ${JSON.stringify(name)}`);
+  if (!TOKEN.test(name)) {
+    throw new TypeError(`invalid response header name: ${JSON.stringify(name)}`);
+  }
   if (VALUE_BAD.test(value)) {
     throw new TypeError(`response header ${name} has a control or non-Latin-1 character`);
   }

@@ -1,0 +1,618 @@
+/**
+ * The socket side of our HTTP/1.x server: runs a {@linkcode RequestParser}
+ * on each socket handed to it and presents each request as an
+ * {@linkcode Http1Exchange}. One request at a time per connection, in
+ * order: the socket is read only while the parser has a use for the bytes
+ * (a head, or a body the handler asked for and has not paused), so a
+ * pipelining or fast-uploading client is held back by TCP, never buffered.
+ * Response bytes written in one turn of the event loop leave in one socket
+ * write.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import type { Socket } from "node:net";
+import { Http1ParseError, type RequestHead, RequestParser } from "./parser.ts";
+import {
+  type BodyFraming,
+  chunkFrame,
+  CONTINUE,
+  LAST_CHUNK,
+  plainErrorResponse,
+  type ResponseHeaderValue,
+  serializeHead,
+} from "./response.ts";
+
+/** Options for {@linkcode Http1Server}. */
+export interface Http1ServerOptions {
+  /**
+   * Bytes of a request's header section (field lines with their CRLFs); more gets 431.
+   * @default {9216}
+   */
+  maxHeaderBytes?: number;
+  /**
+   * Header fields in one request; more gets 431.
+   * @default {100}
+   */
+  maxHeaderFields?: number;
+  /**
+   * Bytes of the request line; more gets 414.
+   * @default {8192}
+   */
+  maxRequestLineBytes?: number;
+  /**
+   * Milliseconds within which a request head must be complete once the
+   * connection opens or the request's first byte arrives, else 408 and close.
+   * @default {10000}
+   */
+  headTimeoutMs?: number;
+  /**
+   * Milliseconds a keep-alive connection may wait for its next request.
+   * @default {60000}
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Bytes of unread request body read and dropped after an early response
+   * to keep the connection; with more left, the connection closes instead.
+   * @default {65536}
+   */
+  maxDiscardBytes?: number;
+  /**
+   * Bytes queued on the socket past which `write` returns false.
+   * @default {65536}
+   */
+  highWaterMark?: number;
+}
+
+/** Serves one exchange; may answer later. A throw gets 500 and closes the connection. */
+export type Http1Handler = (exchange: Http1Exchange) => void;
+
+interface Limits {
+  headTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxDiscardBytes: number;
+  highWaterMark: number;
+}
+
+/** Our HTTP/1.1 and 1.0 server: give it sockets with {@linkcode accept}. */
+export class Http1Server {
+  readonly #handler: Http1Handler;
+  readonly #options: Http1ServerOptions;
+  readonly #limits: Limits;
+  readonly #connections = new Set<Connection>();
+  #closing = false;
+
+  /** Makes a server that passes each request to `handler`. */
+  constructor(handler: Http1Handler, options: Http1ServerOptions = {}) {
+    this.#handler = handler;
+    this.#options = options;
+    this.#limits = {
+      headTimeoutMs: options.headTimeoutMs ?? 10_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+      maxDiscardBytes: options.maxDiscardBytes ?? 65_536,
+      highWaterMark: options.highWaterMark ?? 65_536,
+    };
+  }
+
+  /** Serves a connected socket (bytes may already be unshifted into it). */
+  accept(socket: Socket): void {
+    if (this.#closing) {
+      socket.on("error", () => {});
+      socket.destroy();
+      return;
+    }
+    const parser = new RequestParser(this.#options);
+    const connection = new Connection(socket, parser, {
+      handler: this.#handler,
+      limits: this.#limits,
+      closing: () => this.#closing,
+      closed: (c) => this.#connections.delete(c),
+    });
+    this.#connections.add(connection);
+    connection.start();
+  }
+
+  /** Open connections. */
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /**
+   * Shuts down: idle connections close at once; an answer in flight gets
+   * `Connection: close` if its head is not sent yet, and its connection
+   * closes after it. No further request is read.
+   */
+  close(): void {
+    this.#closing = true;
+    for (const connection of [...this.#connections]) connection.shutdown();
+  }
+
+  /** Closes every connection at once; exchanges in flight abort. */
+  destroyAll(): void {
+    this.#closing = true;
+    for (const connection of [...this.#connections]) connection.destroy();
+  }
+}
+
+interface ConnectionHooks {
+  handler: Http1Handler;
+  limits: Limits;
+  closing: () => boolean;
+  closed: (connection: Connection) => void;
+}
+
+/** One request and its response on an HTTP/1.x connection. */
+export class Http1Exchange {
+  /** The method as sent. */
+  readonly method: string;
+  /** The target's path and query. */
+  readonly path: string;
+  /** Request headers, names lower case, repeated fields joined by `", "`. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The request's HTTP version. */
+  readonly httpVersion: "1.0" | "1.1";
+  /** Whether the connection is TLS. */
+  readonly encrypted: boolean;
+  /** The peer's address. */
+  readonly remoteAddress?: string;
+  /** The peer's port. */
+  readonly remotePort?: number;
+  readonly #controller = new AbortController();
+  readonly #connection: Connection;
+  #onData: ((chunk: Uint8Array) => void) | undefined;
+  #onEnd: (() => void) | undefined;
+  #reading = false;
+  #paused = false;
+  #requestEnded = false;
+  #continuePending: boolean;
+  #framing: BodyFraming | undefined;
+  #lengthLeft = 0;
+  #finished = false;
+
+  /** Made by the server for each request head. */
+  constructor(connection: Connection, head: RequestHead, socket: Socket) {
+    this.#connection = connection;
+    this.method = head.method;
+    this.path = head.target;
+    this.httpVersion = head.version;
+    const headers: Record<string, string> = Object.create(null);
+    for (const [name, value] of head.headers) {
+      const previous = headers[name];
+      headers[name] = previous === undefined ? value : `${previous}, ${value}`;
+    }
+    this.headers = headers;
+    this.encrypted = (socket as { encrypted?: boolean }).encrypted === true;
+    this.remoteAddress = socket.remoteAddress;
+    this.remotePort = socket.remotePort;
+    this.#continuePending = head.version === "1.1" &&
+      headers["expect"]?.toLowerCase() === "100-continue";
+  }
+
+  /** Aborted when the exchange ends before its response has. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Starts delivering the request body (and sends `100 Continue` if the client waits for it). */
+  readBody(onData: (chunk: Uint8Array) => void, onEnd: () => void): void {
+    if (this.#reading) throw new Error("readBody() called twice");
+    this.#reading = true;
+    this.#onData = onData;
+    this.#onEnd = onEnd;
+    if (this.#requestEnded) {
+      queueMicrotask(() => {
+        try {
+          this.#deliverEnd();
+        } catch {
+          this.#connection.handlerFailed();
+        }
+      });
+      return;
+    }
+    if (this.#continuePending && this.#framing === undefined) {
+      this.#connection.queue(CONTINUE);
+    }
+    this.#continuePending = false;
+    this.#connection.pump();
+  }
+
+  /** Stops `onData` calls and reading from the socket. */
+  pauseBody(): void {
+    this.#paused = true;
+  }
+
+  /** Resumes `onData` calls. */
+  resumeBody(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#connection.pump();
+  }
+
+  /** Sends the status and headers. */
+  respond(status: number, headers: Readonly<Record<string, ResponseHeaderValue>>): void {
+    if (this.#framing !== undefined) throw new Error("respond() called twice");
+    if (this.#controller.signal.aborted) return;
+    const head = serializeHead(status, headers, {
+      version: this.httpVersion,
+      method: this.method,
+      keepAlive: this.#connection.mayKeepAlive(this),
+    });
+    this.#framing = head.framing;
+    this.#lengthLeft = head.length;
+    if (!head.keepAlive) this.#connection.closeAfterResponse();
+    this.#connection.queue(head.bytes);
+  }
+
+  /** Queues response bytes; false when the caller should wait for `done`. */
+  write(chunk: Uint8Array, done?: () => void): boolean {
+    if (this.#finished || this.#controller.signal.aborted) {
+      if (done) queueMicrotask(done);
+      return true;
+    }
+    if (this.#framing === undefined) throw new Error("write() before respond()");
+    switch (this.#framing) {
+      case "none":
+        if (done) queueMicrotask(done);
+        return true;
+      case "length":
+        if (chunk.length > this.#lengthLeft) {
+          throw new RangeError(`response body longer than its content-length`);
+        }
+        this.#lengthLeft -= chunk.length;
+        return this.#connection.queue(chunk, done);
+      case "chunked":
+        // An empty chunk would read as the last one.
+        if (chunk.length === 0) return this.#connection.queue(undefined, done);
+        return this.#connection.queueAll(chunkFrame(chunk), done);
+      default:
+        return this.#connection.queue(chunk, done);
+    }
+  }
+
+  /** Ends the response, after `chunk` when given. */
+  end(chunk?: Uint8Array): void {
+    if (this.#framing === undefined) this.respond(200, {});
+    if (this.#finished || this.#controller.signal.aborted) return;
+    if (chunk && chunk.length > 0) this.write(chunk);
+    this.#finished = true;
+    if (this.#framing === "length" && this.#lengthLeft > 0) {
+      // The client would wait for bytes that never come: only closing ends it.
+      return this.#connection.destroy();
+    }
+    if (this.#framing === "chunked") this.#connection.queue(LAST_CHUNK);
+    this.#connection.responseEnded(this.#requestEnded);
+  }
+
+  /** Ends the exchange at once, its response unfinished: the connection closes. */
+  abort(): void {
+    if (this.#finished) return;
+    this.#connection.destroy();
+  }
+
+  /** Whether the response head went out. */
+  get headSent(): boolean {
+    return this.#framing !== undefined;
+  }
+
+  /** Whether the response has ended. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** Whether body bytes should be parsed now. */
+  get wantsBody(): boolean {
+    return this.#reading && !this.#paused && !this.#finished && !this.#controller.signal.aborted;
+  }
+
+  /** Whether the request's body was read to its end. */
+  get requestEnded(): boolean {
+    return this.#requestEnded;
+  }
+
+  /** Whether the client still waits for `100 Continue` before sending its body. */
+  get awaitingContinue(): boolean {
+    return this.#continuePending;
+  }
+
+  /** Called by the connection for each piece of body. */
+  deliver(chunk: Uint8Array): void {
+    if (this.wantsBody && chunk.length > 0) this.#onData!(chunk);
+  }
+
+  /** Called by the connection at the end of the request. */
+  requestEnd(): void {
+    this.#requestEnded = true;
+    if (this.#reading) this.#deliverEnd();
+  }
+
+  #deliverEnd(): void {
+    if (this.#controller.signal.aborted || !this.#onEnd) return;
+    const onEnd = this.#onEnd;
+    this.#onEnd = undefined;
+    onEnd();
+  }
+
+  /** Aborts the signal unless the response ended. */
+  cancel(reason: string): void {
+    if (this.#finished || this.#controller.signal.aborted) return;
+    this.#controller.abort(new Error(reason));
+  }
+}
+
+/** One socket: its parser, the exchange in flight, output batching and timers. */
+class Connection {
+  readonly #socket: Socket;
+  readonly #parser: RequestParser;
+  readonly #hooks: ConnectionHooks;
+  #pending: Uint8Array | undefined;
+  #exchange: Http1Exchange | undefined;
+  #pumping = false;
+  #discardLeft = -1;
+  #keepAlive = true;
+  #peerEnded = false;
+  #closed = false;
+  #ending = false;
+  #out: Uint8Array[] = [];
+  #outBytes = 0;
+  #dones: (() => void)[] = [];
+  #flushQueued = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerKind: "head" | "idle" | "end" | undefined;
+
+  constructor(socket: Socket, parser: RequestParser, hooks: ConnectionHooks) {
+    this.#socket = socket;
+    this.#parser = parser;
+    this.#hooks = hooks;
+  }
+
+  start(): void {
+    const socket = this.#socket;
+    // A client may half-close after its request and still read the answer.
+    socket.allowHalfOpen = true;
+    socket.on("error", () => {});
+    socket.on("close", () => this.#onClose());
+    socket.on("end", () => this.#onPeerEnd());
+    socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
+    this.#arm("head");
+    socket.resume();
+  }
+
+  /** Whether the connection may carry another request after the current one. */
+  mayKeepAlive(exchange: Http1Exchange): boolean {
+    if (!this.#keepAlive || this.#hooks.closing() || this.#peerEnded) return false;
+    const connection = exchange.headers["connection"]?.toLowerCase() ?? "";
+    const tokens = connection.split(",").map((t) => t.trim());
+    if (tokens.includes("close")) return false;
+    if (exchange.httpVersion === "1.0" && !tokens.includes("keep-alive")) return false;
+    // A client waiting for 100 Continue may or may not send its body now: close.
+    if (!exchange.requestEnded && exchange.awaitingContinue) return false;
+    return true;
+  }
+
+  closeAfterResponse(): void {
+    this.#keepAlive = false;
+  }
+
+  /** Queues bytes (and a callback for when they are on the socket); false past the high-water mark. */
+  queue(bytes: Uint8Array | undefined, done?: () => void): boolean {
+    if (bytes) {
+      this.#out.push(bytes);
+      this.#outBytes += bytes.length;
+    }
+    if (done) this.#dones.push(done);
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    }
+    return this.#outBytes + this.#socket.writableLength < this.#hooks.limits.highWaterMark;
+  }
+
+  queueAll(pieces: Uint8Array[], done?: () => void): boolean {
+    for (let i = 0; i < pieces.length - 1; i++) this.queue(pieces[i]);
+    return this.queue(pieces[pieces.length - 1], done);
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    const dones = this.#dones;
+    this.#dones = [];
+    if (this.#closed) return;
+    if (this.#outBytes > 0) {
+      const bytes = this.#out.length === 1 ? this.#out[0] : Buffer.concat(this.#out);
+      this.#out = [];
+      this.#outBytes = 0;
+      this.#socket.write(bytes, () => {
+        for (const done of dones) done();
+      });
+    } else for (const done of dones) done();
+    if (this.#ending) this.#endSocket();
+  }
+
+  /** The response ended: go on to the next request, drain the unread body, or close. */
+  responseEnded(requestEnded: boolean): void {
+    if (!this.#keepAlive) return this.#finish();
+    if (!requestEnded) {
+      this.#discardLeft = this.#hooks.limits.maxDiscardBytes;
+      this.pump();
+      return;
+    }
+    this.#nextRequest();
+  }
+
+  #nextRequest(): void {
+    this.#exchange = undefined;
+    this.#discardLeft = -1;
+    if (this.#hooks.closing() || this.#peerEnded) return this.#finish();
+    this.#arm(this.#parser.idle && this.#pending === undefined ? "idle" : "head");
+    this.pump();
+  }
+
+  /** Parses what the current state has a use for, then reads the socket only if more is wanted. */
+  pump(): void {
+    if (this.#pumping || this.#closed || this.#ending) return;
+    this.#pumping = true;
+    try {
+      while (this.#pending !== undefined && this.#wantsBytes()) {
+        const bytes = this.#pending;
+        const consumed = this.#parser.receive(bytes);
+        this.#pending = consumed < bytes.length ? bytes.subarray(consumed) : undefined;
+        for (const event of this.#parser.takeEvents()) {
+          if (event.type === "head") this.#onHead(event.head);
+          else if (event.type === "body") this.#onBody(event.chunk);
+          else this.#onRequestEnd();
+        }
+      }
+    } catch (error) {
+      if (error instanceof Http1ParseError) this.#onParseError(error);
+      else this.handlerFailed();
+    } finally {
+      this.#pumping = false;
+    }
+    this.#updateReading();
+  }
+
+  #wantsBytes(): boolean {
+    if (this.#closed || this.#ending) return false;
+    const exchange = this.#exchange;
+    if (exchange === undefined) return !this.#hooks.closing();
+    if (this.#discardLeft >= 0) return true;
+    return !exchange.requestEnded && exchange.wantsBody;
+  }
+
+  #updateReading(): void {
+    if (this.#closed) return;
+    if (this.#pending === undefined && this.#wantsBytes()) {
+      if (this.#peerEnded) return this.#onPeerEnd();
+      this.#socket.resume();
+    } else this.#socket.pause();
+  }
+
+  #onData(chunk: Uint8Array): void {
+    if (this.#closed || this.#ending) return;
+    if (this.#timerKind === "idle") this.#arm("head");
+    this.#pending = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+    this.pump();
+  }
+
+  #onHead(head: RequestHead): void {
+    this.#arm(undefined);
+    const exchange = new Http1Exchange(this, head, this.#socket);
+    this.#exchange = exchange;
+    try {
+      this.#hooks.handler(exchange);
+    } catch {
+      this.handlerFailed();
+    }
+  }
+
+  /** The handler (or one of its body callbacks) threw: 500 if nothing was sent, and close. */
+  handlerFailed(): void {
+    const exchange = this.#exchange;
+    if (exchange === undefined || exchange.finished) return this.destroy();
+    this.#failExchange(exchange, 500, "internal server error");
+  }
+
+  #onBody(chunk: Uint8Array): void {
+    if (this.#discardLeft >= 0) {
+      this.#discardLeft -= chunk.length;
+      if (this.#discardLeft < 0) this.#finish();
+      return;
+    }
+    this.#exchange?.deliver(chunk);
+  }
+
+  #onRequestEnd(): void {
+    const exchange = this.#exchange;
+    if (exchange === undefined) return;
+    exchange.requestEnd();
+    if (this.#discardLeft >= 0) this.#nextRequest();
+  }
+
+  #onParseError(error: Http1ParseError): void {
+    const exchange = this.#exchange;
+    if (exchange === undefined) {
+      this.#answerAndClose(error.status, error.message);
+      return;
+    }
+    if (exchange.finished) return this.destroy();
+    this.#failExchange(exchange, error.status, error.message);
+  }
+
+  /** Ends an exchange with an error status, or drops the connection if its head went out. */
+  #failExchange(exchange: Http1Exchange, status: number, message: string): void {
+    exchange.cancel(message);
+    if (exchange.headSent) return this.destroy();
+    this.#answerAndClose(status, message);
+  }
+
+  #answerAndClose(status: number, message: string): void {
+    this.#pending = undefined;
+    this.queue(plainErrorResponse(status, message));
+    this.#finish();
+  }
+
+  /** Ends the connection once the queued bytes are written. */
+  #finish(): void {
+    if (this.#closed || this.#ending) return;
+    this.#ending = true;
+    // Go on reading (and dropping) what the client sends: closing with unread
+    // bytes would reset the connection and could lose the answer just sent.
+    this.#pending = undefined;
+    this.#socket.resume();
+    this.#arm("end");
+    if (!this.#flushQueued) this.#endSocket();
+  }
+
+  #endSocket(): void {
+    this.#socket.end();
+  }
+
+  #onPeerEnd(): void {
+    this.#peerEnded = true;
+    // Bytes still unparsed are served first; pump() comes back here when it needs more.
+    if (this.#pending !== undefined || this.#closed) return;
+    const exchange = this.#exchange;
+    if (exchange === undefined) return this.#finish();
+    // A request cut short can never be answered in full; a whole one is, then the connection ends.
+    if (!exchange.requestEnded) this.destroy();
+  }
+
+  #arm(kind: "head" | "idle" | "end" | undefined): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerKind = kind;
+    if (kind === undefined) return;
+    const limits = this.#hooks.limits;
+    const ms = kind === "idle" ? limits.idleTimeoutMs : limits.headTimeoutMs;
+    this.#timer = setTimeout(() => this.#onTimer(kind), ms);
+  }
+
+  #onTimer(kind: "head" | "idle" | "end"): void {
+    this.#timer = undefined;
+    if (kind !== "head" || this.#exchange !== undefined) return this.destroy();
+    const ms = this.#hooks.limits.headTimeoutMs;
+    this.#answerAndClose(408, `request head not complete within ${ms} ms`);
+  }
+
+  /** Closes at once if idle, else after the answer in flight (which gets `Connection: close`). */
+  shutdown(): void {
+    const exchange = this.#exchange;
+    if (exchange === undefined || (exchange.finished && this.#discardLeft >= 0)) this.#finish();
+  }
+
+  destroy(): void {
+    if (this.#closed) return;
+    this.#socket.destroy();
+    this.#onClose();
+  }
+
+  #onClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#arm(undefined);
+    this.#pending = undefined;
+    this.#exchange?.cancel("the connection closed before the response ended");
+    this.#hooks.closed(this);
+  }
+}
