@@ -340,6 +340,9 @@ export class Http1Exchange {
   }
 }
 
+/** Bytes read ahead of the parser (pipelined requests, a paused body) before the socket is paused. */
+const MAX_PENDING = 65_536;
+
 /** One socket: its parser, the exchange in flight, output batching and timers. */
 class Connection {
   readonly #socket: Socket;
@@ -350,7 +353,6 @@ class Connection {
   #pumping = false;
   #discardLeft = -1;
   #keepAlive = true;
-  #peerEnded = false;
   #closed = false;
   #ending = false;
   #out: Uint8Array[] = [];
@@ -380,7 +382,7 @@ class Connection {
 
   /** Whether the connection may carry another request after the current one. */
   mayKeepAlive(exchange: Http1Exchange): boolean {
-    if (!this.#keepAlive || this.#hooks.closing() || this.#peerEnded) return false;
+    if (!this.#keepAlive || this.#hooks.closing()) return false;
     const connection = exchange.headers["connection"]?.toLowerCase() ?? "";
     const tokens = connection.split(",").map((t) => t.trim());
     if (tokens.includes("close")) return false;
@@ -443,7 +445,7 @@ class Connection {
   #nextRequest(): void {
     this.#exchange = undefined;
     this.#discardLeft = -1;
-    if (this.#hooks.closing() || this.#peerEnded) return this.#finish();
+    if (this.#hooks.closing()) return this.#finish();
     this.#arm(this.#parser.idle && this.#pending === undefined ? "idle" : "head");
     this.pump();
   }
@@ -480,12 +482,16 @@ class Connection {
     return !exchange.requestEnded && exchange.wantsBody;
   }
 
+  /**
+   * Reads on while the bytes waiting to be parsed are few, so a client that
+   * goes away is noticed even while its exchange does not want bytes; stops
+   * past {@linkcode MAX_PENDING}, so a pipelining or fast-uploading client
+   * is held back by TCP.
+   */
   #updateReading(): void {
-    if (this.#closed) return;
-    if (this.#pending === undefined && this.#wantsBytes()) {
-      if (this.#peerEnded) return this.#onPeerEnd();
-      this.#socket.resume();
-    } else this.#socket.pause();
+    if (this.#closed || this.#ending) return;
+    if ((this.#pending?.length ?? 0) < MAX_PENDING) this.#socket.resume();
+    else this.#socket.pause();
   }
 
   #onData(chunk: Uint8Array): void {
@@ -568,14 +574,16 @@ class Connection {
     this.#socket.end();
   }
 
+  /**
+   * The client closed its side. As with `node:http`'s default, that ends the
+   * exchange in flight (its signal aborts: browsers never half-close, so
+   * this is how a client that went away is noticed); with none, the
+   * connection ends once what is queued is written.
+   */
   #onPeerEnd(): void {
-    this.#peerEnded = true;
-    // Bytes still unparsed are served first; pump() comes back here when it needs more.
-    if (this.#pending !== undefined || this.#closed) return;
     const exchange = this.#exchange;
-    if (exchange === undefined) return this.#finish();
-    // A request cut short can never be answered in full; a whole one is, then the connection ends.
-    if (!exchange.requestEnded) this.destroy();
+    if (exchange !== undefined && !exchange.finished) this.destroy();
+    else this.#finish();
   }
 
   #arm(kind: "head" | "idle" | "end" | undefined): void {
