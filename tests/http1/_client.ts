@@ -40,7 +40,8 @@ export async function startServer(
 export class RawClient {
   readonly socket: net.Socket;
   readonly closed: Promise<void>;
-  #buffer = Buffer.alloc(0);
+  #chunks: Buffer[] = [];
+  #length = 0;
   #ended = false;
   #wake: (() => void) | undefined;
 
@@ -48,7 +49,8 @@ export class RawClient {
     this.socket = net.connect(port, "127.0.0.1");
     this.socket.on("error", () => {});
     this.socket.on("data", (d: Buffer) => {
-      this.#buffer = Buffer.concat([this.#buffer, d]);
+      this.#chunks.push(d);
+      this.#length += d.length;
       this.#wake?.();
     });
     this.closed = new Promise((resolve) => this.socket.on("close", () => resolve()));
@@ -56,6 +58,17 @@ export class RawClient {
       this.#ended = true;
       this.#wake?.();
     });
+  }
+
+  /** What is received and unread, in one buffer (joined only when read, so large bodies cost linear time). */
+  get #buffer(): Buffer {
+    if (this.#chunks.length !== 1) this.#chunks = [Buffer.concat(this.#chunks)];
+    return this.#chunks[0];
+  }
+
+  set #buffer(rest: Buffer) {
+    this.#chunks = [rest];
+    this.#length = rest.length;
   }
 
   /** Writes text (latin1) or bytes. */
@@ -92,7 +105,7 @@ export class RawClient {
   }
 
   async #bytes(n: number): Promise<string> {
-    while (this.#buffer.length < n) await this.#more();
+    while (this.#length < n) await this.#more();
     const out = this.#buffer.subarray(0, n).toString("latin1");
     this.#buffer = this.#buffer.subarray(n);
     return out;
