@@ -2,7 +2,8 @@
  * Our HTTP/1.1 (and 1.0) server (RFC 9112), on the sockets the server's
  * listener hands it when a connection does not open with the HTTP/2
  * preface: a strict parser without I/O (bytes in, request heads and body
- * pieces out: `parser.ts`), responses as bytes (`response.ts`), and the
+ * pieces out: `parser.ts`), responses as bytes (`response.ts`), the
+ * exchange handlers see (`exchange.ts`), and the
  * socket glue that serves one request at a time per connection with
  * keep-alive, pipelining, and limits on the request head (`server.ts`).
  *
@@ -20,6 +21,7 @@
  * @module
  */
 
+export type { Http1Exchange } from "./exchange.ts";
 export * from "./parser.ts";
 export * from "./response.ts";
 export * from "./server.ts";

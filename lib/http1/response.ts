@@ -21,6 +21,8 @@ export interface ResponseContext {
   method: string;
   /** Whether the connection may carry another request after this one, as far as the request allows. */
   keepAlive: boolean;
+  /** A `date` value to send unless the headers have one (RFC 9110 §6.6.1). */
+  date?: string;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -109,6 +111,7 @@ export function serializeHead(
   let head = `HTTP/1.1 ${status} ${REASONS[status] ?? "Unknown"}\r\n`;
   let length = -1;
   let keepAlive = context.keepAlive;
+  let date = context.date;
   for (const key in headers) {
     const name = key.toLowerCase();
     const value = headers[key];
@@ -117,6 +120,7 @@ export function serializeHead(
       throw new TypeError("transfer-encoding is the transport's to set, not the handler's");
     }
     if (name === "content-length") length = contentLength(values);
+    if (name === "date") date = undefined;
     if (name === "connection" && values.some((v) => /(^|,)\s*close\s*(,|$)/i.test(v))) {
       keepAlive = false;
       continue;
@@ -133,6 +137,7 @@ export function serializeHead(
     : context.version === "1.1"
     ? "chunked"
     : "close";
+  if (date !== undefined) head += `date: ${date}\r\n`;
   if (framing === "chunked") head += "transfer-encoding: chunked\r\n";
   if (framing === "close") keepAlive = false;
   if (status >= 200) {
@@ -164,11 +169,11 @@ export function chunkFrame(chunk: Uint8Array): Uint8Array[] {
 const CRLF = Buffer.from("\r\n", "latin1");
 
 /** A whole response with a short text/plain body and `Connection: close`, for errors the transport answers itself. */
-export function plainErrorResponse(status: number, message: string): Uint8Array {
+export function plainErrorResponse(status: number, message: string, date?: string): Uint8Array {
   const body = Buffer.from(message.replace(/[\r\n]+/g, " ") + "\n", "utf8");
   const { bytes } = serializeHead(status, {
     "content-type": "text/plain; charset=utf-8",
     "content-length": String(body.length),
-  }, { version: "1.1", method: "GET", keepAlive: false });
+  }, { version: "1.1", method: "GET", keepAlive: false, date });
   return Buffer.concat([bytes, body]);
 }

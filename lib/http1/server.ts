@@ -14,15 +14,8 @@
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import { Http1ParseError, type RequestHead, RequestParser } from "./parser.ts";
-import {
-  type BodyFraming,
-  chunkFrame,
-  CONTINUE,
-  LAST_CHUNK,
-  plainErrorResponse,
-  type ResponseHeaderValue,
-  serializeHead,
-} from "./response.ts";
+import { plainErrorResponse } from "./response.ts";
+import { Exchange, type ExchangeOwner, type Http1Exchange } from "./exchange.ts";
 
 /** Options for {@linkcode Http1Server}. */
 export interface Http1ServerOptions {
@@ -97,7 +90,7 @@ export class Http1Server {
 
   /** Serves a connected socket (bytes may already be unshifted into it). */
   accept(socket: Socket): void {
-    if (this.#closing) {
+    if (this.#closing || socket.destroyed) {
       socket.on("error", () => {});
       socket.destroy();
       return;
@@ -107,10 +100,24 @@ export class Http1Server {
       handler: this.#handler,
       limits: this.#limits,
       closing: () => this.#closing,
+      date: () => this.#date(),
       closed: (c) => this.#connections.delete(c),
     });
     this.#connections.add(connection);
     connection.start();
+  }
+
+  #dateText = "";
+  #dateSecond = -1;
+
+  /** The Date field's value (RFC 9110 §6.6.1), made once a second. */
+  #date(): string {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.#dateSecond) {
+      this.#dateSecond = second;
+      this.#dateText = new Date(second * 1000).toUTCString();
+    }
+    return this.#dateText;
   }
 
   /** Open connections. */
@@ -139,217 +146,20 @@ interface ConnectionHooks {
   handler: Http1Handler;
   limits: Limits;
   closing: () => boolean;
+  date: () => string;
   closed: (connection: Connection) => void;
-}
-
-/** One request and its response on an HTTP/1.x connection. */
-export class Http1Exchange {
-  /** The method as sent. */
-  readonly method: string;
-  /** The target's path and query. */
-  readonly path: string;
-  /** Request headers, names lower case, repeated fields joined by `", "`. */
-  readonly headers: Readonly<Record<string, string>>;
-  /** The request's HTTP version. */
-  readonly httpVersion: "1.0" | "1.1";
-  /** Whether the connection is TLS. */
-  readonly encrypted: boolean;
-  /** The peer's address. */
-  readonly remoteAddress?: string;
-  /** The peer's port. */
-  readonly remotePort?: number;
-  readonly #controller = new AbortController();
-  readonly #connection: Connection;
-  #onData: ((chunk: Uint8Array) => void) | undefined;
-  #onEnd: (() => void) | undefined;
-  #reading = false;
-  #paused = false;
-  #requestEnded = false;
-  #continuePending: boolean;
-  #framing: BodyFraming | undefined;
-  #lengthLeft = 0;
-  #finished = false;
-
-  /** Made by the server for each request head. */
-  constructor(connection: Connection, head: RequestHead, socket: Socket) {
-    this.#connection = connection;
-    this.method = head.method;
-    this.path = head.target;
-    this.httpVersion = head.version;
-    const headers: Record<string, string> = Object.create(null);
-    for (const [name, value] of head.headers) {
-      const previous = headers[name];
-      headers[name] = previous === undefined ? value : `${previous}, ${value}`;
-    }
-    this.headers = headers;
-    this.encrypted = (socket as { encrypted?: boolean }).encrypted === true;
-    this.remoteAddress = socket.remoteAddress;
-    this.remotePort = socket.remotePort;
-    this.#continuePending = head.version === "1.1" &&
-      headers["expect"]?.toLowerCase() === "100-continue";
-  }
-
-  /** Aborted when the exchange ends before its response has. */
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  /** Starts delivering the request body (and sends `100 Continue` if the client waits for it). */
-  readBody(onData: (chunk: Uint8Array) => void, onEnd: () => void): void {
-    if (this.#reading) throw new Error("readBody() called twice");
-    this.#reading = true;
-    this.#onData = onData;
-    this.#onEnd = onEnd;
-    if (this.#requestEnded) {
-      queueMicrotask(() => {
-        try {
-          this.#deliverEnd();
-        } catch {
-          this.#connection.handlerFailed();
-        }
-      });
-      return;
-    }
-    if (this.#continuePending && this.#framing === undefined) {
-      this.#connection.queue(CONTINUE);
-    }
-    this.#continuePending = false;
-    this.#connection.pump();
-  }
-
-  /** Stops `onData` calls and reading from the socket. */
-  pauseBody(): void {
-    this.#paused = true;
-  }
-
-  /** Resumes `onData` calls. */
-  resumeBody(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.#connection.pump();
-  }
-
-  /** Sends the status and headers. */
-  respond(status: number, headers: Readonly<Record<string, ResponseHeaderValue>>): void {
-    if (this.#framing !== undefined) throw new Error("respond() called twice");
-    if (this.#controller.signal.aborted) return;
-    const head = serializeHead(status, headers, {
-      version: this.httpVersion,
-      method: this.method,
-      keepAlive: this.#connection.mayKeepAlive(this),
-    });
-    this.#framing = head.framing;
-    this.#lengthLeft = head.length;
-    if (!head.keepAlive) this.#connection.closeAfterResponse();
-    this.#connection.queue(head.bytes);
-  }
-
-  /** Queues response bytes; false when the caller should wait for `done`. */
-  write(chunk: Uint8Array, done?: () => void): boolean {
-    if (this.#finished || this.#controller.signal.aborted) {
-      if (done) queueMicrotask(done);
-      return true;
-    }
-    if (this.#framing === undefined) throw new Error("write() before respond()");
-    switch (this.#framing) {
-      case "none":
-        if (done) queueMicrotask(done);
-        return true;
-      case "length":
-        if (chunk.length > this.#lengthLeft) {
-          throw new RangeError(`response body longer than its content-length`);
-        }
-        this.#lengthLeft -= chunk.length;
-        return this.#connection.queue(chunk, done);
-      case "chunked":
-        // An empty chunk would read as the last one.
-        if (chunk.length === 0) return this.#connection.queue(undefined, done);
-        return this.#connection.queueAll(chunkFrame(chunk), done);
-      default:
-        return this.#connection.queue(chunk, done);
-    }
-  }
-
-  /** Ends the response, after `chunk` when given. */
-  end(chunk?: Uint8Array): void {
-    if (this.#framing === undefined) this.respond(200, {});
-    if (this.#finished || this.#controller.signal.aborted) return;
-    if (chunk && chunk.length > 0) this.write(chunk);
-    this.#finished = true;
-    if (this.#framing === "length" && this.#lengthLeft > 0) {
-      // The client would wait for bytes that never come: only closing ends it.
-      return this.#connection.destroy();
-    }
-    if (this.#framing === "chunked") this.#connection.queue(LAST_CHUNK);
-    this.#connection.responseEnded(this.#requestEnded);
-  }
-
-  /** Ends the exchange at once, its response unfinished: the connection closes. */
-  abort(): void {
-    if (this.#finished) return;
-    this.#connection.destroy();
-  }
-
-  /** Whether the response head went out. */
-  get headSent(): boolean {
-    return this.#framing !== undefined;
-  }
-
-  /** Whether the response has ended. */
-  get finished(): boolean {
-    return this.#finished;
-  }
-
-  /** Whether body bytes should be parsed now. */
-  get wantsBody(): boolean {
-    return this.#reading && !this.#paused && !this.#finished && !this.#controller.signal.aborted;
-  }
-
-  /** Whether the request's body was read to its end. */
-  get requestEnded(): boolean {
-    return this.#requestEnded;
-  }
-
-  /** Whether the client still waits for `100 Continue` before sending its body. */
-  get awaitingContinue(): boolean {
-    return this.#continuePending;
-  }
-
-  /** Called by the connection for each piece of body. */
-  deliver(chunk: Uint8Array): void {
-    if (this.wantsBody && chunk.length > 0) this.#onData!(chunk);
-  }
-
-  /** Called by the connection at the end of the request. */
-  requestEnd(): void {
-    this.#requestEnded = true;
-    if (this.#reading) this.#deliverEnd();
-  }
-
-  #deliverEnd(): void {
-    if (this.#controller.signal.aborted || !this.#onEnd) return;
-    const onEnd = this.#onEnd;
-    this.#onEnd = undefined;
-    onEnd();
-  }
-
-  /** Aborts the signal unless the response ended. */
-  cancel(reason: string): void {
-    if (this.#finished || this.#controller.signal.aborted) return;
-    this.#controller.abort(new Error(reason));
-  }
 }
 
 /** Bytes read ahead of the parser (pipelined requests, a paused body) before the socket is paused. */
 const MAX_PENDING = 65_536;
 
 /** One socket: its parser, the exchange in flight, output batching and timers. */
-class Connection {
+class Connection implements ExchangeOwner {
   readonly #socket: Socket;
   readonly #parser: RequestParser;
   readonly #hooks: ConnectionHooks;
   #pending: Uint8Array | undefined;
-  #exchange: Http1Exchange | undefined;
+  #exchange: Exchange | undefined;
   #pumping = false;
   #discardLeft = -1;
   #keepAlive = true;
@@ -381,7 +191,7 @@ class Connection {
   }
 
   /** Whether the connection may carry another request after the current one. */
-  mayKeepAlive(exchange: Http1Exchange): boolean {
+  mayKeepAlive(exchange: Exchange): boolean {
     if (!this.#keepAlive || this.#hooks.closing()) return false;
     const connection = exchange.headers["connection"]?.toLowerCase() ?? "";
     const tokens = connection.split(",").map((t) => t.trim());
@@ -390,6 +200,10 @@ class Connection {
     // A client waiting for 100 Continue may or may not send its body now: close.
     if (!exchange.requestEnded && exchange.awaitingContinue) return false;
     return true;
+  }
+
+  date(): string {
+    return this.#hooks.date();
   }
 
   closeAfterResponse(): void {
@@ -419,7 +233,10 @@ class Connection {
     this.#flushQueued = false;
     const dones = this.#dones;
     this.#dones = [];
-    if (this.#closed) return;
+    if (this.#closed) {
+      for (const done of dones) done();
+      return;
+    }
     if (this.#outBytes > 0) {
       const bytes = this.#out.length === 1 ? this.#out[0] : Buffer.concat(this.#out);
       this.#out = [];
@@ -503,7 +320,7 @@ class Connection {
 
   #onHead(head: RequestHead): void {
     this.#arm(undefined);
-    const exchange = new Http1Exchange(this, head, this.#socket);
+    const exchange = new Exchange(this, head, this.#socket);
     this.#exchange = exchange;
     try {
       this.#hooks.handler(exchange);
@@ -515,7 +332,7 @@ class Connection {
   /** The handler (or one of its body callbacks) threw: 500 if nothing was sent, and close. */
   handlerFailed(): void {
     const exchange = this.#exchange;
-    if (exchange === undefined || exchange.finished) return this.destroy();
+    if (exchange === undefined || exchange.finished) return this.#finish();
     this.#failExchange(exchange, 500, "internal server error");
   }
 
@@ -546,7 +363,7 @@ class Connection {
   }
 
   /** Ends an exchange with an error status, or drops the connection if its head went out. */
-  #failExchange(exchange: Http1Exchange, status: number, message: string): void {
+  #failExchange(exchange: Exchange, status: number, message: string): void {
     exchange.cancel(message);
     if (exchange.headSent) return this.destroy();
     this.#answerAndClose(status, message);
@@ -554,7 +371,7 @@ class Connection {
 
   #answerAndClose(status: number, message: string): void {
     this.#pending = undefined;
-    this.queue(plainErrorResponse(status, message));
+    this.queue(plainErrorResponse(status, message, this.#hooks.date()));
     this.#finish();
   }
 
@@ -621,6 +438,10 @@ class Connection {
     this.#arm(undefined);
     this.#pending = undefined;
     this.#exchange?.cancel("the connection closed before the response ended");
+    // No writer waits forever on a connection that is gone (its signal says why).
+    const dones = this.#dones;
+    this.#dones = [];
+    for (const done of dones) done();
     this.#hooks.closed(this);
   }
 }

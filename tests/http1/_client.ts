@@ -9,7 +9,7 @@
 import net from "node:net";
 import { Buffer } from "node:buffer";
 import { Http1Server, type Http1ServerOptions } from "../../lib/http1/server.ts";
-import type { Http1Exchange } from "../../lib/http1/server.ts";
+import type { Http1Exchange } from "../../lib/http1/exchange.ts";
 
 /** A response as read off the wire. */
 export interface RawResponse {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { answer, RawClient, startServer } from "./_client.ts";
-import type { Http1Exchange } from "../../lib/http1/server.ts";
+import type { Http1Exchange } from "../../lib/http1/exchange.ts";
 import { waitFor, within } from "../_async.ts";
 
 const GET = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;
