@@ -129,7 +129,7 @@ Deno.test("Http1Server: Expect: 100-continue gets 100 Continue when the body is 
     client.write(
       "POST /up HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
     );
-    const interim = await client.response();
+    const interim = await within(client.response(), 5000, "100 Continue");
     assert.equal(interim.status, 100);
     client.write("hello");
     const r = await client.response();
@@ -208,20 +208,26 @@ Deno.test("Http1Server: close() closes idle connections at once and adds Connect
   }
 });
 
-Deno.test("Http1Server: a client that disconnects aborts the exchange's signal", async () => {
-  let aborted!: () => void;
-  const signalled = new Promise<void>((r) => aborted = r);
+Deno.test("Http1Server: a client that disconnects aborts the exchange's signal, answered or not", async () => {
+  const aborted = new Map<string, () => void>();
   const { port, stop } = await startServer((ex) => {
-    ex.respond(200, {});
-    ex.write(new TextEncoder().encode("first"));
-    ex.signal.addEventListener("abort", () => aborted());
+    if (ex.path === "/streaming") {
+      ex.respond(200, {});
+      ex.write(new TextEncoder().encode("first"));
+    }
+    ex.signal.addEventListener("abort", () => aborted.get(ex.path)!());
   });
-  const client = new RawClient(port);
+  const streaming = new RawClient(port);
+  const waiting = new RawClient(port);
   try {
-    client.write(GET("/"));
-    await new Promise((r) => client.socket.once("data", r));
-    client.socket.destroy();
-    await within(signalled, 5000, "the signal aborting");
+    for (const [client, path] of [[streaming, "/streaming"], [waiting, "/waiting"]] as const) {
+      const signalled = new Promise<void>((r) => aborted.set(path, r));
+      client.write(GET(path));
+      if (path === "/streaming") await new Promise((r) => client.socket.once("data", r));
+      else await waitFor(() => aborted.has(path), "the request to arrive");
+      client.socket.destroy();
+      await within(signalled, 5000, `the signal of ${path} aborting`);
+    }
   } finally {
     await stop();
   }
