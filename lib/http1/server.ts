@@ -322,6 +322,11 @@ class Connection implements ExchangeOwner {
     this.#arm(undefined);
     const exchange = new Exchange(this, head, this.#socket);
     this.#exchange = exchange;
+    const expect = exchange.headers["expect"];
+    if (expect !== undefined && expect.toLowerCase() !== "100-continue") {
+      // RFC 9110 §10.1.1: an expectation we cannot meet gets 417.
+      return this.#failExchange(exchange, 417, `unsupported expectation: ${expect.slice(0, 100)}`);
+    }
     try {
       this.#hooks.handler(exchange);
     } catch {

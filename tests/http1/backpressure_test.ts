@@ -85,20 +85,23 @@ Deno.test("Http1Server: pauseBody() stops socket reads: a fast upload is held ba
     client.write(`POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: ${total}\r\n\r\n`);
     const piece = new Uint8Array(256 * 1024);
     let pushed = 0;
-    const push = async () => {
+    /** Writes the body on; false if a drain does not come within `stallMs` (the server stopped reading). */
+    const push = async (stallMs?: number) => {
       while (pushed < total) {
         pushed += piece.length;
         if (!client.socket.write(piece)) {
-          const drained = await Promise.race([
-            new Promise<boolean>((r) => client.socket.once("drain", () => r(true))),
-            sleep(1000).then(() => false),
-          ]);
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const drained = await new Promise<boolean>((resolve) => {
+            client.socket.once("drain", () => resolve(true));
+            if (stallMs !== undefined) timer = setTimeout(() => resolve(false), stallMs);
+          });
+          clearTimeout(timer);
           if (!drained) return false;
         }
       }
       return true;
     };
-    const pushing = push();
+    const pushing = push(1000);
     await within(started, 10_000, "the first body chunk");
     // The client stalls (its writes wait) long before it has pushed everything.
     assert.equal(

@@ -311,3 +311,28 @@ Deno.test("Http1Server: an early answer drains a small unread body and keeps the
     await stop();
   }
 });
+
+Deno.test("Http1Server: a chunked upload is read as it arrives and its trailers dropped; an unknown Expect gets 417 (RFC 9110 §10.1.1)", async () => {
+  const { port, stop } = await startServer((ex) => {
+    const parts: string[] = [];
+    ex.readBody(
+      (c) => parts.push(new TextDecoder().decode(c)),
+      () => answer(ex, 200, parts.join("|")),
+    );
+  });
+  const client = new RawClient(port);
+  const odd = new RawClient(port);
+  try {
+    client.write("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    client.write("2;x=y\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n");
+    assert.equal((await client.response()).body.replaceAll("|", ""), "abcde");
+    odd.write("POST /c HTTP/1.1\r\nHost: t\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\nx");
+    const r = await odd.response();
+    assert.deepEqual([r.status, r.headers["connection"]], [417, "close"]);
+    assert.match(r.body, /unsupported expectation: teapot/);
+  } finally {
+    client.socket.destroy();
+    odd.socket.destroy();
+    await stop();
+  }
+});
