@@ -220,11 +220,12 @@ export class Exchange implements Http1Exchange {
     if (this.#framing === undefined) this.respond(200, {});
     if (this.#finished || this.#controller.signal.aborted) return;
     if (chunk && chunk.length > 0) this.write(chunk);
-    this.#finished = true;
     if (this.#framing === "length" && this.#lengthLeft > 0) {
-      // The client would wait for bytes that never come: only closing ends it.
+      // The client would wait for bytes that never come: only closing ends
+      // it, and the response did not end (the signal says so).
       return this.#connection.destroy();
     }
+    this.#finished = true;
     if (this.#framing === "chunked") this.#connection.queue(LAST_CHUNK);
     this.#connection.responseEnded(this.#requestEnded);
   }

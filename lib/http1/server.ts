@@ -363,7 +363,8 @@ class Connection implements ExchangeOwner {
       this.#answerAndClose(error.status, error.message);
       return;
     }
-    if (exchange.finished) return this.destroy();
+    // An early answer is out, and the body it left unread is malformed: close after the answer.
+    if (exchange.finished) return this.#finish();
     this.#failExchange(exchange, error.status, error.message);
   }
 
@@ -428,7 +429,10 @@ class Connection implements ExchangeOwner {
   /** Closes at once if idle, else after the answer in flight (which gets `Connection: close`). */
   shutdown(): void {
     const exchange = this.#exchange;
-    if (exchange === undefined || (exchange.finished && this.#discardLeft >= 0)) this.#finish();
+    if (exchange !== undefined && !(exchange.finished && this.#discardLeft >= 0)) return;
+    // Nothing left to write: close now rather than wait for the client to.
+    if (!this.#flushQueued && this.#socket.writableLength === 0) this.destroy();
+    else this.#finish();
   }
 
   destroy(): void {
