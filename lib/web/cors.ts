@@ -92,8 +92,8 @@ export function createCorsPolicy(origins: readonly string[] | "*"): CorsPolicy {
       ) return false;
       const headers: Record<string, string> = {
         // The answer depends on both: caches must not reuse it across them.
+        // No content-length: RFC 9110 §8.6 forbids it on a 204.
         vary: "Origin, Access-Control-Request-Headers",
-        "content-length": "0",
       };
       const allow = allowOrigin(origin);
       if (allow !== undefined) {
