@@ -188,3 +188,13 @@ Deno.test("malformed JSON, a non-object and invalid UTF-8 are JsonInputErrors na
     });
   }
 });
+
+Deno.test("a real U+FFFD in the JSON is accepted; only invalid UTF-8 is refused", () => {
+  const chat = method("/routeguide.RouteGuide/RouteChat");
+  const binary = chat.requestFromJson(utf8('{"message":"\uFFFD"}'));
+  assert.deepEqual([...binary], [0x12, 3, 0xef, 0xbf, 0xbd]);
+  assert.throws(
+    () => chat.requestFromJson(Uint8Array.of(...utf8('{"message":"'), 0xc3, ...utf8('"}'))),
+    JsonInputError,
+  );
+});
