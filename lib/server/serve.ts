@@ -31,6 +31,7 @@ import type { RouteNotesStore } from "../core/notes_store.ts";
 import { createRouteGuideHandlers } from "../core/handlers.ts";
 import { createTlsListener, type TlsFiles, type TlsListenerOptions } from "./tls.ts";
 import { createLazyWebHandler } from "./web.ts";
+import { Http1Server, type Http1ServerOptions } from "../http1/server.ts";
 
 export type { KeepaliveOptions } from "../grpc/server.ts";
 export type { TlsFiles } from "./tls.ts";
@@ -175,6 +176,7 @@ async function createListener(
 /** The plaintext health-only port and what serves it. */
 interface HealthOnlyPort {
   server: HealthOnlyServer;
+  http1: Http1Server;
   listener: NetServer;
   port: number;
 }
@@ -183,7 +185,7 @@ interface HealthOnlyPort {
 async function listenHealthOnly(
   grpcServer: GrpcServer,
   connections: ConnectionTracker,
-  parts: { address: ListenAddress; logger: Logger },
+  parts: { address: ListenAddress; logger: Logger; limits: ServerLimits },
 ): Promise<HealthOnlyPort> {
   const { address } = parts;
   // Answers GET /healthz too, for load balancers and Kubernetes httpGet probes.
@@ -196,15 +198,27 @@ async function listenHealthOnly(
     healthOnly: true,
   });
   const server = grpcServer.createHealthOnlyServer(web.http2);
-  const listener = createServer(connections.acceptInto(server));
+  const http1 = new Http1Server(web, http1Options(parts.limits));
+  const split = splitByProtocol({
+    http2: server,
+    http1: { injectConnection: (socket) => http1.accept(socket) },
+    timeoutMs: connections.silentMs,
+  });
+  const listener = createServer(connections.acceptInto(split));
   const port = await listen(listener, address);
-  return { server, listener, port };
+  return { server, http1, listener, port };
+}
+
+/** HTTP/1.x limits from the server's: the header section counts against the metadata limit. */
+function http1Options(limits: ServerLimits): Http1ServerOptions {
+  return { maxHeaderBytes: limits.maxMetadataBytes ?? 8192 };
 }
 
 /** What {@linkcode shutDownInOrder} stops. */
 interface RunningParts {
   binding: RouteGuideBinding;
   grpcServer: GrpcServer;
+  http1: Http1Server;
   listener: NetServer;
   healthOnly?: HealthOnlyPort;
   connections: ConnectionTracker;
@@ -222,8 +236,11 @@ async function shutDownInOrder(parts: RunningParts, graceMs: number): Promise<Sh
   grpcServer.markNotServing();
   binding.refuseNewCalls();
   parts.listener.close();
-  // Tells every connection to go away once its calls end.
+  // Tells every connection to go away once its calls end: HTTP/2 by
+  // GOAWAY; HTTP/1.x idle ones close now, the others after their answer.
   grpcServer.askConnectionsToClose(graceMs + 2000);
+  parts.http1.close();
+  parts.healthOnly?.http1.close();
   await binding.idle(AbortSignal.timeout(graceMs));
   const cancelled = binding.cancelAll("the server is shutting down");
   // Let the last replies and statuses reach the clients, which then
@@ -234,6 +251,8 @@ async function shutDownInOrder(parts: RunningParts, graceMs: number): Promise<Sh
     parts.healthOnly.listener.close();
     parts.healthOnly.server.close();
   }
+  parts.http1.destroyAll();
+  parts.healthOnly?.http1.destroyAll();
   connections.destroyAll();
   await parts.notes.close();
   return { cancelled };
@@ -280,17 +299,11 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   // Every connection, on either port, counts against the cap and is watched
   // at shutdown.
   const connections = new ConnectionTracker(limits);
-  // HTTP/2 (gRPC, and web calls over h2) goes to grpc-js's transport; the rest is HTTP/1.x.
+  // HTTP/2 (gRPC, and web calls over h2) goes to grpc-js's transport, HTTP/1.x to ours.
+  const http1 = new Http1Server(web, http1Options(limits));
   const split = splitByProtocol({
     http2: grpcServer,
-    // TODO(http1): hand these to Http1Server once lib/http1/ lands; until
-    // then they meet the HTTP/2 transport, as before.
-    http1: {
-      injectConnection(socket) {
-        grpcServer.injectConnection(socket);
-        socket.resume();
-      },
-    },
+    http1: { injectConnection: (socket) => http1.accept(socket) },
     timeoutMs: connections.silentMs,
   });
   const { listener, reloadTls } = await createListener(options.tls, {
@@ -306,6 +319,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
       healthOnly = await listenHealthOnly(grpcServer, connections, {
         address: { host, port: options.healthPort, reusePort },
         logger,
+        limits,
       });
     } catch (error) {
       listener.close();
@@ -326,7 +340,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     reloadTls,
     shutdown(graceMs) {
       stopping ??= shutDownInOrder(
-        { binding, grpcServer, listener, healthOnly, connections, notes },
+        { binding, grpcServer, http1, listener, healthOnly, connections, notes },
         graceMs,
       );
       return stopping;
