@@ -37,7 +37,7 @@ import { createGrpcJsonResponder } from "./grpc_json.ts";
 import { createGrpcWebDecoder, createGrpcWebResponder, wantsText } from "./grpc_web.ts";
 import { answerHealthz } from "./healthz.ts";
 import { JsonInputError, type MethodInfo, type MethodTable } from "./methods.ts";
-import { isRefusal, negotiate, type Negotiated } from "./negotiate.ts";
+import { isRefusal, mediaType, negotiate, type Negotiated } from "./negotiate.ts";
 import { createStaticFiles } from "./static_files.ts";
 
 /** Options for {@linkcode createWebHandler}. */
@@ -149,6 +149,12 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
   }
 }
 
+/** Whether a request is plain gRPC (`application/grpc`, `+proto`), which only HTTP/2 carries. */
+function isGrpc(exchange: HttpExchange): boolean {
+  const type = mediaType(exchange.headers["content-type"]);
+  return type === "application/grpc" || type === "application/grpc+proto";
+}
+
 /** Whether a request on an RPC-shaped path is a call (not a page file that happens to look like one). */
 function isRpcRequest(exchange: HttpExchange, query: URLSearchParams): boolean {
   if (exchange.method === "GET" || exchange.method === "HEAD") {
@@ -173,6 +179,15 @@ function serveRpc(exchange: HttpExchange, target: RpcTarget, options: WebHandler
     noSideEffects: method?.noSideEffects,
     getEncoding: target.query.get("encoding"),
   });
+  if (isRefusal(negotiated) && exchange.trailersSupported !== true && isGrpc(exchange)) {
+    answerPlain(
+      exchange,
+      505,
+      "gRPC needs HTTP/2 (it ends with trailers); over HTTP/1.1 use gRPC-Web or Connect",
+      target.extra,
+    );
+    return;
+  }
   if (isRefusal(negotiated)) {
     answerPlain(exchange, negotiated.status, negotiated.message, {
       ...target.extra,
