@@ -193,3 +193,31 @@ export function noteProto(latitude: number, longitude: number, message: string):
   const text = new TextEncoder().encode(message);
   return new Uint8Array([0x0a, point.length, ...point, 0x12, text.length, ...text]);
 }
+
+/** Sends one request over HTTP/1.1 with `fetch` (plain http:// is HTTP/1.1) and reads the whole answer. */
+export async function h1request(port: number, request: RawRequest): Promise<RawResponse> {
+  const pieces = request.body === undefined
+    ? []
+    : Array.isArray(request.body)
+    ? request.body
+    : [request.body];
+  const body = pieces.length === 0 ? undefined : Buffer.concat(
+    pieces.map((p) => typeof p === "string" ? new TextEncoder().encode(p) : p),
+  );
+  const response = await fetch(`http://127.0.0.1:${port}${request.path}`, {
+    method: request.method ?? "POST",
+    headers: request.headers,
+    body,
+    signal: request.signal,
+  });
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => headers[name] = value);
+  return {
+    status: response.status,
+    headers,
+    body: bytes,
+    trailers: {},
+    text: () => new TextDecoder().decode(bytes),
+  };
+}
