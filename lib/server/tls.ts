@@ -103,6 +103,12 @@ export interface TlsListenerOptions {
    * @default {nothing}
    */
   onHandshakeFailed?: () => void;
+  /**
+   * Checks a client certificate instead of the check of `clientCaFile`
+   * (which then need not be set); a test holds it pending this way.
+   * @default {the check of `clientCaFile`, if set}
+   */
+  checkClient?: (peer: PeerCertificateLike) => Promise<string | undefined>;
 }
 
 /** The remote end of a socket, which tells the TLS socket's raw one among those open. */
@@ -126,10 +132,9 @@ export interface TlsListener {
 async function checkThenHandOver(
   socket: TLSSocket,
   admission: Admission,
-  credentials: ServerTlsCredentials,
+  check: ServerTlsCredentials["checkClient"],
   logger: Logger,
 ): Promise<void> {
-  const check = credentials.checkClient;
   if (check !== undefined) {
     const problem = await check(socket.getPeerCertificate(true));
     if (problem !== undefined) {
@@ -150,13 +155,14 @@ export async function createTlsListener(
   options: TlsListenerOptions,
 ): Promise<TlsListener> {
   let credentials = await readTlsFiles(tls);
+  const checkClient = () => options.checkClient ?? credentials.checkClient;
   const server = createTlsServer({
     ...credentials.context,
     ALPNProtocols: ["h2"],
     // The runtime's own check of client certificates misses keyUsage and
     // gives no reason (see client_certs.ts): it asks for one, and we
     // check it below.
-    requestCert: credentials.checkClient !== undefined,
+    requestCert: checkClient() !== undefined,
     rejectUnauthorized: false,
   });
   // Counted from the TCP accept: `node:tls` emits `connection` with the raw
@@ -179,14 +185,15 @@ export async function createTlsListener(
     const admission = pending.get(peer);
     pending.delete(peer);
     if (admission === undefined) socket.destroy();
-    else void checkThenHandOver(socket, admission, credentials, options.logger);
+    else void checkThenHandOver(socket, admission, checkClient(), options.logger);
   });
-  server.on("tlsClientError", (_error: Error, socket: TLSSocket) => {
-    // The error alone leaves the socket open; one closed by the deadline
-    // or the cap is already counted.
-    if (socket.destroyed) return;
+  server.on("tlsClientError", (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+    // The error alone may leave the socket open (the runtime's handshake
+    // timeout does).
     socket.destroy();
-    options.onHandshakeFailed?.();
+    // A hang-up is no failed handshake: the client left (a TCP probe does),
+    // or the cap or the deadline closed it, which counts it already.
+    if (error.code !== "ECONNRESET") options.onHandshakeFailed?.();
   });
   return {
     server,
