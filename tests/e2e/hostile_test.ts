@@ -986,6 +986,7 @@ for (const tls of [false, true]) {
         );
         assert.equal(server.connections, 5);
       } finally {
+        for (const c of clients) c.socket.destroy();
         await server.shutdown(1000);
       }
       // The refusals came within a moment: one line, or two should the
@@ -1020,6 +1021,7 @@ for (const tls of [false, true]) {
         // The line comes within a second of the first refusal.
         await waitFor(() => sum(lines, "silent") === 5, () => JSON.stringify(lines), STEP_MS);
       } finally {
+        for (const c of clients) c.socket.destroy();
         await server.shutdown(1000);
       }
       assert.equal(sum(lines, "at_cap") + sum(lines, "failed_handshakes"), 0);

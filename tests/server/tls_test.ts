@@ -45,14 +45,24 @@ async function trackedTlsListener(certs: TestCerts, setup: ListenerSetup) {
     },
   );
   const port = await listen(server, { host: "127.0.0.1", port: 0 });
+  const clients: Socket[] = [];
   return {
     tracker,
     handed,
     refusals,
     port,
+    /** Every client socket the test opened, closed on dispose. */
+    clients,
     async [Symbol.asyncDispose]() {
+      // Closing the clients too: a regression that leaves server sockets
+      // untracked must fail the test, not hang it in server.close().
+      for (const client of clients) client.destroy();
       tracker.destroyAll();
-      await new Promise((resolve) => server.close(resolve));
+      await within(
+        new Promise((resolve) => server.close(resolve)),
+        STEP_MS,
+        "the listener to close",
+      );
     },
   };
 }
@@ -64,7 +74,8 @@ interface Watched<S extends Socket> {
   isClosed(): boolean;
 }
 
-function watch<S extends Socket>(socket: S): Watched<S> {
+function watch<S extends Socket>(socket: S, opened: Socket[]): Watched<S> {
+  opened.push(socket);
   let done = false;
   socket.on("error", () => {});
   socket.resume();
@@ -77,26 +88,32 @@ function watch<S extends Socket>(socket: S): Watched<S> {
   return { socket, closed, isClosed: () => done };
 }
 
+/** A listener's port and the list of the client sockets opened to it. */
+interface Target {
+  port: number;
+  clients: Socket[];
+}
+
 /** A TCP connection that never starts a handshake. */
-function rawClient(port: number): Watched<Socket> {
-  return watch(connect(port, "127.0.0.1"));
+function rawClient(target: Target): Watched<Socket> {
+  return watch(connect(target.port, "127.0.0.1"), target.clients);
 }
 
 /** A TLS client; resolves once its handshake is done. */
 async function tlsClient(
-  port: number,
+  target: Target,
   certs: TestCerts,
   identity?: { cert: string; key: string },
 ): Promise<Watched<TLSSocket>> {
   const socket = tlsConnect({
-    port,
+    port: target.port,
     host: "127.0.0.1",
     servername: "localhost",
     ca: await Deno.readTextFile(certs.caCert),
     ALPNProtocols: ["h2"],
     ...identity,
   });
-  const watched = watch(socket);
+  const watched = watch(socket, target.clients);
   await within(
     new Promise<void>((resolve, reject) => {
       socket.once("secureConnect", () => resolve());
@@ -114,7 +131,7 @@ tlsTest("TLS: connections over the cap are closed on arrival, before any handsha
     maxConnections: 3,
     silentConnectionMs: 60_000,
   });
-  const clients = Array.from({ length: 10 }, () => rawClient(listener.port));
+  const clients = Array.from({ length: 10 }, () => rawClient(listener));
   await waitFor(
     () => clients.filter((c) => c.isClosed()).length === 7,
     () => `7 of 10 closed; ${clients.filter((c) => c.isClosed()).length} are`,
@@ -126,7 +143,7 @@ tlsTest("TLS: connections over the cap are closed on arrival, before any handsha
   // A slot freed is a slot for the next one.
   clients.find((c) => !c.isClosed())!.socket.destroy();
   await waitFor(() => listener.tracker.size === 2, "the tracker to see it closed", STEP_MS);
-  const next = rawClient(listener.port);
+  const next = rawClient(listener);
   await waitFor(() => listener.tracker.size === 3, "the next connection", STEP_MS);
   assert.equal(next.isClosed(), false);
   assert.equal(listener.refusals.length, 7);
@@ -139,14 +156,14 @@ tlsTest(
     await using listener = await trackedTlsListener(certs, {
       silentConnectionMs: SHORT_SILENCE_MS,
     });
-    const silent = rawClient(listener.port);
+    const silent = rawClient(listener);
     // A TLS handshake record header announcing 200 bytes, then only 5 of them.
-    const stalled = rawClient(listener.port);
+    const stalled = rawClient(listener);
     stalled.socket.write(
       new Uint8Array([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03]),
     );
-    const mute = await tlsClient(listener.port, certs);
-    const speaking = await tlsClient(listener.port, certs);
+    const mute = await tlsClient(listener, certs);
+    const speaking = await tlsClient(listener, certs);
     speaking.socket.write("hello");
     for (const [c, what] of [[silent, "silent"], [stalled, "stalled"], [mute, "mute"]] as const) {
       await within(c.closed, STEP_MS, `the ${what} connection to be closed`);
@@ -175,9 +192,9 @@ tlsTest(
         silentConnectionMs: 60_000,
         checkClient: () => (ask(), checked),
       });
-      const client = await tlsClient(listener.port, certs, identity);
+      const client = await tlsClient(listener, certs, identity);
       await within(asked, STEP_MS, "the certificate check to start");
-      const late = rawClient(listener.port);
+      const late = rawClient(listener);
       await within(late.closed, STEP_MS, "the connection over the cap to be closed");
       assert.deepEqual(listener.refusals, ["cap"]);
       assert.equal(listener.handed.length, 0);
@@ -191,7 +208,7 @@ tlsTest(
         silentConnectionMs: SHORT_SILENCE_MS,
         checkClient: () => checked,
       });
-      const client = await tlsClient(listener.port, certs, identity);
+      const client = await tlsClient(listener, certs, identity);
       await within(client.closed, STEP_MS, "the connection to be closed");
       assert.deepEqual(listener.refusals, ["silent"]);
       await waitFor(() => listener.tracker.size === 0, "the tracker to see it closed", STEP_MS);
@@ -210,12 +227,12 @@ tlsTest(
     await using certs = await makeTestCerts();
     await using listener = await trackedTlsListener(certs, { silentConnectionMs: 60_000 });
     // A client that hangs up (a TCP probe does) failed nothing.
-    const probe = rawClient(listener.port);
+    const probe = rawClient(listener);
     await waitFor(() => listener.tracker.size === 1, "the probe to be accepted", STEP_MS);
     probe.socket.end();
     await within(probe.closed, STEP_MS, "the probe to be closed");
     await waitFor(() => listener.tracker.size === 0, "the tracker to see the probe go", STEP_MS);
-    const plaintext = rawClient(listener.port);
+    const plaintext = rawClient(listener);
     plaintext.socket.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
     await within(plaintext.closed, STEP_MS, "the plaintext client to be closed");
     await waitFor(() => listener.tracker.size === 0, "the tracker to see it closed", STEP_MS);
