@@ -977,8 +977,8 @@ for (const tls of [false, true]) {
         { maxConnections: 5, silentConnectionMs: 60_000 },
         lines,
       );
+      const clients = silentConnections(server.port, 20);
       try {
-        const clients = silentConnections(server.port, 20);
         await waitFor(
           () => clients.filter((c) => c.isClosed()).length === 15,
           () => `15 of 20 closed; ${clients.filter((c) => c.isClosed()).length} are`,
@@ -1010,8 +1010,8 @@ for (const tls of [false, true]) {
         { maxConnections: 50, silentConnectionMs: 300 },
         lines,
       );
+      const clients = silentConnections(server.port, 5);
       try {
-        const clients = silentConnections(server.port, 5);
         await waitFor(
           () => clients.every((c) => c.isClosed()),
           () => `all 5 closed; ${clients.filter((c) => c.isClosed()).length} are`,
