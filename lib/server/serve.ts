@@ -18,6 +18,7 @@ import {
   type KeepaliveOptions,
 } from "../grpc/server.ts";
 import {
+  type ConnectionSink,
   ConnectionTracker,
   type ConnectionTrackerOptions,
   listen,
@@ -29,7 +30,8 @@ import { createMemoryNotesStore } from "../notes/memory.ts";
 import type { RouteNotesLimits } from "../notes/limits.ts";
 import type { RouteNotesStore } from "../core/notes_store.ts";
 import { createRouteGuideHandlers } from "../core/handlers.ts";
-import { createTlsListener, type TlsFiles, type TlsListenerOptions } from "./tls.ts";
+import { createTlsListener, type TlsFiles } from "./tls.ts";
+import { createRefusalLog, type RefusalLog } from "./refusals.ts";
 import { createLazyWebHandler } from "./web.ts";
 import { Http1Server, type Http1ServerOptions } from "../http1/server.ts";
 
@@ -100,7 +102,7 @@ export interface ServeOptions {
 }
 
 /** Limits on what clients may use; each has a default that suits a small server. */
-export interface ServerLimits extends GrpcLimits, ConnectionTrackerOptions {
+export interface ServerLimits extends GrpcLimits, Omit<ConnectionTrackerOptions, "onRefusal"> {
   /**
    * Concurrent ListFeatures calls on the whole server; more get `RESOURCE_EXHAUSTED`.
    * @default {64}
@@ -164,12 +166,25 @@ function bindService(
 /** The server's listener: plaintext, or TLS from `tls` (then `reloadTls` reads the files again). */
 async function createListener(
   tls: TlsFiles | undefined,
-  options: TlsListenerOptions,
+  parts: {
+    connections: ConnectionTracker;
+    sink: ConnectionSink;
+    logger: Logger;
+    refusals: RefusalLog;
+  },
 ): Promise<{ listener: NetServer; reloadTls: () => Promise<void> }> {
+  const { connections, sink } = parts;
   if (tls === undefined) {
-    return { listener: createServer(options.accept), reloadTls: () => Promise.resolve() };
+    return {
+      listener: createServer(connections.acceptInto(sink)),
+      reloadTls: () => Promise.resolve(),
+    };
   }
-  const secure = await createTlsListener(tls, options);
+  const secure = await createTlsListener(tls, {
+    admit: (raw) => connections.admit(raw, sink),
+    logger: parts.logger,
+    onHandshakeFailed: () => parts.refusals.count("handshake"),
+  });
   return { listener: secure.server, reloadTls: () => secure.reload() };
 }
 
@@ -222,6 +237,7 @@ interface RunningParts {
   listener: NetServer;
   healthOnly?: HealthOnlyPort;
   connections: ConnectionTracker;
+  refusals: RefusalLog;
   notes: RouteNotesStore;
 }
 
@@ -254,6 +270,7 @@ async function shutDownInOrder(parts: RunningParts, graceMs: number): Promise<Sh
   parts.http1.destroyAll();
   parts.healthOnly?.http1.destroyAll();
   connections.destroyAll();
+  parts.refusals.close();
   await parts.notes.close();
   return { cancelled };
 }
@@ -298,18 +315,29 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   // lets shutdown see every socket and wait for it to flush and close.
   // Every connection, on either port, counts against the cap and is watched
   // at shutdown.
-  const connections = new ConnectionTracker(limits);
+  const connections = new ConnectionTracker({
+    ...limits,
+    onRefusal: (why) => refusals.count(why),
+  });
   // HTTP/2 (gRPC, and web calls over h2) goes to grpc-js's transport, HTTP/1.x to ours.
   const http1 = new Http1Server(web, http1Options(limits));
   const split = splitByProtocol({
     http2: grpcServer,
     http1: { injectConnection: (socket) => http1.accept(socket) },
     timeoutMs: connections.silentMs,
+    onSilent: () => refusals.count("silent"),
+  });
+  // Refusals and timeouts on every port go into one summary line a second.
+  const refusals = createRefusalLog({
+    logger,
+    maxConnections: connections.maxConnections,
+    silentMs: connections.silentMs,
   });
   const { listener, reloadTls } = await createListener(options.tls, {
-    accept: connections.acceptInto(split),
+    connections,
+    sink: split,
     logger,
-    handshakeTimeoutMs: connections.silentMs,
+    refusals,
   });
   const reusePort = options.reusePort ?? false;
   const port = await listen(listener, { host, port: options.port ?? 50051, reusePort });
@@ -323,6 +351,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
       });
     } catch (error) {
       listener.close();
+      refusals.close();
       throw error;
     }
   }
@@ -340,7 +369,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     reloadTls,
     shutdown(graceMs) {
       stopping ??= shutDownInOrder(
-        { binding, grpcServer, http1, listener, healthOnly, connections, notes },
+        { binding, grpcServer, http1, listener, healthOnly, connections, refusals, notes },
         graceMs,
       );
       return stopping;
