@@ -260,6 +260,8 @@ export function splitByProtocol(sinks: ProtocolSinks): ConnectionSink {
 function sniff(socket: Socket, sinks: ProtocolSinks, deadline: number): void {
   let seen: Buffer = Buffer.alloc(0);
   const timer = setTimeout(() => {
+    // The connection tracker's own deadline may have closed (and counted) it.
+    if (socket.destroyed) return;
     socket.destroy();
     sinks.onSilent?.();
   }, Math.max(0, deadline - Date.now()));
