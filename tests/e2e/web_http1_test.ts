@@ -2,7 +2,8 @@
  * The web protocols over HTTP/1.1, end to end against the real server on a
  * free port: every protocol and codec that HTTP/1.1 can carry, for the four
  * RPC kinds (each request body sent whole, as browsers must), Connect GET,
- * /healthz, gRPC's 505, cancellation by a client that goes away, and CORS.
+ * /healthz, gRPC's 505, cancellation by a client that goes away, CORS, and
+ * TLS with ALPN choosing HTTP/1.1 or h2.
  */
 
 import assert from "node:assert/strict";
@@ -10,7 +11,17 @@ import { connect } from "node:net";
 import { Buffer } from "node:buffer";
 import { serveTwoFeatures, startServer } from "../_server.ts";
 import { waitFor } from "../_async.ts";
-import { envelope, h1request, noteProto, pointProto } from "../web/_http.ts";
+import {
+  envelope,
+  envelopes,
+  h1request,
+  noteProto,
+  parseTrailerBlock,
+  pointProto,
+} from "../web/_http.ts";
+import { makeTestCerts, tlsTest } from "../_certs.ts";
+import { serve } from "../../lib/server/serve.ts";
+import { createFeatureDb } from "../../lib/core/feature_index.ts";
 import { checkFourKinds, grpcJson, SPEAKERS } from "../web/_speakers.ts";
 
 Deno.test("web protocols over HTTP/1.1: gRPC-Web (binary, JSON, text) and Connect streaming serve all four RPC kinds", async () => {
@@ -146,5 +157,60 @@ Deno.test("CORS over HTTP/1.1: --cors-origins lets a listed origin call, never e
     await using server = await startServer();
     const refused = await preflight(server.port, "https://app.example");
     assert.equal(refused.headers["access-control-allow-origin"], undefined);
+  }
+});
+
+tlsTest(
+  "over TLS: ALPN picks HTTP/1.1 or h2 on the one port, and both serve Connect and gRPC-Web",
+  async () => {
+    await using certs = await makeTestCerts();
+    await using server = await startServer({
+      args: ["--tls-cert", certs.serverCert, "--tls-key", certs.serverKey],
+    });
+    const caCerts = [await Deno.readTextFile(certs.caCert)];
+    for (const [http1, http2] of [[true, false], [false, true]]) {
+      using client = Deno.createHttpClient({ caCerts, http1, http2 });
+      const json = await fetch(
+        `https://localhost:${server.port}/routeguide.RouteGuide/GetFeature`,
+        {
+          client,
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: '{"latitude":407484000,"longitude":-739857000}',
+        },
+      );
+      assert.equal(json.status, 200, `http1 ${http1}`);
+      assert.equal((await json.json()).name, "Empire State Building, New York, NY");
+      const web = await fetch(`https://localhost:${server.port}/routeguide.RouteGuide/GetFeature`, {
+        client,
+        method: "POST",
+        headers: { "content-type": "application/grpc-web" },
+        body: Buffer.from(envelope(0, pointProto(407484000, -739857000))),
+      });
+      const frames = envelopes(new Uint8Array(await web.arrayBuffer()));
+      assert.equal(parseTrailerBlock(frames[frames.length - 1].data)["grpc-status"], "0");
+    }
+  },
+);
+
+Deno.test("--health-port answers GET /healthz too (HTTP/1.1), and nothing else of the web", async () => {
+  const server = await serve({
+    db: createFeatureDb([]).db,
+    host: "127.0.0.1",
+    port: 0,
+    healthPort: 0,
+  });
+  try {
+    const port = server.healthPort!;
+    const health = await h1request(port, { method: "GET", path: "/healthz" });
+    assert.equal(health.status, 200);
+    const rpc = await h1request(port, {
+      path: "/routeguide.RouteGuide/GetFeature",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(rpc.status, 404);
+  } finally {
+    await server.shutdown(1000);
   }
 });
