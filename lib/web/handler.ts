@@ -83,6 +83,9 @@ export interface WebHandlerOptions {
 /** A handler of HTTP exchanges. */
 export type WebHandler = (exchange: HttpExchange) => void;
 
+/** An empty query, shared (never written to). */
+const NO_QUERY: URLSearchParams = new URLSearchParams();
+
 /** An RPC path: `/package.Service/Method`. */
 const RPC_PATH = /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/;
 
@@ -123,7 +126,10 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
   function route(exchange: HttpExchange): void {
     const question = exchange.path.indexOf("?");
     const pathname = question < 0 ? exchange.path : exchange.path.slice(0, question);
-    const query = new URLSearchParams(question < 0 ? "" : exchange.path.slice(question + 1));
+    // Only a GET reads its query (Connect GET): POSTs, the bulk of calls, skip the parse.
+    const query = question < 0 || exchange.method === "POST"
+      ? NO_QUERY
+      : new URLSearchParams(exchange.path.slice(question + 1));
     if (exchange.method === "OPTIONS") {
       if (cors.preflight(exchange)) return;
       exchange.respond(204, { allow: "GET, HEAD, POST, OPTIONS" });
