@@ -68,6 +68,8 @@ export function startEcho(): EchoServer {
       last = call.metadata;
       const trailers = new grpc.Metadata();
       trailers.set("x-trail", "t");
+      const details = call.metadata.get("x-details-bin")[0];
+      if (details !== undefined) trailers.set("grpc-status-details-bin", details as Buffer);
       callback({
         code: grpc.status.INVALID_ARGUMENT,
         details: "bad thing: 100%",

@@ -285,3 +285,47 @@ Deno.test("a gzip bomb is refused with resource_exhausted: the limit applies aft
   }, 1024 * 1024).answer;
   assert.equal(parseTrailerBlock(envelopes(web.body)[0].data)["grpc-status"], "8");
 });
+
+/**
+ * A google.rpc.Status (code 3, message "bad", one detail: an Any of type
+ * google.rpc.ErrorInfo holding bytes 0x0a 0x01 0x78), by hand from status.proto and any.proto.
+ */
+function statusWithDetail(): Uint8Array {
+  const typeUrl = new TextEncoder().encode("type.googleapis.com/google.rpc.ErrorInfo");
+  const value = [0x0a, 0x01, 0x78];
+  const any = [0x0a, typeUrl.length, ...typeUrl, 0x12, value.length, ...value];
+  return new Uint8Array([
+    0x08,
+    3,
+    0x12,
+    3,
+    ...new TextEncoder().encode("bad"),
+    0x1a,
+    any.length,
+    ...any,
+  ]);
+}
+
+Deno.test("grpc-status-details-bin: passed through in gRPC-Web's trailers, Connect's details in the error JSON", async () => {
+  using echo = startEcho();
+  const bin = Buffer.from(statusWithDetail()).toString("base64");
+  const web = await serveOne(echo, {
+    path: "/test.Echo/Fail",
+    headers: { "content-type": "application/grpc-web", "x-details-bin": bin },
+    body: [envelope(0, "x")],
+  }).answer;
+  const trailers = parseTrailerBlock(envelopes(web.body)[0].data);
+  assert.deepEqual(
+    Buffer.from(trailers["grpc-status-details-bin"], "base64"),
+    Buffer.from(statusWithDetail()),
+  );
+  const connect = await serveOne(echo, {
+    path: "/test.Echo/Fail",
+    headers: { "content-type": "application/json", "x-details-bin": bin },
+    body: ["{}"],
+  }).answer;
+  const error = JSON.parse(connect.text());
+  assert.equal(error.details.length, 1);
+  assert.equal(error.details[0].type, "google.rpc.ErrorInfo");
+  assert.deepEqual(Buffer.from(error.details[0].value, "base64"), Buffer.from([0x0a, 0x01, 0x78]));
+});
