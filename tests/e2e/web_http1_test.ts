@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { Buffer } from "node:buffer";
 import { serveTwoFeatures, startServer } from "../_server.ts";
-import { waitFor } from "../_async.ts";
+import { waitFor, within } from "../_async.ts";
 import {
   envelope,
   envelopes,
@@ -213,4 +213,27 @@ Deno.test("--health-port answers GET /healthz too (HTTP/1.1), and nothing else o
   } finally {
     await server.shutdown(1000);
   }
+});
+
+Deno.test("shutdown over HTTP/1.1: a web call still running at the end of the grace period is cancelled, answered with Connection: close, and its connection closed", async () => {
+  const server = await serveTwoFeatures();
+  const socket = connect(server.port, "127.0.0.1");
+  socket.on("error", () => {});
+  let received = "";
+  socket.on("data", (chunk: Uint8Array) => received += new TextDecoder().decode(chunk));
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  await new Promise((resolve) => socket.once("connect", resolve));
+  const note = envelope(0, noteProto(8, 8, "still here"));
+  socket.write(
+    "POST /routeguide.RouteGuide/RouteChat HTTP/1.1\r\nhost: t\r\ncontent-type: application/connect+proto\r\n" +
+      `transfer-encoding: chunked\r\n\r\n${note.length.toString(16)}\r\n`,
+  );
+  socket.write(Buffer.concat([note, Buffer.from("\r\n")]));
+  await waitFor(() => server.inFlight === 1, () => `in flight ${server.inFlight}`);
+  const result = await server.shutdown(200);
+  assert.equal(result.cancelled, 1);
+  await within(closed, 5000, "the connection to close");
+  assert.match(received, /^HTTP\/1\.1 200 /);
+  assert.match(received, /\r\nconnection: close\r\n/i);
+  assert.match(received, /"error":\{"code":"(canceled|unavailable)"/);
 });
