@@ -38,8 +38,12 @@ export type DispatchStream = (stream: GrpcBridgeStream, headers: GrpcHeaders) =>
 export interface WebResponder {
   /** grpc-js sent its response headers (not called for a trailers-only answer). */
   headers(metadata: Metadata): void;
-  /** grpc-js wrote a message (binary proto); `done` once it is on its way (backpressure). */
-  message(bytes: Uint8Array, done: () => void): void;
+  /**
+   * grpc-js wrote a message (binary proto); `done` once it is on its way
+   * (backpressure). `framed` is the same message in the uncompressed gRPC
+   * envelope grpc-js wrote, which a binary protocol may send as it is.
+   */
+  message(bytes: Uint8Array, done: () => void, framed?: Uint8Array): void;
   /** The call ended with `status` and `trailers`; `headers` may not have been called. */
   end(status: CallStatus, trailers: Metadata): void;
 }
@@ -223,7 +227,7 @@ export class GrpcBridgeStream extends LightEmitter {
       return false;
     }
     // grpc-js writes each message whole, prefix and all, never compressed here.
-    this.#responder.message(chunk.subarray(5), () => callback?.());
+    this.#responder.message(chunk.subarray(5), () => callback?.(), chunk);
     return true;
   }
 

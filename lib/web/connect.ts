@@ -198,10 +198,12 @@ export function createConnectStreamResponder(options: ConnectResponderOptions): 
   };
   return {
     headers: respond,
-    message(bytes, done) {
+    message(bytes, done, framed) {
       respond({});
-      const payload = options.toJson === undefined ? bytes : options.toJson(bytes);
-      exchange.write(messageEnvelope(payload, options.compression), done);
+      const json = options.toJson;
+      const payload = json === undefined ? bytes : json(bytes);
+      const envelope = messageEnvelope(payload, options.compression, json ? undefined : framed);
+      exchange.write(envelope, done);
     },
     end(status, trailers) {
       respond({});

@@ -182,13 +182,19 @@ export interface ResponseCompression {
   readonly minBytes: number;
 }
 
-/** A message's envelope, compressed (flag `0x01`) when `compression` is given and it is large enough. */
+/**
+ * A message's envelope, compressed (flag `0x01`) when `compression` is
+ * given and it is large enough; `framed`, when given, is `data` already in
+ * an uncompressed envelope.
+ */
 export function messageEnvelope(
   data: Uint8Array,
   compression: ResponseCompression | undefined,
+  framed?: Uint8Array,
 ): Uint8Array {
   if (compression === undefined || data.length < compression.minBytes) {
-    return encodeEnvelope(0, data);
+    // An uncompressed envelope of these very bytes is already at hand: no copy.
+    return framed ?? encodeEnvelope(0, data);
   }
   return encodeEnvelope(1, compression.compress(data));
 }

@@ -163,10 +163,12 @@ export function createGrpcWebResponder(options: GrpcWebResponderOptions): WebRes
     text ? new TextEncoder().encode(Buffer.from(bytes).toString("base64")) : bytes;
   return {
     headers: respond,
-    message(bytes, done) {
+    message(bytes, done, framed) {
       respond({});
-      const payload = options.toJson === undefined ? bytes : options.toJson(bytes);
-      exchange.write(asText(messageEnvelope(payload, options.compression)), done);
+      const json = options.toJson;
+      const payload = json === undefined ? bytes : json(bytes);
+      const envelope = messageEnvelope(payload, options.compression, json ? undefined : framed);
+      exchange.write(asText(envelope), done);
     },
     end(status, trailers) {
       respond({});
