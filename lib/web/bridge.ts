@@ -50,8 +50,12 @@ export interface WebResponder {
 
 /** Turns the request body into gRPC messages (binary proto, uncompressed). */
 export interface RequestDecoder {
-  /** Takes the next piece of the body; passes each message it completes to `out`. Throws a {@linkcode WebError}. */
-  push(chunk: Uint8Array, out: (message: Uint8Array) => void): void;
+  /**
+   * Takes the next piece of the body; passes each message it completes to
+   * `out`, with `framed` when the message is at hand in an uncompressed gRPC
+   * envelope already. Throws a {@linkcode WebError}.
+   */
+  push(chunk: Uint8Array, out: (message: Uint8Array, framed?: Uint8Array) => void): void;
   /** The body ended; passes what is left to `out`. Throws a {@linkcode WebError}. */
   end(out: (message: Uint8Array) => void): void;
 }
@@ -281,7 +285,11 @@ export class GrpcBridgeStream extends LightEmitter {
     this.#responder.end({ code: error.code, message: error.message }, {});
   }
 
-  #enqueue(message: Uint8Array): void {
+  #enqueue(message: Uint8Array, framed?: Uint8Array): void {
+    if (framed !== undefined) {
+      this.#queue.push(Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength));
+      return;
+    }
     const envelope = Buffer.allocUnsafe(5 + message.length);
     envelope[0] = 0;
     envelope.writeUInt32BE(message.length, 1);
@@ -292,7 +300,7 @@ export class GrpcBridgeStream extends LightEmitter {
   #onBody(chunk: Uint8Array): void {
     if (this.#closed) return;
     try {
-      this.#decoder!.push(chunk, (message) => this.#enqueue(message));
+      this.#decoder!.push(chunk, (message, framed) => this.#enqueue(message, framed));
     } catch (error) {
       this.#refuse(asWebError(error));
       return;

@@ -16,6 +16,8 @@ export interface Envelope {
   readonly flags: number;
   /** The payload. */
   readonly data: Uint8Array;
+  /** The whole envelope, prefix and payload, when it arrived in one piece (a view, no copy). */
+  readonly whole?: Uint8Array;
 }
 
 /** An envelope's bytes: the prefix, then `data`. */
@@ -72,7 +74,11 @@ export class EnvelopeReader {
         if (this.#headerBytes === 0 && chunk.length - at >= 5) {
           const length = this.#lengthAt(chunk, at);
           if (chunk.length - at - 5 >= length) {
-            out.push({ flags: chunk[at], data: chunk.subarray(at + 5, at + 5 + length) });
+            out.push({
+              flags: chunk[at],
+              data: chunk.subarray(at + 5, at + 5 + length),
+              whole: chunk.subarray(at, at + 5 + length),
+            });
             at += 5 + length;
             continue;
           }
@@ -136,7 +142,7 @@ export interface EnvelopeDecoderOptions extends EnvelopeReaderOptions {
 
 /** A request body of envelopes → gRPC messages (decompressed, converted), as a bridge's decoder. */
 export function createEnvelopeDecoder(options: EnvelopeDecoderOptions = {}): {
-  push(chunk: Uint8Array, out: (message: Uint8Array) => void): void;
+  push(chunk: Uint8Array, out: (message: Uint8Array, framed?: Uint8Array) => void): void;
   end(out: (message: Uint8Array) => void): void;
 } {
   const reader = new EnvelopeReader(options);
@@ -164,7 +170,12 @@ export function createEnvelopeDecoder(options: EnvelopeDecoderOptions = {}): {
   };
   return {
     push(chunk, out) {
-      for (const envelope of reader.push(chunk)) out(payload(envelope));
+      for (const envelope of reader.push(chunk)) {
+        // A plain binary message goes on in the envelope it came in.
+        if (envelope.flags === 0 && options.convert === undefined) {
+          out(envelope.data, envelope.whole);
+        } else out(payload(envelope));
+      }
     },
     end() {
       reader.end();
