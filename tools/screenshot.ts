@@ -58,6 +58,8 @@ export async function stage(page: Page): Promise<void> {
     `/Empire/.test(document.getElementById("lookup-result").textContent)`,
     "the lookup",
   );
+  // Clicks scrolled their targets into view: the picture starts at the top.
+  await page.evaluate(`window.scrollTo({ top: 0, behavior: "instant" })`);
 }
 
 /** Writes the screenshot; resolves to its path. */
