@@ -27,6 +27,12 @@ export interface LaunchOptions {
    */
   viewport?: { width: number; height: number };
   /**
+   * More command-line switches, e.g. `--ignore-certificate-errors` for a
+   * test's own certificate.
+   * @default {[]}
+   */
+  args?: string[];
+  /**
    * How long to wait for the browser to start, ms.
    * @default {30000}
    */
@@ -112,6 +118,7 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
       `--user-data-dir=${profile}`,
       "--remote-debugging-address=127.0.0.1",
       "--remote-debugging-port=0",
+      ...(options.args ?? []),
       "about:blank",
     ],
     stdin: "null",

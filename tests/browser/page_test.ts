@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { boxOf, clickOn, fill, type Page, startChromium } from "../_cdp.ts";
 import { decodePng, shareUnlikeBackground } from "../_png.ts";
+import { makeTestCerts, tlsTest } from "../_certs.ts";
 import { ROOT, startServer } from "../_server.ts";
 
 interface Feature {
@@ -210,6 +211,13 @@ Deno.test("the page at / works in headless Chromium: features, lookup, rectangle
     );
   });
 
+  assert.deepEqual(
+    await page.evaluate(
+      `[...new Set(performance.getEntriesByType("resource").map((e) => e.nextHopProtocol))]`,
+    ),
+    ["http/1.1"],
+    "a browser speaks HTTP/1.1 to a plaintext port",
+  );
   assert.deepEqual(page.errors().filter((e) => !/Failed to load resource/.test(e)), []);
 });
 
@@ -272,4 +280,35 @@ Deno.test("a page on another origin can call with --cors-origins and is refused 
   } finally {
     await other.shutdown();
   }
+});
+
+tlsTest("the page works over HTTP/2 with TLS: features, a lookup and notes", async () => {
+  await using certs = await makeTestCerts();
+  await using server = await startServer({
+    args: ["--tls-cert", certs.serverCert, "--tls-key", certs.serverKey],
+  });
+  // The test's own CA is not in Chromium's store; the protocol, not the trust, is under test.
+  await using browser = await startChromium({ args: ["--ignore-certificate-errors"] });
+  const { page } = browser;
+  await page.navigate(`https://127.0.0.1:${server.port}/`);
+  assert.equal(await listed(page, "the first listing over TLS"), DB.length);
+  await clickOn(page, dotOf(KNOWN));
+  assert.match(await settled(page, "lookup-result", "the lookup"), /^Empire State Building/);
+  await clickOn(page, 'input[name="mode"][value="note"]');
+  await clickOn(page, dotOf(KNOWN));
+  for (const message of ["over h2", "again"]) {
+    await fill(page, "#note-message", message);
+    await clickOn(page, "#note-form button");
+    await settled(page, "note-result", `the answer to "${message}"`);
+  }
+  assert.deepEqual(
+    await page.evaluate(
+      `[...document.querySelectorAll("#note-earlier li")].map((li) => li.textContent)`,
+    ),
+    ["over h2"],
+  );
+  const protocols = await page.evaluate<string[]>(
+    `[...new Set(performance.getEntriesByType("resource").map((e) => e.nextHopProtocol))]`,
+  );
+  assert.deepEqual(protocols, ["h2"]);
 });
