@@ -213,7 +213,9 @@ Deno.test("the page at / works in headless Chromium: features, lookup, rectangle
 
   assert.deepEqual(
     await page.evaluate(
-      `[...new Set(performance.getEntriesByType("resource").map((e) => e.nextHopProtocol))]`,
+      // The lookup sent after the server stopped has no protocol: left out.
+      `[...new Set(performance.getEntriesByType("resource").map((e) => e.nextHopProtocol))]
+        .filter((p) => p !== "")`,
     ),
     ["http/1.1"],
     "a browser speaks HTTP/1.1 to a plaintext port",
