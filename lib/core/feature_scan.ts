@@ -97,19 +97,20 @@ const COMMA = 0x2c;
 const MINUS = 0x2d;
 const ZERO = 0x30;
 const NINE = 0x39;
-const COLON = 0x3a;
 const OPEN_BRACKET = 0x5b;
 const BACKSLASH = 0x5c;
 const CLOSE_BRACKET = 0x5d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
 
-const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
-// Each key with its quotes, from the opening quote on.
-const NAME_KEY = ascii('"name"');
-const LOCATION_KEY = ascii('"location"');
-const LATITUDE_KEY = ascii('"latitude"');
-const LONGITUDE_KEY = ascii('"longitude"');
+/** Marks where a pattern allows JSON whitespace. */
+const ANY_SPACE = 0;
+/** A pattern of fixed bytes, with {@linkcode ANY_SPACE} for each space between two tokens. */
+const pattern = (text: string) =>
+  Uint8Array.from(text, (c) => c === " " ? ANY_SPACE : c.charCodeAt(0));
+// A feature is these patterns, a string after the first, an integer after the second and third.
+const BEFORE_NAME = pattern(' { "name" : "');
+const BEFORE_LATITUDE = pattern(' , "location" : { "latitude" : ');
+const BEFORE_LONGITUDE = pattern(' , "longitude" : ');
+const AFTER_LONGITUDE = pattern(" } }");
 
 /** Where the scanner is in the file's grammar. */
 const BEFORE_ARRAY = 0;
@@ -137,10 +138,9 @@ class ChunkScanner implements FeatureScanner {
   #latitudes: Int32Array;
   #longitudes: Int32Array;
   #names: NameBuffer;
-  // The last number read, set by #integer(); the last name, set by #name().
-  #value = 0;
-  #nameFrom = 0;
-  #nameTo = 0;
+  // The last name: its length, copied to the end of #names, or its text when it had escapes or
+  // non-ASCII bytes.
+  #nameLength = 0;
   #nameText: string | undefined;
 
   constructor(chunkBytes: number, maxFeatureBytes: number, sizeHint: number) {
@@ -180,9 +180,8 @@ class ChunkScanner implements FeatureScanner {
   finish(): FeatureColumns | undefined {
     this.#steps();
     this.#bytes = this.#buffer.subarray(0, this.#end);
-    this.#pos = this.#start;
-    this.#skipSpace();
-    if (this.#phase !== AFTER_ARRAY || this.#pos !== this.#end) return undefined;
+    const rest = skipSpace(this.#bytes, this.#start);
+    if (this.#phase !== AFTER_ARRAY || rest !== this.#end) return undefined;
     const n = this.#count;
     return {
       latitudes: n === this.#latitudes.length ? this.#latitudes : this.#latitudes.slice(0, n),
@@ -211,47 +210,73 @@ class ChunkScanner implements FeatureScanner {
 
   /** `[`, then `]` at once for an empty array. */
   #opening(): boolean {
-    if (!this.#byte(OPEN_BRACKET)) return false;
-    this.#skipSpace();
-    const next = this.#bytes[this.#pos];
+    const bytes = this.#bytes;
+    let pos = skipSpace(bytes, this.#pos);
+    if (bytes[pos] !== OPEN_BRACKET) return false;
+    pos = skipSpace(bytes, pos + 1);
+    const next = bytes[pos];
     if (next === undefined) return false;
     if (next === CLOSE_BRACKET) {
-      this.#pos++;
+      pos++;
       this.#phase = AFTER_ARRAY;
     } else {
       this.#phase = IN_ARRAY;
     }
+    this.#pos = pos;
     return true;
   }
 
   /** `,` or `]` after a feature. */
   #separator(): boolean {
-    if (this.#byte(COMMA)) return true;
-    if (this.#bytes[this.#pos] !== CLOSE_BRACKET) return false;
-    this.#pos++;
+    const bytes = this.#bytes;
+    const pos = skipSpace(bytes, this.#pos);
+    if (bytes[pos] === COMMA) {
+      this.#pos = pos + 1;
+      return true;
+    }
+    if (bytes[pos] !== CLOSE_BRACKET) return false;
+    this.#pos = pos + 1;
     this.#phase = AFTER_ARRAY;
     return true;
   }
 
-  /** `{"name": …, "location": {"latitude": …, "longitude": …}}` */
+  /**
+   * `{"name": …, "location": {"latitude": …, "longitude": …}}`. Positions
+   * stay in locals and every helper is a plain function of (bytes, position),
+   * so the whole feature compiles into one loop body.
+   */
   #feature(): boolean {
-    if (!this.#byte(OPEN_BRACE) || !this.#key(NAME_KEY) || !this.#name()) return false;
-    if (!this.#byte(COMMA) || !this.#key(LOCATION_KEY) || !this.#byte(OPEN_BRACE)) {
+    const bytes = this.#bytes;
+    let pos = matchPattern(bytes, this.#pos, BEFORE_NAME);
+    if (pos < 0) return false;
+    const nameFrom = pos;
+    // Copied while it is checked; kept only if the whole feature is read.
+    const names = this.#names;
+    names.reserve(bytes.length - nameFrom);
+    pos = copyPlainString(bytes, nameFrom, names.bytes, names.length);
+    this.#nameText = undefined;
+    if (pos === SPECIAL) pos = this.#specialName(nameFrom);
+    if (pos < 0) return false;
+    this.#nameLength = pos - nameFrom;
+    const latitudeFrom = matchPattern(bytes, pos + 1, BEFORE_LATITUDE);
+    pos = integerEnd(bytes, latitudeFrom);
+    const longitudeFrom = matchPattern(bytes, pos, BEFORE_LONGITUDE);
+    pos = matchPattern(bytes, integerEnd(bytes, longitudeFrom), AFTER_LONGITUDE);
+    if (pos < 0) return false;
+    const latitude = integerValue(bytes, latitudeFrom);
+    const longitude = integerValue(bytes, longitudeFrom);
+    if (Math.abs(latitude) > MAX_LATITUDE_E7 || Math.abs(longitude) > MAX_LONGITUDE_E7) {
       return false;
     }
-    if (!this.#key(LATITUDE_KEY) || !this.#integer(MAX_LATITUDE_E7)) return false;
-    const latitude = this.#value;
-    if (!this.#byte(COMMA) || !this.#key(LONGITUDE_KEY)) return false;
-    if (!this.#integer(MAX_LONGITUDE_E7)) return false;
-    if (!this.#byte(CLOSE_BRACE) || !this.#byte(CLOSE_BRACE)) return false;
-    this.#push(latitude, this.#value);
+    this.#push(latitude, longitude);
+    this.#pos = pos;
     return true;
   }
 
   /** Keeps the name of the feature just read (read again if its unit was not complete). */
   #commit(): void {
     const names = this.#names;
-    if (this.#nameText === undefined) names.addAscii(this.#bytes, this.#nameFrom, this.#nameTo);
+    if (this.#nameText === undefined) names.addCopied(this.#nameLength);
     else names.addString(this.#nameText);
     this.#count++;
   }
@@ -266,100 +291,101 @@ class ChunkScanner implements FeatureScanner {
     this.#longitudes[n] = longitude;
   }
 
-  #skipSpace(): void {
-    const bytes = this.#bytes;
-    let pos = this.#pos;
-    for (;;) {
-      const b = bytes[pos];
-      if (b !== SPACE && b !== NEWLINE && b !== RETURN && b !== TAB) break;
-      pos++;
-    }
-    this.#pos = pos;
-  }
-
-  /** Whitespace, then this byte. */
-  #byte(expected: number): boolean {
-    this.#skipSpace();
-    if (this.#bytes[this.#pos] !== expected) return false;
-    this.#pos++;
-    return true;
-  }
-
-  /** Whitespace, the quoted key, whitespace, a colon. */
-  #key(key: Uint8Array): boolean {
-    this.#skipSpace();
-    const bytes = this.#bytes;
-    const pos = this.#pos;
-    for (let k = 0; k < key.length; k++) if (bytes[pos + k] !== key[k]) return false;
-    this.#pos = pos + key.length;
-    return this.#byte(COLON);
-  }
-
-  /** Whitespace, then a JSON integer within ±limit, left in #value. */
-  #integer(limit: number): boolean {
-    this.#skipSpace();
-    const bytes = this.#bytes;
-    let pos = this.#pos;
-    const negative = bytes[pos] === MINUS;
-    if (negative) pos++;
-    const first = pos;
-    let value = 0;
-    // Ten digits at most: more would be out of range anyway (and leave float64 exactness).
-    for (
-      let b = bytes[pos];
-      b >= ZERO && b <= NINE && pos - first < 10;
-      b = bytes[++pos]
-    ) {
-      value = value * 10 + (b - ZERO);
-    }
-    const digits = pos - first;
-    // JSON forbids leading zeros; "-0" is left to the general parser too.
-    if (digits === 0 || (bytes[first] === ZERO && (digits > 1 || negative))) return false;
-    if (value > limit) return false;
-    this.#value = negative ? -value : value;
-    this.#pos = pos;
-    return true;
-  }
-
-  /** Whitespace, then a JSON string, appended to the names. */
-  #name(): boolean {
-    this.#skipSpace();
-    const bytes = this.#bytes;
-    if (bytes[this.#pos] !== QUOTE) return false;
-    const start = this.#pos + 1;
-    let plain = true;
-    let pos = start;
-    for (let b = bytes[pos]; b !== QUOTE; b = bytes[++pos]) {
-      // Control characters must be escaped in JSON (and `undefined` past the end fails here too).
-      if (!(b >= SPACE)) return false;
-      if (b === BACKSLASH) return this.#escapedName(start);
-      if (b >= 0x80) plain = false;
-    }
-    this.#nameFrom = start;
-    this.#nameTo = pos;
-    this.#nameText = plain ? undefined : new TextDecoder().decode(bytes.subarray(start, pos));
-    this.#pos = pos + 1;
-    return true;
-  }
-
-  /** A string with escapes, from the byte after its opening quote, read by `JSON.parse`. */
-  #escapedName(start: number): boolean {
+  /**
+   * A string with escapes or non-ASCII bytes, from the byte after its
+   * opening quote: decoded (invalid UTF-8 replaced, as decoding the whole
+   * file would) and read by `JSON.parse`, kept in #nameText. Returns the
+   * closing quote's position, or -1.
+   */
+  #specialName(start: number): number {
     const bytes = this.#bytes;
     let pos = start;
     for (let b = bytes[pos]; b !== QUOTE; b = bytes[++pos]) {
-      if (!(b >= SPACE)) return false;
+      // Control characters must be escaped in JSON (and `undefined` past the end stops here too).
+      if (!(b >= SPACE)) return -1;
       if (b === BACKSLASH) pos++;
     }
-    let name: unknown;
     try {
-      name = JSON.parse(new TextDecoder().decode(bytes.subarray(start - 1, pos + 1)));
+      this.#nameText = JSON.parse(new TextDecoder().decode(bytes.subarray(start - 1, pos + 1)));
     } catch {
-      return false;
+      return -1;
     }
-    this.#nameText = name as string;
-    this.#pos = pos + 1;
-    return true;
+    return pos;
   }
+}
+
+/** What {@linkcode plainStringEnd} returns for a string with escapes or non-ASCII bytes. */
+const SPECIAL = -2;
+
+/** The position after whitespace from `pos` (-1 stays -1). */
+function skipSpace(bytes: Uint8Array, pos: number): number {
+  let b = bytes[pos];
+  while (b === SPACE || b === NEWLINE || b === RETURN || b === TAB) b = bytes[++pos];
+  return pos;
+}
+
+/** The position after `pattern` at `pos` (any whitespace where it has {@linkcode ANY_SPACE}), or -1. */
+function matchPattern(bytes: Uint8Array, pos: number, pattern: Uint8Array): number {
+  if (pos < 0) return -1;
+  for (let k = 0; k < pattern.length; k++) {
+    const expected = pattern[k];
+    if (expected === ANY_SPACE) {
+      let b = bytes[pos];
+      while (b === SPACE || b === NEWLINE || b === RETURN || b === TAB) b = bytes[++pos];
+    } else if (bytes[pos] === expected) {
+      pos++;
+    } else {
+      return -1;
+    }
+  }
+  return pos;
+}
+
+/**
+ * The closing quote's position of a string of printable ASCII without
+ * escapes from `pos` (after the opening quote), copied to `out` from
+ * `outPos` on; {@linkcode SPECIAL} for other strings, -1 for a control
+ * character or the end of the bytes.
+ */
+function copyPlainString(bytes: Uint8Array, pos: number, out: Uint8Array, outPos: number): number {
+  for (let b = bytes[pos]; b !== QUOTE; b = bytes[++pos]) {
+    if (!(b >= SPACE)) return -1;
+    if (b === BACKSLASH || b >= 0x80) return SPECIAL;
+    out[outPos++] = b;
+  }
+  return pos;
+}
+
+/**
+ * The position after a JSON integer of at most ten digits at `pos`, or -1
+ * (more digits would be out of range anyway). Leading zeros are invalid
+ * JSON, and "-0", a fraction or an exponent are left to the general parser:
+ * the byte after must end the number.
+ */
+function integerEnd(bytes: Uint8Array, pos: number): number {
+  if (pos < 0) return -1;
+  if (bytes[pos] === MINUS) pos++;
+  const first = pos;
+  let b = bytes[pos];
+  while (b >= ZERO && b <= NINE) b = bytes[++pos];
+  const digits = pos - first;
+  if (
+    digits === 0 || digits > 10 ||
+    (bytes[first] === ZERO && (digits > 1 || first > 0 && bytes[first - 1] === MINUS))
+  ) {
+    return -1;
+  }
+  // The next byte must be there to know the number ended.
+  return b === undefined ? -1 : pos;
+}
+
+/** The value of the integer at `from`, as {@linkcode integerEnd} found it. */
+function integerValue(bytes: Uint8Array, from: number): number {
+  const negative = bytes[from] === MINUS;
+  let pos = negative ? from + 1 : from;
+  let value = 0;
+  for (let b = bytes[pos]; b >= ZERO && b <= NINE; b = bytes[++pos]) value = value * 10 + b - ZERO;
+  return negative ? -value : value;
 }
 
 function grown(column: Int32Array): Int32Array {
@@ -387,18 +413,24 @@ class NameBuffer {
     this.#ends = new Uint32Array(count);
   }
 
-  addAscii(source: Uint8Array, from: number, to: number): void {
-    const length = this.#length;
-    this.#reserve(to - from);
-    // A loop, not set(subarray()): names are short, and a view each costs more.
-    const bytes = this.#bytes;
-    for (let k = from; k < to; k++) bytes[length + k - from] = source[k];
-    this.#end(length + to - from);
+  /** The buffer, to copy a name to its end (after {@linkcode NameBuffer.reserve}). */
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  /** Bytes in use: where the next name goes. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Keeps the `length` ASCII bytes copied to the end of the buffer as the next name. */
+  addCopied(length: number): void {
+    this.#end(this.#length + length);
   }
 
   addString(name: string): void {
     const encoded = new TextEncoder().encode(name);
-    this.#reserve(encoded.length);
+    this.reserve(encoded.length);
     this.#bytes.set(encoded, this.#length);
     if (encoded.length !== name.length) this.#ascii = false;
     this.#end(this.#length + encoded.length);
@@ -416,7 +448,8 @@ class NameBuffer {
     return { text, starts };
   }
 
-  #reserve(extra: number): void {
+  /** Makes room for `extra` more bytes. */
+  reserve(extra: number): void {
     if (this.#length + extra <= this.#bytes.length) return;
     const larger = new Uint8Array(Math.max(this.#bytes.length * 1.5, this.#length + extra) | 0);
     larger.set(this.#bytes.subarray(0, this.#length));
