@@ -395,18 +395,21 @@ function grown(column: Int32Array): Int32Array {
 }
 
 /**
- * Names collected as bytes, decoded once at the end: one string for all
- * of them and their offsets, instead of a string each. Names that are
- * not plain ASCII are stored as the UTF-8 of their decoded text, so the
- * buffer is always valid UTF-8 and offsets can be counted in UTF-16 units.
+ * Names collected as ASCII bytes, decoded once at the end into one string
+ * for all of them (with their offsets) instead of a string each. A name
+ * with escapes or other characters comes as a string: it ends the bytes
+ * before it (decoded then) and joins the list of parts as it is, so every
+ * name is kept exactly as `JSON.parse` gives it, lone surrogates included.
  */
 class NameBuffer {
   #bytes: Uint8Array;
   #length = 0;
-  // Byte offset where each name ends.
+  // The text before #bytes, in pieces.
+  readonly #parts: string[] = [];
+  // Where each name ends in the whole text (UTF-16 units).
   #ends: Uint32Array;
   #count = 0;
-  #ascii = true;
+  #units = 0;
 
   constructor(capacity: number, count: number) {
     this.#bytes = new Uint8Array(capacity);
@@ -425,27 +428,23 @@ class NameBuffer {
 
   /** Keeps the `length` ASCII bytes copied to the end of the buffer as the next name. */
   addCopied(length: number): void {
-    this.#end(this.#length + length);
+    this.#length += length;
+    this.#end(length);
   }
 
+  /** Adds a name that is not plain ASCII. */
   addString(name: string): void {
-    const encoded = new TextEncoder().encode(name);
-    this.reserve(encoded.length);
-    this.#bytes.set(encoded, this.#length);
-    if (encoded.length !== name.length) this.#ascii = false;
-    this.#end(this.#length + encoded.length);
+    this.#flush();
+    this.#parts.push(name);
+    this.#end(name.length);
   }
 
   pack(): PackedNames {
-    const bytes = this.#bytes.subarray(0, this.#length);
-    const text = new TextDecoder().decode(bytes);
+    this.#flush();
     const starts = new Uint32Array(this.#count + 1);
-    if (this.#ascii) {
-      starts.set(this.#ends.subarray(0, this.#count), 1);
-    } else {
-      utf16Offsets(bytes, this.#ends, starts);
-    }
-    return { text, starts };
+    starts.set(this.#ends.subarray(0, this.#count), 1);
+    const parts = this.#parts;
+    return { text: parts.length === 1 ? parts[0] : parts.join(""), starts };
   }
 
   /** Makes room for `extra` more bytes. */
@@ -456,28 +455,19 @@ class NameBuffer {
     this.#bytes = larger;
   }
 
-  #end(length: number): void {
+  #flush(): void {
+    if (this.#length === 0) return;
+    this.#parts.push(new TextDecoder().decode(this.#bytes.subarray(0, this.#length)));
+    this.#length = 0;
+  }
+
+  #end(units: number): void {
     if (this.#count === this.#ends.length) {
       const larger = new Uint32Array(this.#ends.length * 2);
       larger.set(this.#ends);
       this.#ends = larger;
     }
-    this.#length = length;
-    this.#ends[this.#count++] = length;
-  }
-}
-
-/** Converts byte end offsets in valid UTF-8 into UTF-16 start offsets (`starts[i + 1]` is name i's end). */
-function utf16Offsets(bytes: Uint8Array, ends: Uint32Array, starts: Uint32Array): void {
-  let units = 0;
-  let pos = 0;
-  for (let i = 0; i + 1 < starts.length; i++) {
-    const end = ends[i];
-    for (; pos < end; pos++) {
-      const b = bytes[pos];
-      // A lead byte starts a character: four-byte ones are two UTF-16 units.
-      if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
-    }
-    starts[i + 1] = units;
+    this.#units += units;
+    this.#ends[this.#count++] = this.#units;
   }
 }
