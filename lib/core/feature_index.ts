@@ -88,18 +88,23 @@ export function createFeatureDb(features: readonly unknown[]): FeatureDbBuild {
 }
 
 /**
- * Names kept as one string and where each one starts in it: a million
- * names cost one string instead of a million (measured at a million
- * features: 40 MB less RSS); a name is sliced out when it is asked for.
+ * Names kept in a few long strings ("pieces") and where each one starts:
+ * a million names cost a few strings instead of a million (at a million
+ * features, 40 MB less RSS); a name is sliced out when it is asked for.
+ * A name never spans two pieces.
  */
 export interface PackedNames {
-  /** Every name, one after another. */
-  text: string;
-  /** Where name i starts in `text` (UTF-16 units); one extra entry marks the end. */
+  /** The pieces: every name, one after another. */
+  pieces: string[];
+  /** Where each piece starts in the sequence of all names (UTF-16 units). */
+  pieceStarts: Uint32Array;
+  /** The piece each name is in. */
+  pieceOf: Uint32Array;
+  /** Where name i starts in the sequence of all names; one extra entry marks the end. */
   starts: Uint32Array;
 }
 
-/** Packs a list of names into one string and their offsets. */
+/** Packs a list of names into one piece. */
 export function packNames(names: readonly string[]): PackedNames {
   const starts = new Uint32Array(names.length + 1);
   let at = 0;
@@ -108,7 +113,19 @@ export function packNames(names: readonly string[]): PackedNames {
     at += names[i].length;
   }
   starts[names.length] = at;
-  return { text: names.join(""), starts };
+  return {
+    pieces: [names.join("")],
+    pieceStarts: new Uint32Array(1),
+    pieceOf: new Uint32Array(names.length),
+    starts,
+  };
+}
+
+/** Name `i` of packed names. */
+function nameOf(names: PackedNames, i: number): string {
+  const piece = names.pieceOf[i];
+  const base = names.pieceStarts[piece];
+  return names.pieces[piece].slice(names.starts[i] - base, names.starts[i + 1] - base);
 }
 
 /** Valid features in columns, in input order, duplicates included: what a file reader produces. */
@@ -172,7 +189,7 @@ function keptNames(names: PackedNames, sourceIndex: Int32Array, size: number): P
   const kept: string[] = [];
   for (let k = 0; k < size; k++) {
     const i = sourceIndex[k];
-    kept.push(names.text.slice(names.starts[i], names.starts[i + 1]));
+    kept.push(nameOf(names, i));
   }
   return packNames(kept);
 }
@@ -360,8 +377,7 @@ function lowerBound(values: Int32Array, from: number, to: number, target: number
 class ColumnarFeatureDb implements FeatureDb {
   readonly #lat: Int32Array;
   readonly #lon: Int32Array;
-  readonly #names: string;
-  readonly #nameStarts: Uint32Array;
+  readonly #names: PackedNames;
   readonly #table: PointTable;
   readonly #index: StripIndex;
 
@@ -374,8 +390,7 @@ class ColumnarFeatureDb implements FeatureDb {
   ) {
     this.#lat = lat;
     this.#lon = lon;
-    this.#names = names.text;
-    this.#nameStarts = names.starts;
+    this.#names = names;
     this.#table = table;
     this.#index = index;
   }
@@ -401,7 +416,7 @@ class ColumnarFeatureDb implements FeatureDb {
   }
 
   nameAt(index: number): string {
-    return this.#names.slice(this.#nameStarts[index], this.#nameStarts[index + 1]);
+    return nameOf(this.#names, index);
   }
 
   *indicesWithin(bounds: Bounds): Generator<number, void, undefined> {

@@ -404,24 +404,29 @@ function grown(column: Int32Array): Int32Array {
 }
 
 /**
- * Names collected as ASCII bytes, decoded once at the end into one string
- * for all of them (with their offsets) instead of a string each. A name
- * with escapes or other characters comes as a string: it ends the bytes
- * before it (decoded then) and joins the list of parts as it is, so every
- * name is kept exactly as `JSON.parse` gives it, lone surrogates included.
+ * Names collected as ASCII bytes in a small buffer, decoded once a chunk
+ * into a piece of the packed names (no string per name, no fresh memory
+ * for a buffer of them all). A name with escapes or other characters comes
+ * as a string: it ends the piece before it and is a piece of its own, so
+ * every name is kept exactly as `JSON.parse` gives it, lone surrogates
+ * included.
  */
 class NameBuffer {
   #bytes: Uint8Array;
   #length = 0;
-  // The text before #bytes, in pieces.
-  readonly #parts: string[] = [];
-  // Where each name ends in the whole text (UTF-16 units).
+  // Names in the buffer (some may be empty).
+  #pending = 0;
+  readonly #pieces: string[] = [];
+  readonly #pieceStarts: number[] = [];
+  // Per name: its piece, and where it ends in the sequence of all names (UTF-16 units).
+  #pieceOf: Uint32Array;
   #ends: Uint32Array;
   #count = 0;
   #units = 0;
 
   constructor(capacity: number, count: number) {
     this.#bytes = new Uint8Array(capacity);
+    this.#pieceOf = new Uint32Array(count);
     this.#ends = new Uint32Array(count);
   }
 
@@ -438,22 +443,30 @@ class NameBuffer {
   /** Keeps the `length` ASCII bytes copied to the end of the buffer as the next name. */
   addCopied(length: number): void {
     this.#length += length;
+    this.#pending++;
     this.#end(length);
   }
 
   /** Adds a name that is not plain ASCII. */
   addString(name: string): void {
     this.flush();
-    this.#parts.push(name);
     this.#end(name.length);
+    this.#pieceStarts.push(this.#units - name.length);
+    this.#pieces.push(name);
   }
 
   pack(): PackedNames {
     this.flush();
-    const starts = new Uint32Array(this.#count + 1);
-    starts.set(this.#ends.subarray(0, this.#count), 1);
-    const parts = this.#parts;
-    return { text: parts.length === 1 ? parts[0] : parts.join(""), starts };
+    const n = this.#count;
+    const starts = new Uint32Array(n + 1);
+    starts.set(this.#ends.subarray(0, n), 1);
+    return {
+      pieces: this.#pieces,
+      pieceStarts: Uint32Array.from(this.#pieceStarts),
+      // A view, not a copy: the pages past the end were never written.
+      pieceOf: this.#pieceOf.subarray(0, n),
+      starts,
+    };
   }
 
   /** Makes room for `extra` more bytes. */
@@ -464,23 +477,29 @@ class NameBuffer {
     this.#bytes = larger;
   }
 
-  /**
-   * Decodes the names collected so far: once a chunk, so that the buffer
-   * stays small and is reused (fresh memory costs a page fault a page).
-   */
+  /** Ends the piece of the names in the buffer (called once a chunk). */
   flush(): void {
-    if (this.#length === 0) return;
-    this.#parts.push(new TextDecoder().decode(this.#bytes.subarray(0, this.#length)));
+    if (this.#pending === 0) return;
+    this.#pending = 0;
+    this.#pieceStarts.push(this.#units - this.#length);
+    this.#pieces.push(new TextDecoder().decode(this.#bytes.subarray(0, this.#length)));
     this.#length = 0;
   }
 
+  /** Ends a name of `units` UTF-16 units, in the piece being built. */
   #end(units: number): void {
     if (this.#count === this.#ends.length) {
-      const larger = new Uint32Array(this.#ends.length * 2);
-      larger.set(this.#ends);
-      this.#ends = larger;
+      this.#ends = grownUint32(this.#ends);
+      this.#pieceOf = grownUint32(this.#pieceOf);
     }
     this.#units += units;
+    this.#pieceOf[this.#count] = this.#pieces.length;
     this.#ends[this.#count++] = this.#units;
   }
+}
+
+function grownUint32(array: Uint32Array): Uint32Array {
+  const larger = new Uint32Array(array.length * 2);
+  larger.set(array);
+  return larger;
 }
