@@ -114,6 +114,8 @@ Deno.test("the scanner reads every coordinate edge, empty arrays and any whitesp
   const columns = scanFeatureBytes(encode(cases[3]));
   assert.deepEqual(columns?.latitudes, new Int32Array([900000000, -900000000, -1]));
   assert.deepEqual(columns?.longitudes, new Int32Array([1800000000, -1800000000, 1]));
+  // Plain names read in one chunk make one piece.
+  assert.deepEqual(columns?.names.pieces, ["nsone"]);
 });
 
 Deno.test("the scanner decodes escaped and non-ASCII names as JSON.parse does", () => {
