@@ -181,6 +181,8 @@ Deno.test("the scanner declines every other shape, valid or not, for the general
     ["an exponent", feature('{"name": "a", "location": {"latitude": 1e7, "longitude": 2}}')],
     ["minus zero", feature('{"name": "a", "location": {"latitude": -0, "longitude": 2}}')],
     ["a leading zero", feature('{"name": "a", "location": {"latitude": 01, "longitude": 2}}')],
+    ["no number", feature('{"name": "a", "location": {"latitude": , "longitude": 2}}')],
+    ["a lone minus", feature('{"name": "a", "location": {"latitude": 1, "longitude": -}}')],
     ["a plus sign", feature('{"name": "a", "location": {"latitude": +1, "longitude": 2}}')],
     [
       "latitude out of range",
