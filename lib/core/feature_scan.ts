@@ -157,7 +157,7 @@ class ChunkScanner implements FeatureScanner {
     const guess = Math.max(16, Math.ceil(sizeHint / 96));
     this.#latitudes = new Int32Array(guess);
     this.#longitudes = new Int32Array(guess);
-    this.#names = new NameBuffer(chunkBytes, guess);
+    this.#names = new NameBuffer(PIECE_BYTES + chunkBytes, guess);
   }
 
   space(): Uint8Array {
@@ -214,7 +214,7 @@ class ChunkScanner implements FeatureScanner {
       }
       this.#start = this.#pos;
     }
-    this.#names.flush();
+    this.#names.flushWhenLarge();
   }
 
   /** `[`, then `]` at once for an empty array. */
@@ -323,7 +323,10 @@ class ChunkScanner implements FeatureScanner {
   }
 }
 
-/** What {@linkcode plainStringEnd} returns for a string with escapes or non-ASCII bytes. */
+/** Bytes of names decoded into one piece of the packed names. */
+const PIECE_BYTES = 256 * 1024;
+
+/** What {@linkcode copyPlainString} returns for a string with escapes or non-ASCII bytes. */
 const SPECIAL = -2;
 
 /** The position after whitespace from `pos` (-1 stays -1). */
@@ -397,7 +400,7 @@ function grown(column: Int32Array): Int32Array {
 }
 
 /**
- * Names collected as ASCII bytes in a small buffer, decoded once a chunk
+ * Names collected as ASCII bytes in a small buffer, decoded every 256 KiB
  * into a piece of the packed names (no string per name, no fresh memory
  * for a buffer of them all). A name with escapes or other characters comes
  * as a string: it ends the piece before it and is a piece of its own, so
@@ -470,7 +473,17 @@ class NameBuffer {
     this.#bytes = larger;
   }
 
-  /** Ends the piece of the names in the buffer (called once a chunk). */
+  /**
+   * Ends the piece once it is large enough to be allocated straight in
+   * V8's large-object space (above 128 KiB), where no young-generation
+   * collection copies it. The buffer stays small and is reused: fresh
+   * memory costs a page fault a page.
+   */
+  flushWhenLarge(): void {
+    if (this.#length >= PIECE_BYTES) this.flush();
+  }
+
+  /** Ends the piece of the names in the buffer. */
   flush(): void {
     if (this.#pending === 0) return;
     this.#pending = 0;
