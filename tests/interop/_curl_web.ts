@@ -25,6 +25,11 @@ export interface Transfer {
   body?: Uint8Array | string;
   /** Request header fields, `Name: value`. */
   headers?: string[];
+  /**
+   * The request method.
+   * @default {GET without a body, POST with one}
+   */
+  method?: string;
 }
 
 /** What one transfer got back. */
@@ -73,6 +78,7 @@ export async function curlTransfers(
         await Deno.writeFile(`${dir}/request${i}`, bytes);
         args.push("--data-binary", `@${dir}/request${i}`);
       }
+      if (t.method !== undefined) args.push("--request", t.method);
       for (const h of t.headers ?? []) args.push("--header", h);
       args.push(`${baseUrl}${t.path}`);
     }
