@@ -16,7 +16,7 @@
 
 import { createFeatureDb } from "../lib/core/feature_index.ts";
 import { type RouteGuideServer, serve } from "../lib/server/serve.ts";
-import { ROOT, startServer } from "./_server.ts";
+import { ROOT, SERVER_FLAGS, startServer } from "./_server.ts";
 
 /** The environment variable that points the web tests at a reference server. */
 export const REFERENCE_ENV = "ROUTEGUIDE_WEB_REFERENCE";
@@ -95,20 +95,81 @@ async function serveInProcess(db: string): Promise<WebTarget> {
   };
 }
 
+/** The reference as a target: nothing to start or stop. */
+function referenceTarget(baseUrl: string): WebTarget {
+  return {
+    baseUrl,
+    ...targetOf(baseUrl),
+    stderr: () => "",
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
+}
+
+/** Reads a child's stdout up to its first line, then lets go of the pipe. */
+async function firstLine(stdout: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return text.split("\n")[0];
+}
+
+/**
+ * One server for a whole test module, on the project's database: call it at
+ * the module's top level, so the server starts before any test (Deno's
+ * sanitizers then count none of it against one) and each case costs no
+ * start-up. It is killed when the module unloads; its stderr goes to the
+ * test's. With {@linkcode REFERENCE_ENV} set, the reference instead.
+ */
+export async function startSharedWebTarget(): Promise<WebTarget> {
+  const reference = webReference();
+  if (reference !== undefined) return referenceTarget(reference);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SERVER_FLAGS, `${ROOT}server.ts`, "--host", "127.0.0.1", "--port", "0"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  };
+  // The server prints only its ready line on stdout, so the pipe can go after it.
+  const ready = await firstLine(child.stdout);
+  const port = ready.match(/^listening on \S+:(\d+) /)?.[1];
+  if (port === undefined) {
+    kill();
+    await child.status;
+    throw new Error(`the shared server did not start: ${ready || "(no output)"}`);
+  }
+  child.unref();
+  globalThis.addEventListener("unload", kill);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    baseUrl,
+    ...targetOf(baseUrl),
+    pid: child.pid,
+    stderr: () => "",
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
+}
+
 /**
  * The server a web test calls: the reference when {@linkcode REFERENCE_ENV}
  * is set, else our server started for this test (use with `await using`).
  */
 export async function startWebTarget(options: WebTargetOptions = {}): Promise<WebTarget> {
   const reference = webReference();
-  if (reference !== undefined) {
-    return {
-      baseUrl: reference,
-      ...targetOf(reference),
-      stderr: () => "",
-      [Symbol.asyncDispose]: () => Promise.resolve(),
-    };
-  }
+  if (reference !== undefined) return referenceTarget(reference);
   const db = options.db ?? DB_PATH;
   if (options.inProcess === true) return await serveInProcess(db);
   const server = await startServer({ args: ["--db", db, ...(options.args ?? [])] });

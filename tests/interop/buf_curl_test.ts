@@ -22,7 +22,7 @@ import assert from "node:assert/strict";
 import { sleep } from "../_async.ts";
 import { collectText } from "../_lines.ts";
 import { ROOT } from "../_server.ts";
-import { DB_PATH, startWebTarget, type WebTarget, webTest } from "../_web.ts";
+import { DB_PATH, startSharedWebTarget, type WebTarget, webTest } from "../_web.ts";
 import {
   chatNotes,
   expectedEchoes,
@@ -36,6 +36,9 @@ import {
 } from "./_routeguide_expect.ts";
 
 const FEATURES = readFeatures(DB_PATH);
+
+/** One server for every case here but those that need their own (see `tests/_web.ts`). */
+const TARGET = await startSharedWebTarget();
 const SCHEMA = `${ROOT}protos/route_guide.proto`;
 const BUF = "npm:@bufbuild/buf@1.75.0";
 /** Every buf run is bounded. */
@@ -176,7 +179,7 @@ function bufTest(
   fn: (target: WebTarget) => Promise<void>,
 ): void {
   webTest(name(protocol, http, kind), async () => {
-    await using target = await startWebTarget();
+    const target = TARGET;
     try {
       await fn(target);
     } catch (error) {

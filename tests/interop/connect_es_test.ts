@@ -33,7 +33,7 @@ import {
 import { create, createFileRegistry, type DescService, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema, MethodDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { ROOT } from "../_server.ts";
-import { DB_PATH, startWebTarget, type WebTarget, webTest } from "../_web.ts";
+import { DB_PATH, startSharedWebTarget, type WebTarget, webTest } from "../_web.ts";
 import {
   chatNotes,
   expectedEchoes,
@@ -49,6 +49,9 @@ import {
 } from "./_routeguide_expect.ts";
 
 const FEATURES = readFeatures(DB_PATH);
+
+/** One server for every case here but those that need their own (see `tests/_web.ts`). */
+const TARGET = await startSharedWebTarget();
 /** Every call and every test is bounded. */
 const CALL_TIMEOUT_MS = 10_000;
 
@@ -90,8 +93,10 @@ interface Setup {
 function openTransport(target: WebTarget, setup: Setup): Transport & AsyncDisposable {
   const h2 = setup.http === "h2c";
   const sessions = h2 ? new Http2SessionManager(target.baseUrl) : undefined;
-  // No keep-alive: the connection ends with its call, so no socket outlives the test.
-  const agent = h2 ? undefined : new Agent({ keepAlive: false });
+  // Keep-alive, as browsers do: with "Connection: close" a server that
+  // answers before reading the body (404, say) may close while the body is
+  // still being written (EPIPE). The agent closes its sockets when disposed.
+  const agent = h2 ? undefined : new Agent({ keepAlive: true });
   const useBinaryFormat = setup.codec === "proto";
   const baseUrl = target.baseUrl;
   let transport: Transport;
@@ -162,7 +167,7 @@ async function withClient(
   fn: (client: RouteGuideClient, target: WebTarget) => Promise<void>,
   service: DescService = SERVICE,
 ): Promise<void> {
-  await using target = await startWebTarget();
+  const target = TARGET;
   await using transport = openTransport(target, setup);
   const client = createClient(service, transport) as unknown as RouteGuideClient;
   try {

@@ -20,7 +20,13 @@
  */
 
 import assert from "node:assert/strict";
-import { AGAINST_REFERENCE, DB_PATH, startWebTarget, type WebTarget, webTest } from "../_web.ts";
+import {
+  AGAINST_REFERENCE,
+  DB_PATH,
+  startSharedWebTarget,
+  type WebTarget,
+  webTest,
+} from "../_web.ts";
 import { readFeatures } from "./_routeguide_expect.ts";
 import {
   base64,
@@ -35,6 +41,9 @@ import {
 } from "./_curl_web.ts";
 
 const FEATURES = readFeatures(DB_PATH);
+
+/** One server for every case here but those that need their own (see `tests/_web.ts`). */
+const TARGET = await startSharedWebTarget();
 const PATH = "/routeguide.RouteGuide/GetFeature";
 /** The first feature: named, so canonical JSON has both fields. */
 const NAMED = FEATURES[0];
@@ -46,7 +55,7 @@ type HttpVersion = "HTTP/1.1" | "h2c";
 
 /** Runs `fn` against a fresh target, showing our server's stderr on failure. */
 async function withTarget(fn: (target: WebTarget) => Promise<void>): Promise<void> {
-  await using target = await startWebTarget();
+  const target = TARGET;
   try {
     await fn(target);
   } catch (error) {

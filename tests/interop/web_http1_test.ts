@@ -23,10 +23,13 @@
 import assert from "node:assert/strict";
 import { sleep, waitFor } from "../_async.ts";
 import { type TempDb, writeGridDb } from "../_db.ts";
-import { startWebTarget, type WebTarget, webTest } from "../_web.ts";
+import { startSharedWebTarget, startWebTarget, type WebTarget, webTest } from "../_web.ts";
 import { envelope, EnvelopeReader, RawHttp1 } from "./_http1_raw.ts";
 import { pointBytes, trailerFields } from "./_curl_web.ts";
 import { freshLocation } from "./_routeguide_expect.ts";
+
+/** One server for every case here but those that need their own (see `tests/_web.ts`). */
+const TARGET = await startSharedWebTarget();
 
 const SERVICE = "/routeguide.RouteGuide";
 /** Every wait is bounded. */
@@ -73,7 +76,7 @@ async function openStream(
 webTest(
   "raw × Connect × JSON × HTTP/1.1 × client streaming: connect-timeout-ms ends a held-open RecordRoute with deadline_exceeded",
   async () => {
-    await using target = await startWebTarget();
+    const target = TARGET;
     await bounded(target, async () => {
       await using conn = await openStream(target, "RecordRoute", [
         "Content-Type: application/connect+json",
@@ -98,7 +101,7 @@ webTest(
 webTest(
   "raw × gRPC-Web × proto × HTTP/1.1 × client streaming: grpc-timeout ends a held-open RecordRoute with deadline_exceeded",
   async () => {
-    await using target = await startWebTarget();
+    const target = TARGET;
     await bounded(target, async () => {
       await using conn = await openStream(target, "RecordRoute", [
         "Content-Type: application/grpc-web+proto",
