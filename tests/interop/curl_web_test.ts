@@ -240,3 +240,30 @@ webTest(
     }),
   "connect-es waits for the whole envelope and answers invalid_argument (incomplete envelope)",
 );
+
+// --- errors from the service, in each protocol curl speaks here ---------------------
+
+for (const http of ["HTTP/1.1", "h2c"] as HttpVersion[]) {
+  webTest(
+    `curl × Connect × JSON × ${http} × error invalid_argument (|latitude| > 900000000)`,
+    async () => {
+      const [reply] = await curlTransfers(TARGET.baseUrl, http, [
+        { path: PATH, headers: JSON_POST, body: '{"latitude":900000001,"longitude":0}' },
+      ]);
+      // The Connect protocol maps invalid_argument to HTTP 400.
+      assertConnectError(reply, 400, "invalid_argument", /900000001|latitude/);
+    },
+  );
+
+  webTest(
+    `curl × gRPC-Web text × proto × ${http} × error invalid_argument (|latitude| > 900000000)`,
+    async () => {
+      const [reply] = await curlTransfers(TARGET.baseUrl, http, [{
+        path: PATH,
+        headers: ["Content-Type: application/grpc-web-text"],
+        body: base64(frame(pointBytes(900000001, 0))),
+      }]);
+      assertGrpcWebStatus(reply, 3, true);
+    },
+  );
+}

@@ -246,9 +246,19 @@ webTest(
         return features;
       };
       const readers = Array.from({ length: SLOW_READERS }, read);
-      let duringPause: number;
+      // A reader that fails ends the wait at once, and none is left dangling.
+      let failure: unknown;
+      for (const r of readers) r.catch((error) => failure ??= error);
+      let duringPause = 0;
       try {
-        await waitFor(() => paused === SLOW_READERS, "every reader's first feature", WAIT_MS);
+        await waitFor(
+          () => {
+            if (failure !== undefined) throw failure;
+            return paused === SLOW_READERS;
+          },
+          "every reader's first feature",
+          WAIT_MS,
+        );
         // Every reader holds its call open, reading nothing, for the pause.
         const until = performance.now() + PAUSE_MS;
         while (performance.now() < until) {
@@ -258,6 +268,7 @@ webTest(
         duringPause = peak - before;
       } finally {
         resume();
+        await Promise.allSettled(readers);
       }
       const counts = await Promise.all(readers);
       console.log(
