@@ -118,7 +118,7 @@ async function bufCurl(target: WebTarget, options: BufCurlOptions): Promise<BufR
 }
 
 /** Splits text holding several JSON values one after another (buf curl's output) into values. */
-export function jsonValues(text: string): unknown[] {
+function jsonValues(text: string): unknown[] {
   const values: unknown[] = [];
   let depth = 0;
   let start = -1;
