@@ -144,7 +144,8 @@ export async function startSharedWebTarget(): Promise<WebTarget> {
     } catch { /* already gone */ }
   };
   // The server prints only its ready line on stdout, so the pipe can go after it.
-  const ready = await firstLine(child.stdout);
+  const startTimer = setTimeout(kill, 30_000);
+  const ready = await firstLine(child.stdout).finally(() => clearTimeout(startTimer));
   const port = ready.match(/^listening on \S+:(\d+) /)?.[1];
   if (port === undefined) {
     kill();
