@@ -29,7 +29,9 @@ export function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
 /** One HTTP/1.1 connection. */
 export class RawHttp1 implements AsyncDisposable {
   #conn: Deno.TcpConn;
+  /** Received bytes not yet consumed: `#buffer` from `#at` on. */
   #buffer: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+  #at = 0;
   #ended = false;
   #closed = false;
   /** Body framing of the response being read. */
@@ -75,21 +77,28 @@ export class RawHttp1 implements AsyncDisposable {
       this.#ended = true;
       return false;
     }
-    this.#buffer = concat([this.#buffer, chunk.subarray(0, n)]);
+    this.#buffer = concat([this.#buffer.subarray(this.#at), chunk.subarray(0, n)]);
+    this.#at = 0;
     return true;
   }
 
-  /** Takes `n` bytes off the buffer. */
+  /** How many received bytes are not yet consumed. */
+  get #available(): number {
+    return this.#buffer.length - this.#at;
+  }
+
+  /** Takes `n` bytes off the buffer (without copying what stays). */
   #take(n: number): Uint8Array {
-    const out = this.#buffer.slice(0, n);
-    this.#buffer = this.#buffer.slice(n);
+    const out = this.#buffer.slice(this.#at, this.#at + n);
+    this.#at += n;
     return out;
   }
 
-  /** The offset of CRLF in the buffer from `from`, or -1. */
-  #crlf(from = 0): number {
-    for (let i = from; i + 1 < this.#buffer.length; i++) {
-      if (this.#buffer[i] === 13 && this.#buffer[i + 1] === 10) return i;
+  /** The offset of CRLF among the unconsumed bytes, or -1. */
+  #crlf(): number {
+    const b = this.#buffer;
+    for (let i = this.#at; i + 1 < b.length; i++) {
+      if (b[i] === 13 && b[i + 1] === 10) return i - this.#at;
     }
     return -1;
   }
@@ -119,13 +128,13 @@ export class RawHttp1 implements AsyncDisposable {
     }
   }
 
-  /** Where the head ends (the CRLFCRLF), or -1. */
+  /** Where the head ends (the CRLFCRLF) among the unconsumed bytes, or -1. */
   #headEnd(): number {
-    for (let i = 0; i + 3 < this.#buffer.length; i++) {
-      if (
-        this.#buffer[i] === 13 && this.#buffer[i + 1] === 10 && this.#buffer[i + 2] === 13 &&
-        this.#buffer[i + 3] === 10
-      ) return i;
+    const b = this.#buffer;
+    for (let i = this.#at; i + 3 < b.length; i++) {
+      if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) {
+        return i - this.#at;
+      }
     }
     return -1;
   }
@@ -157,7 +166,7 @@ export class RawHttp1 implements AsyncDisposable {
 
   /** Body bytes with a Content-Length (or none), from the buffer. */
   #nextPlainPiece(): Uint8Array | undefined {
-    const n = Math.min(this.#buffer.length, this.#remaining);
+    const n = Math.min(this.#available, this.#remaining);
     if (n === 0) return undefined;
     this.#remaining -= n;
     if (this.#remaining === 0) this.#bodyDone = true;
@@ -167,7 +176,7 @@ export class RawHttp1 implements AsyncDisposable {
   /** Chunked body bytes from the buffer, or undefined when more must be read. */
   #nextChunkPiece(): Uint8Array | undefined {
     if (this.#chunkLeft > 0) {
-      const n = Math.min(this.#buffer.length, this.#chunkLeft);
+      const n = Math.min(this.#available, this.#chunkLeft);
       if (n === 0) return undefined;
       this.#chunkLeft -= n;
       const out = this.#take(n);
@@ -175,7 +184,7 @@ export class RawHttp1 implements AsyncDisposable {
       return out;
     }
     if (this.#chunkLeft === -2) {
-      if (this.#buffer.length < 2) return undefined;
+      if (this.#available < 2) return undefined;
       this.#take(2);
       this.#chunkLeft = 0;
     }
@@ -220,7 +229,9 @@ export function envelope(payload: Uint8Array | string, flag = 0): Uint8Array {
 
 /** Reads envelopes off a stream of body pieces as they arrive. */
 export class EnvelopeReader {
+  /** Received bytes not yet consumed: `#buffer` from `#at` on. */
   #buffer: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+  #at = 0;
   #next: () => Promise<Uint8Array | undefined>;
 
   /** Reads from `next` (e.g. a RawHttp1's `readBody`). */
@@ -231,21 +242,26 @@ export class EnvelopeReader {
   /** The next envelope, or `undefined` at the end of the body (failing on a cut one). */
   async read(): Promise<{ flag: number; payload: Uint8Array } | undefined> {
     while (true) {
-      if (this.#buffer.length >= 5) {
-        const length = new DataView(this.#buffer.buffer, this.#buffer.byteOffset + 1, 4)
-          .getUint32(0);
-        if (this.#buffer.length >= 5 + length) {
-          const out = { flag: this.#buffer[0], payload: this.#buffer.slice(5, 5 + length) };
-          this.#buffer = this.#buffer.slice(5 + length);
+      const available = this.#buffer.length - this.#at;
+      if (available >= 5) {
+        const length = new DataView(this.#buffer.buffer, this.#at + 1, 4).getUint32(0);
+        if (available >= 5 + length) {
+          const start = this.#at + 5;
+          const out = {
+            flag: this.#buffer[this.#at],
+            payload: this.#buffer.slice(start, start + length),
+          };
+          this.#at = start + length;
           return out;
         }
       }
       const piece = await this.#next();
       if (piece === undefined) {
-        assert.equal(this.#buffer.length, 0, "the body ended inside an envelope");
+        assert.equal(available, 0, "the body ended inside an envelope");
         return undefined;
       }
-      this.#buffer = concat([this.#buffer, piece]);
+      this.#buffer = concat([this.#buffer.subarray(this.#at), piece]);
+      this.#at = 0;
     }
   }
 }

@@ -123,16 +123,25 @@ webTest(
 
 // --- cancellation ------------------------------------------------------------------
 
-/** A database big enough that a whole listing outgrows the socket buffers. */
+/** Bytes of a big database's names: few messages, many bytes (the cost is per message). */
+const NAME_BYTES = 1000;
+
+/**
+ * `count` features with names of about {@linkcode NAME_BYTES} bytes (every
+ * tenth unnamed) in a 500-column grid inside {@linkcode WHOLE_BOX}.
+ */
 function bigDb(count: number, prefix: string): Promise<TempDb> {
   return writeGridDb({
     count,
     columns: 500,
     step: { latitude: 16000, longitude: 19000 },
-    name: (i) => i % 10 === 0 ? "" : `Feature ${i}`,
+    name: (i) => i % 10 === 0 ? "" : `Feature ${i} ${"x".repeat(NAME_BYTES)}`,
     prefix,
   });
 }
+
+/** Features in the big databases: 20,000 named ones of 1 KB are 20 MB of answers per listing. */
+const BIG_FEATURES = 20_000;
 
 /** The whole box of the grid databases. */
 const WHOLE_BOX = {
@@ -143,7 +152,7 @@ const WHOLE_BOX = {
 webTest(
   "raw × Connect × JSON × HTTP/1.1 × server streaming: a client that disconnects mid-ListFeatures cancels its call",
   async () => {
-    await using db = await bigDb(100_000, "routeguide_web_cancel_");
+    await using db = await bigDb(BIG_FEATURES, "routeguide_web_cancel_");
     await using target = await startWebTarget({ db: db.path, inProcess: true });
     const inFlight = target.inFlight!;
     await bounded(target, async () => {
@@ -157,7 +166,7 @@ webTest(
         await conn.write(body);
         assert.equal((await conn.readHead()).status, 200);
         assert.ok(await conn.readBody() !== undefined, "the first features");
-        // 100,000 features cannot all fit in the socket buffers: the call
+        // 18 MB of features cannot all fit in the socket buffers: the call
         // waits for this client, which reads no more.
         assert.equal(inFlight(), 1, "the listing is still in flight");
       } finally {
@@ -194,7 +203,7 @@ webTest(
 
 // --- a slow reader -------------------------------------------------------------------
 
-const SLOW_FEATURES = 100_000;
+const SLOW_FEATURES = BIG_FEATURES;
 const SLOW_READERS = 4;
 const PAUSE_MS = 3000;
 const BOUND_MB = 32;
@@ -209,8 +218,8 @@ async function rssMb(pid: number): Promise<number> {
 webTest(
   `raw × Connect × JSON × HTTP/1.1 × server streaming: ${SLOW_READERS} paused readers of ${SLOW_FEATURES} features grow the server by less than ${BOUND_MB} MB, then get everything`,
   async () => {
-    // In Connect JSON each feature is about 90 bytes: the readers' listings
-    // come to about 36 MB, more than the bound, so they must not be buffered.
+    // The readers' listings come to about 4 × 18 MB, more than the bound, so
+    // they must not be buffered.
     await using db = await bigDb(SLOW_FEATURES, "routeguide_web_slow_");
     await using target = await startWebTarget({ db: db.path });
     const pid = target.pid!;
