@@ -19,7 +19,7 @@
  */
 
 import assert from "node:assert/strict";
-import { sleep } from "../_async.ts";
+import { sleep, waitFor } from "../_async.ts";
 import { collectText } from "../_lines.ts";
 import { ROOT } from "../_server.ts";
 import { DB_PATH, startSharedWebTarget, type WebTarget, webTest } from "../_web.ts";
@@ -65,7 +65,10 @@ interface BufCurlOptions {
   flags?: string[];
   /** The schema file. */
   schema?: string;
-  /** Keep stdin open this long after `data` (a request stream held open). */
+  /**
+   * Keep stdin open this long after buf (run with `-v`) says it sent the
+   * first message (a request stream held open).
+   */
   holdMs?: number;
 }
 
@@ -107,7 +110,17 @@ async function bufCurl(target: WebTarget, options: BufCurlOptions): Promise<BufR
   try {
     const writer = child.stdin.getWriter();
     await writer.write(new TextEncoder().encode(options.data));
-    if (options.holdMs !== undefined) await sleep(options.holdMs);
+    if (options.holdMs !== undefined) {
+      // Counted from the call's first message, not from buf's start, which
+      // a busy machine can delay by seconds.
+      await waitFor(
+        () => /\[\d+ bytes data\]/.test(stderr.text()),
+        "buf's first message",
+        RUN_TIMEOUT_MS,
+      )
+        .catch(() => {});
+      await sleep(options.holdMs);
+    }
     await writer.close().catch(() => {});
     const { code } = await child.status;
     await Promise.all([stdout.done, stderr.done]);
@@ -132,7 +145,7 @@ function jsonValues(text: string): unknown[] {
       inString = true;
     } else if (c === "{") {
       if (depth++ === 0) start = i;
-    } else if (c === "}" && --depth === 0) {
+    } else if (c === "}" && depth > 0 && --depth === 0) {
       values.push(JSON.parse(text.slice(start, i + 1)));
     }
   }
@@ -285,20 +298,20 @@ function errorCases(protocol: Protocol, http: HttpVersion): void {
   bufTest(
     protocol,
     http,
-    "error deadline_exceeded (RecordRoute held open, --timeout 500ms)",
+    "error deadline_exceeded (RecordRoute held open, --timeout 2s)",
     async (target) => {
-      // buf's --timeout is the call's deadline: connect-go sends what is left
-      // of it as connect-timeout-ms or grpc-timeout (buf starts in ~0.2 s).
-      // buf reports nothing before stdin ends, so stdin stays open for three
-      // times the deadline: a call that outlives its deadline, not a wait for
-      // something to happen.
+      // buf's --timeout is the call's deadline, counted from buf's start:
+      // connect-go sends what is left of it as connect-timeout-ms or
+      // grpc-timeout. buf reports nothing before stdin ends, so stdin stays
+      // open for 2.5 s after the first message went out: a call that outlives
+      // its deadline, not a wait for something to happen.
       const run = await bufCurl(target, {
         protocol,
         http,
         method: "RecordRoute",
         data: JSON.stringify(FEATURES[0].location) + "\n",
-        flags: ["--timeout", "500ms"],
-        holdMs: 1500,
+        flags: ["-v", "--timeout", "2s"],
+        holdMs: 2500,
       });
       assert.equal(errorOf(run).code, "deadline_exceeded", run.stderr);
     },
