@@ -8,6 +8,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 
 /** The form grpc-js wants an address in: IPv6 literals go in brackets. */
@@ -76,37 +77,69 @@ export async function reservePort(host: string, port: number): Promise<number> {
 
 /** Where an accepted connection goes: a grpc-js connection injector, for one. */
 export interface ConnectionSink {
-  /** Takes over the socket. */
-  injectConnection(socket: Socket): void;
+  /**
+   * Takes over the socket; `deadline` (a `Date.now()` time), when given, is
+   * when a connection that has not yet said what it speaks is closed.
+   */
+  injectConnection(socket: Socket, deadline?: number): void;
 }
+
+/** Why {@linkcode ConnectionTracker} closed a connection it had just accepted. */
+export type Refusal = "cap" | "silent";
 
 /** Options for {@linkcode ConnectionTracker}. */
 export interface ConnectionTrackerOptions {
   /**
-   * Open connections; more are closed as soon as they arrive.
+   * Open connections, counted from the TCP accept (before any TLS
+   * handshake); more are closed as soon as they arrive.
    * @default {1000}
    */
   maxConnections?: number;
   /**
-   * Milliseconds a new connection may stay silent (no HTTP/2 preface, no
-   * TLS handshake) before it is closed, so that sockets that never speak do
-   * not hold `maxConnections` slots until keepalive finds them.
+   * Milliseconds from the TCP accept within which a connection must have
+   * finished its TLS handshake and client-certificate check (if any) and
+   * sent its first bytes; one that has not is closed, so that sockets that
+   * never speak do not hold `maxConnections` slots.
    * @default {10000}
    */
   silentConnectionMs?: number;
+  /**
+   * Told of each connection closed at the cap or for its silence (the
+   * server turns these into a summary log line).
+   * @default {nothing}
+   */
+  onRefusal?: (why: Refusal) => void;
+}
+
+/**
+ * A connection counted from its accept, not yet handed over: a TLS one
+ * waits for its handshake and client-certificate check.
+ */
+export interface Admission {
+  /**
+   * Hands the ready connection (the TLS socket, for TLS) to the sink; from
+   * now on its silence is judged by the bytes read on it.
+   */
+  handOver(socket: Socket): void;
 }
 
 /** The open connections of a server, on all its ports. */
 export class ConnectionTracker {
   readonly #sockets = new Set<Socket>();
   readonly #maxConnections: number;
+  readonly #onRefusal: (why: Refusal) => void;
   /** Milliseconds a new connection may stay silent before it is closed. */
   readonly silentMs: number;
+  /** The cap on open connections. */
+  get maxConnections(): number {
+    return this.#maxConnections;
+  }
 
   /** A tracker with the caps of `options`. */
   constructor(options: ConnectionTrackerOptions = {}) {
     this.#maxConnections = options.maxConnections ?? 1000;
     this.silentMs = options.silentConnectionMs ?? 10_000;
+    this.#onRefusal = options.onRefusal ?? (() => {});
   }
 
   /** Open connections now. */
@@ -115,27 +148,48 @@ export class ConnectionTracker {
   }
 
   /**
-   * An accept handler that counts each connection against the cap (closing
-   * it when the cap is reached), closes it when it stays silent, and
-   * hands it to `sink`.
+   * Counts a just-accepted TCP socket against the cap and starts its
+   * silence deadline: `undefined` (and the socket destroyed) when the cap
+   * is reached, else the way to hand it to `sink` once it is ready.
+   * Until handed over by the deadline, it is closed.
+   */
+  admit(raw: Socket, sink: ConnectionSink): Admission | undefined {
+    if (this.#sockets.size >= this.#maxConnections) {
+      raw.destroy();
+      this.#onRefusal("cap");
+      return undefined;
+    }
+    this.#sockets.add(raw);
+    const deadline = Date.now() + this.silentMs;
+    let handed: Socket | undefined;
+    // Counting bytes needs no listener of ours on the socket, which grpc-js reads.
+    const silent = setTimeout(() => {
+      if (raw.destroyed || (handed !== undefined && handed.bytesRead > 0)) return;
+      raw.destroy();
+      handed?.destroy();
+      this.#onRefusal("silent");
+    }, this.silentMs);
+    // A TLS socket closes with its raw one, and the raw one with it.
+    raw.once("close", () => {
+      clearTimeout(silent);
+      this.#sockets.delete(raw);
+    });
+    return {
+      handOver(socket) {
+        if (handed !== undefined || raw.destroyed || socket.destroyed) return;
+        handed = socket;
+        sink.injectConnection(socket, deadline);
+      },
+    };
+  }
+
+  /**
+   * An accept handler for plaintext: counts each connection against the
+   * cap (closing it when the cap is reached), hands it to `sink` at once,
+   * and closes it when it stays silent.
    */
   acceptInto(sink: ConnectionSink): (socket: Socket) => void {
-    return (socket) => {
-      if (this.#sockets.size >= this.#maxConnections) {
-        socket.destroy();
-        return;
-      }
-      this.#sockets.add(socket);
-      // Counting bytes needs no listener of ours on the socket, which grpc-js reads.
-      const silent = setTimeout(() => {
-        if (socket.bytesRead === 0) socket.destroy();
-      }, this.silentMs);
-      socket.once("close", () => {
-        clearTimeout(silent);
-        this.#sockets.delete(socket);
-      });
-      sink.injectConnection(socket);
-    };
+    return (socket) => this.admit(socket, sink)?.handOver(socket);
   }
 
   /** Resolves once every socket has closed, or when `ms` have passed. */
@@ -160,4 +214,81 @@ export class ConnectionTracker {
   destroyAll(): void {
     for (const socket of this.#sockets) socket.destroy();
   }
+}
+
+/** The HTTP/2 client connection preface (RFC 9113 §3.4). */
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/** Where {@linkcode splitByProtocol} sends each connection. */
+export interface ProtocolSinks {
+  /** Takes connections that speak HTTP/2 (by ALPN `h2`, or the preface). */
+  http2: ConnectionSink;
+  /** Takes every other connection (HTTP/1.x). */
+  http1: ConnectionSink;
+  /**
+   * Milliseconds a connection may take to send enough bytes to tell, when
+   * it comes without a deadline of its own; it is then closed.
+   * @default {10000}
+   */
+  timeoutMs?: number;
+  /**
+   * Told of each connection closed because it did not say in time.
+   * @default {nothing}
+   */
+  onSilent?: () => void;
+}
+
+/**
+ * A sink that tells HTTP/2 from HTTP/1.x on each connection and hands it
+ * on: by ALPN when TLS negotiated it, else by the first bytes, read while
+ * they match the HTTP/2 preface (24 bytes at most) and put back with
+ * `unshift()` before the connection is handed on.
+ */
+export function splitByProtocol(sinks: ProtocolSinks): ConnectionSink {
+  return {
+    injectConnection(socket, deadline) {
+      const alpn = (socket as { alpnProtocol?: string | false }).alpnProtocol;
+      if (alpn === "h2") return sinks.http2.injectConnection(socket);
+      if (alpn === "http/1.1") return sinks.http1.injectConnection(socket);
+      // One deadline from the accept covers a TLS handshake and these first bytes.
+      sniff(socket, sinks, deadline ?? Date.now() + (sinks.timeoutMs ?? 10_000));
+    },
+  };
+}
+
+/** Reads the first bytes of `socket` until they tell its protocol, then hands it on. */
+function sniff(socket: Socket, sinks: ProtocolSinks, deadline: number): void {
+  let seen: Buffer = Buffer.alloc(0);
+  const timer = setTimeout(() => {
+    // The connection tracker's own deadline may have closed (and counted) it.
+    if (socket.destroyed) return;
+    socket.destroy();
+    sinks.onSilent?.();
+  }, Math.max(0, deadline - Date.now()));
+  const done = () => {
+    clearTimeout(timer);
+    socket.off("data", onData);
+    socket.off("close", onClose);
+  };
+  const onClose = () => done();
+  const onData = (chunk: Buffer) => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, PREFACE.length);
+    const http2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+    if (http2 && seen.length < PREFACE.length) return;
+    done();
+    // The next owner reads these bytes first. Our HTTP/2 session only adds
+    // a 'data' listener, which does not restart a paused socket; the
+    // HTTP/1.1 server resumes the socket itself.
+    socket.pause();
+    socket.unshift(seen);
+    if (http2) {
+      sinks.http2.injectConnection(socket);
+      socket.resume();
+    } else {
+      sinks.http1.injectConnection(socket);
+    }
+  };
+  socket.on("data", onData);
+  socket.on("close", onClose);
 }

@@ -110,6 +110,7 @@ function serveOptions(config: ServerConfig, parts: ServeParts): ServeOptions {
     host: config.host,
     port: config.port,
     healthPort: config.healthPort,
+    corsOrigins: config.corsOrigins,
     telemetry: Deno.env.get("OTEL_DENO") === "true",
     maxNoteBytes: config.maxNoteBytes,
     limits: {
