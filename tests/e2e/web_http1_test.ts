@@ -237,3 +237,33 @@ Deno.test("shutdown over HTTP/1.1: a web call still running at the end of the gr
   assert.match(received, /\r\nconnection: close\r\n/i);
   assert.match(received, /"error":\{"code":"(canceled|unavailable)"/);
 });
+
+Deno.test("over HTTP/1.1, RouteChat answers each note as it arrives, while the request body is still open", async () => {
+  const server = await serveTwoFeatures();
+  const socket = connect(server.port, "127.0.0.1");
+  socket.on("error", () => {});
+  let received = "";
+  socket.on("data", (chunk: Uint8Array) => received += Buffer.from(chunk).toString("latin1"));
+  try {
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const chunk = (bytes: Uint8Array) =>
+      Buffer.concat([
+        Buffer.from(`${bytes.length.toString(16)}\r\n`),
+        bytes,
+        Buffer.from("\r\n"),
+      ]);
+    socket.write(
+      "POST /routeguide.RouteGuide/RouteChat HTTP/1.1\r\nhost: t\r\n" +
+        "content-type: application/connect+proto\r\ntransfer-encoding: chunked\r\n\r\n",
+    );
+    socket.write(chunk(envelope(0, noteProto(9, 9, "first note"))));
+    socket.write(chunk(envelope(0, noteProto(9, 9, "second note"))));
+    // The earlier note comes back before the body ends.
+    await waitFor(() => received.includes("first note"), () => `received: ${received}`);
+    socket.write("0\r\n\r\n");
+    await waitFor(() => received.includes("\r\n0\r\n\r\n"), () => `received: ${received}`);
+  } finally {
+    socket.destroy();
+    await server.shutdown(1000);
+  }
+});
