@@ -53,14 +53,26 @@ export async function writeAll<T>(
   signal: AbortSignal,
 ): Promise<void> {
   using drains = eventWaiter(stream, ["drain"], signal);
+  let turnStarted = performance.now();
   for await (const message of messages) {
     if (signal.aborted) return;
     if (!stream.write(message)) {
       await drains.next();
       if (signal.aborted) return;
     }
+    // A fast reader's write callbacks can all come back as microtasks (the
+    // bytes fit the windows, or the socket took them at once): without a
+    // turn of the event loop now and then, one long stream would starve
+    // every other connection, the signals and the timers.
+    if (performance.now() - turnStarted > MAX_TURN_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      turnStarted = performance.now();
+    }
   }
 }
+
+/** Longest a stream keeps writing before it lets the event loop take a turn. */
+const MAX_TURN_MS = 10;
 
 /**
  * Reads the messages of a grpc-js request stream as an async iterable.

@@ -311,10 +311,8 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     interceptors: observed ? [observeCalls(createCallObserver(logger))] : [],
     otherRequests: web.http2,
   });
-  // We own the listener and hand each accepted connection to grpc-js: this
-  // lets shutdown see every socket and wait for it to flush and close.
-  // Every connection, on either port, counts against the cap and is watched
-  // at shutdown.
+  // We own the listener and hand each connection on: shutdown sees every
+  // socket, and every connection, on either port, counts against the cap.
   const connections = new ConnectionTracker({
     ...limits,
     onRefusal: (why) => refusals.count(why),
@@ -343,17 +341,15 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   const port = await listen(listener, { host, port: options.port ?? 50051, reusePort });
   let healthOnly: HealthOnlyPort | undefined;
   if (options.healthPort !== undefined) {
-    try {
-      healthOnly = await listenHealthOnly(grpcServer, connections, {
-        address: { host, port: options.healthPort, reusePort },
-        logger,
-        limits,
-      });
-    } catch (error) {
+    healthOnly = await listenHealthOnly(grpcServer, connections, {
+      address: { host, port: options.healthPort, reusePort },
+      logger,
+      limits,
+    }).catch((error) => {
       listener.close();
       refusals.close();
       throw error;
-    }
+    });
   }
   let stopping: Promise<ShutdownResult> | undefined;
   return {
