@@ -152,6 +152,7 @@ function bindService(
       }),
     maxConcurrentLists: options.limits?.maxConcurrentLists,
     maxMetadataBytes: options.limits?.maxMetadataBytes,
+    features: options.db,
   });
 }
 
