@@ -10,7 +10,7 @@
  */
 
 import type * as grpc from "@grpc/grpc-js";
-import { Http2Server, type Http2ServerOptions } from "../http2/server.ts";
+import { type Http2Headers, Http2Server, type Http2ServerOptions } from "../http2/server.ts";
 
 /** The private parts of a grpc-js server this module relies on. */
 interface GrpcServerSeam {
@@ -40,10 +40,14 @@ export function seamFault(server: grpc.Server): string | undefined {
  * {@linkcode Http2Server}. TLS stays with the caller's listener, so only
  * insecure credentials are accepted. Throws when grpc-js moved the seam.
  */
-export function useNativeTransport(server: grpc.Server, options: Http2ServerOptions = {}): void {
+export function useNativeTransport(
+  server: grpc.Server,
+  options: Http2ServerOptions = {},
+): NativeTransport {
   const fault = seamFault(server);
   if (fault !== undefined) throw new Error(fault);
   const seam = server as unknown as GrpcServerSeam;
+  let wired: Http2Server | undefined;
   seam.createHttp2Server = (credentials) => {
     const creds = credentials as unknown as CredentialsSeam;
     if (creds._isSecure()) {
@@ -51,6 +55,27 @@ export function useNativeTransport(server: grpc.Server, options: Http2ServerOpti
     }
     const http2Server = new Http2Server(options);
     seam._setupHandlers(http2Server, creds._getInterceptors());
+    wired = http2Server;
     return http2Server;
   };
+  return {
+    dispatch(stream, headers) {
+      if (wired === undefined || wired.listenerCount("stream") === 0) {
+        throw new Error(
+          "grpc-js has no 'stream' handler on its HTTP/2 server (no connection injector yet, or grpc-js moved the seam): lib/grpc/native_transport.ts needs updating",
+        );
+      }
+      wired.emit("stream", stream, headers);
+    },
+  };
+}
+
+/** What {@linkcode useNativeTransport} gives back. */
+export interface NativeTransport {
+  /**
+   * Hands a stream that looks like a `node:http2` server stream (a web
+   * call's bridge) to grpc-js's `'stream'` handler, as if it had arrived
+   * on HTTP/2. Throws when grpc-js has not wired its handler.
+   */
+  dispatch(stream: object, headers: Http2Headers): void;
 }

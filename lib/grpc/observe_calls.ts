@@ -19,7 +19,15 @@ import { Code } from "../core/rpc_error.ts";
 export interface CallObservation {
   /** Records the call's end with its status; only the first call counts. */
   end(code: number, details?: string): void;
+  /**
+   * Records which web protocol carried the call (`connect+json HTTP/1.1`,
+   * from the metadata the web bridge sets); not called for plain gRPC.
+   */
+  protocol?(label: string): void;
 }
+
+/** The metadata key the web bridge (lib/web/bridge.ts) names a call's protocol in. */
+export const WEB_PROTOCOL_KEY = "routeguide-web-protocol";
 
 /** Observes calls: what the server does with them (log lines, spans, metrics) is its own. */
 export interface CallObserver {
@@ -80,6 +88,11 @@ export function observeCalls(observer: CallObserver): grpc.ServerInterceptor {
     // went out; from then on the stream's close decides (endWhenClosed).
     let statusSent = false;
     const listener = new grpc.ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => {
+        const label = metadata.get(WEB_PROTOCOL_KEY)[0];
+        if (label !== undefined) observation.protocol?.(String(label));
+        next(metadata);
+      })
       .withOnCancel(() => {
         if (statusSent) return;
         // An expired call is ended below the interceptors (by grpc-js, or by

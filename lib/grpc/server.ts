@@ -16,7 +16,7 @@ import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation, protoPath as HEALTH_PROTO_PATH } from "grpc-health-check";
 import { withStandardMapEntries } from "./descriptors.ts";
 import type { RouteGuideBinding } from "./adapter.ts";
-import type { Http2ServerOptions } from "../http2/server.ts";
+import type { Http2Headers, Http2ServerOptions, RequestHandler } from "../http2/server.ts";
 import { useNativeTransport } from "./native_transport.ts";
 import { loadRouteGuidePackage, PROTO_LOADER_OPTIONS, SERVICE_NAME } from "./proto.ts";
 
@@ -71,20 +71,35 @@ export interface GrpcServerOptions {
   keepalive?: KeepaliveOptions;
   /** grpc-js server interceptors, run on every call of every service. */
   interceptors?: grpc.ServerInterceptor[];
+  /**
+   * Serves HTTP/2 requests that are not plain gRPC (the web protocols).
+   * @default {a 415 answer}
+   */
+  otherRequests?: RequestHandler;
 }
 
 /** A grpc-js server with its services, fed connections from outside. */
 export interface GrpcServer {
   /** Serves HTTP/2 on an accepted (plaintext or already TLS) socket. */
   injectConnection(socket: Socket): void;
+  /**
+   * Serves a call on a stream that looks like a `node:http2` server stream
+   * (a web call's bridge), as if it had arrived on HTTP/2.
+   */
+  dispatchStream(stream: object, headers: Http2Headers): void;
+  /** Whether the health service reports SERVING. */
+  readonly serving: boolean;
   /** Reports NOT_SERVING from now on, on this server and the health-only one. */
   markNotServing(): void;
   /** Asks every connection to go away (HTTP/2 GOAWAY) once its calls end, within `graceMs`. */
   askConnectionsToClose(graceMs: number): void;
   /** Stops at once: every connection and call still open ends. */
   close(): void;
-  /** A second server with the health service only, sharing its statuses. */
-  createHealthOnlyServer(): HealthOnlyServer;
+  /**
+   * A second server with the health service only, sharing its statuses;
+   * `otherRequests` serves its HTTP/2 requests that are not plain gRPC.
+   */
+  createHealthOnlyServer(otherRequests?: RequestHandler): HealthOnlyServer;
 }
 
 /** A grpc-js server that serves the health service alone. */
@@ -175,16 +190,25 @@ export function createGrpcServer(
     interceptors: options.interceptors ?? [],
   });
   const http2Options = http2OptionsFor(limits);
-  useNativeTransport(server, http2Options);
+  const transport = useNativeTransport(server, {
+    ...http2Options,
+    otherRequests: options.otherRequests,
+  });
   server.addService(binding.definition, binding.implementation);
   // The database is loaded before the server is built, so both start SERVING.
   const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
   health.addToServer(server);
   addReflection(server);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  let serving = true;
   return {
     injectConnection: (socket) => injector.injectConnection(socket),
+    dispatchStream: (stream, headers) => transport.dispatch(stream, headers),
+    get serving() {
+      return serving;
+    },
     markNotServing() {
+      serving = false;
       health.setStatus("", "NOT_SERVING");
       health.setStatus(SERVICE_NAME, "NOT_SERVING");
     },
@@ -194,6 +218,7 @@ export function createGrpcServer(
       injector.destroy();
       server.forceShutdown();
     },
-    createHealthOnlyServer: () => healthOnlyServer(health, http2Options),
+    createHealthOnlyServer: (otherRequests) =>
+      healthOnlyServer(health, { ...http2Options, otherRequests }),
   };
 }

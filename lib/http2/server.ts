@@ -41,7 +41,8 @@ export type RequestHandler = (
 /** Options for {@linkcode Http2Server}. */
 export interface Http2ServerOptions extends ConnectionOptions {
   /**
-   * Serves requests whose content-type is not `application/grpc*`.
+   * Serves requests that are not plain gRPC (content type other than
+   * `application/grpc` or `application/grpc+proto`): the web protocols.
    * @default {a 415 response naming what this port serves}
    */
   otherRequests?: RequestHandler;
@@ -167,6 +168,21 @@ export function grpcTimeoutMs(value: unknown): number | undefined {
   return amount * unit;
 }
 
+/**
+ * Whether a content type is gRPC's own binary protocol (`application/grpc`
+ * or `application/grpc+proto`, parameters allowed), the only requests
+ * grpc-js takes raw: it would take anything starting `application/grpc`,
+ * gRPC-Web and `grpc+json` included, which it cannot serve.
+ */
+export function isPlainGrpc(type: unknown): boolean {
+  if (typeof type !== "string" || !type.startsWith("application/grpc")) return false;
+  // No slicing: this runs on every gRPC request.
+  const at = type.startsWith("+proto", 16) ? 22 : 16;
+  if (type.length === at) return true;
+  const next = type.charCodeAt(at);
+  return next === 0x3b /* ; */ || next === 0x20;
+}
+
 /** Answers a request this port does not serve with 415 and a line saying why. */
 function refuseNonGrpc(stream: Http2ServerStream): void {
   stream.respond({ ":status": 415, "content-type": "text/plain; charset=utf-8" });
@@ -201,8 +217,11 @@ export class Http2Server extends EventEmitter {
   /** Starts HTTP/2 on a connected socket. */
   accept(socket: Socket): Http2ServerSession {
     const session = new Http2ServerSession(socket, this.#options, (stream, headers) => {
-      const type = headers["content-type"];
-      if (typeof type === "string" && type.startsWith("application/grpc")) {
+      if (isPlainGrpc(headers["content-type"])) {
+        // Only the web bridge names a call's protocol (for the call log).
+        if (headers["routeguide-web-protocol"] !== undefined) {
+          delete headers["routeguide-web-protocol"];
+        }
         const timeout = grpcTimeoutMs(headers["grpc-timeout"]);
         if (timeout !== undefined) {
           stream.resetAfter(timeout + (this.#options.deadlineGraceMs ?? 500));

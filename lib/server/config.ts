@@ -63,6 +63,8 @@ export interface ServerConfig {
   tlsClientCa?: string;
   /** Plaintext port serving only the health service. */
   healthPort?: number;
+  /** Origins whose pages may call the web protocols (CORS); `*` for any; none: same origin only. */
+  corsOrigins: readonly string[] | "*";
   /**
    * Where RouteChat notes live: `memory`, `sqlite:PATH` (a file, shared by
    * the processes on one machine) or a `postgres://` URL (shared by
@@ -90,7 +92,8 @@ interface Setting {
     | "level"
     | "format"
     | "notes"
-    | "workers";
+    | "workers"
+    | "origins";
   default: string | number | undefined;
   help: string;
 }
@@ -267,6 +270,15 @@ export const SERVER_SETTINGS: readonly Setting[] = [
     help: "also serve health checks alone, in plaintext, on this port",
   },
   {
+    flag: "cors-origins",
+    env: "ROUTEGUIDE_CORS_ORIGINS",
+    key: "corsOrigins",
+    kind: "origins",
+    default: undefined,
+    help:
+      "origins whose pages may call gRPC-Web and Connect: a comma list, or * (none: same origin only)",
+  },
+  {
     flag: "log-level",
     env: "ROUTEGUIDE_LOG_LEVEL",
     key: "logLevel",
@@ -292,7 +304,31 @@ export const SERVER_SETTINGS: readonly Setting[] = [
   },
 ];
 
-function convert(setting: Setting, raw: string, source: string): string | number {
+/** `*` or a comma-separated list of origins (`scheme://host[:port]`), each checked. */
+function parseOrigins(raw: string, source: string): readonly string[] | "*" {
+  if (raw.trim() === "*") return "*";
+  const origins = raw.split(",").map((o) => o.trim()).filter((o) => o !== "");
+  if (origins.length === 0) {
+    throw new UsageError(`${source} must be * or a comma-separated list of origins: got none`);
+  }
+  for (const origin of origins) {
+    const url = URL.canParse(origin) ? new URL(origin) : undefined;
+    if (url === undefined || !/^https?:$/.test(url.protocol) || url.origin !== origin) {
+      throw new UsageError(
+        `${source} must be * or a comma-separated list of origins like https://example.com:8080 (scheme, host and port only, no path or trailing slash): ${
+          JSON.stringify(origin)
+        } is not one`,
+      );
+    }
+  }
+  return origins;
+}
+
+function convert(
+  setting: Setting,
+  raw: string,
+  source: string,
+): string | number | readonly string[] {
   const bad = (what: string) =>
     new UsageError(`${source} must be ${what}: got ${JSON.stringify(raw)}`);
   switch (setting.kind) {
@@ -335,6 +371,8 @@ function convert(setting: Setting, raw: string, source: string): string | number
     case "format":
       if (raw !== "text" && raw !== "json") throw bad("text or json");
       return raw;
+    case "origins":
+      return parseOrigins(raw, source);
     case "count": {
       const n = Number(raw);
       if (!/^\d+$/.test(raw) || n < 1 || !Number.isSafeInteger(n)) {
@@ -383,7 +421,7 @@ export function parseServerConfig(
     throw new UsageError(`${(error as Error).message.split("\n")[0]} (see --help)`);
   }
   if (values.help) return "help";
-  const config: Record<string, string | number | undefined> = {};
+  const config: Record<string, string | number | readonly string[] | undefined> = {};
   for (const s of SERVER_SETTINGS) {
     const flag = values[s.flag] as string | undefined;
     const fromEnv = env(s.env);
@@ -392,6 +430,7 @@ export function parseServerConfig(
     else if (s.key === "db") config[s.key] = DEFAULT_DB_PATH;
     else if (s.default !== undefined) config[s.key] = s.default;
   }
+  config.corsOrigins ??= [];
   // Workers share notes through a file unless told where else to keep them.
   config.notes ??= (config.workers as number) > 1
     ? `sqlite:${DEFAULT_SHARED_NOTES_PATH}`

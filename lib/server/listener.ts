@@ -8,6 +8,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 
 /** The form grpc-js wants an address in: IPv6 literals go in brackets. */
@@ -76,8 +77,11 @@ export async function reservePort(host: string, port: number): Promise<number> {
 
 /** Where an accepted connection goes: a grpc-js connection injector, for one. */
 export interface ConnectionSink {
-  /** Takes over the socket. */
-  injectConnection(socket: Socket): void;
+  /**
+   * Takes over the socket; `deadline` (a `Date.now()` time), when given, is
+   * when a connection that has not yet said what it speaks is closed.
+   */
+  injectConnection(socket: Socket, deadline?: number): void;
 }
 
 /** Why {@linkcode ConnectionTracker} closed a connection it had just accepted. */
@@ -156,6 +160,7 @@ export class ConnectionTracker {
       return undefined;
     }
     this.#sockets.add(raw);
+    const deadline = Date.now() + this.silentMs;
     let handed: Socket | undefined;
     // Counting bytes needs no listener of ours on the socket, which grpc-js reads.
     const silent = setTimeout(() => {
@@ -173,7 +178,7 @@ export class ConnectionTracker {
       handOver(socket) {
         if (handed !== undefined || raw.destroyed || socket.destroyed) return;
         handed = socket;
-        sink.injectConnection(socket);
+        sink.injectConnection(socket, deadline);
       },
     };
   }
@@ -209,4 +214,81 @@ export class ConnectionTracker {
   destroyAll(): void {
     for (const socket of this.#sockets) socket.destroy();
   }
+}
+
+/** The HTTP/2 client connection preface (RFC 9113 §3.4). */
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/** Where {@linkcode splitByProtocol} sends each connection. */
+export interface ProtocolSinks {
+  /** Takes connections that speak HTTP/2 (by ALPN `h2`, or the preface). */
+  http2: ConnectionSink;
+  /** Takes every other connection (HTTP/1.x). */
+  http1: ConnectionSink;
+  /**
+   * Milliseconds a connection may take to send enough bytes to tell, when
+   * it comes without a deadline of its own; it is then closed.
+   * @default {10000}
+   */
+  timeoutMs?: number;
+  /**
+   * Told of each connection closed because it did not say in time.
+   * @default {nothing}
+   */
+  onSilent?: () => void;
+}
+
+/**
+ * A sink that tells HTTP/2 from HTTP/1.x on each connection and hands it
+ * on: by ALPN when TLS negotiated it, else by the first bytes, read while
+ * they match the HTTP/2 preface (24 bytes at most) and put back with
+ * `unshift()` before the connection is handed on.
+ */
+export function splitByProtocol(sinks: ProtocolSinks): ConnectionSink {
+  return {
+    injectConnection(socket, deadline) {
+      const alpn = (socket as { alpnProtocol?: string | false }).alpnProtocol;
+      if (alpn === "h2") return sinks.http2.injectConnection(socket);
+      if (alpn === "http/1.1") return sinks.http1.injectConnection(socket);
+      // One deadline from the accept covers a TLS handshake and these first bytes.
+      sniff(socket, sinks, deadline ?? Date.now() + (sinks.timeoutMs ?? 10_000));
+    },
+  };
+}
+
+/** Reads the first bytes of `socket` until they tell its protocol, then hands it on. */
+function sniff(socket: Socket, sinks: ProtocolSinks, deadline: number): void {
+  let seen: Buffer = Buffer.alloc(0);
+  const timer = setTimeout(() => {
+    // The connection tracker's own deadline may have closed (and counted) it.
+    if (socket.destroyed) return;
+    socket.destroy();
+    sinks.onSilent?.();
+  }, Math.max(0, deadline - Date.now()));
+  const done = () => {
+    clearTimeout(timer);
+    socket.off("data", onData);
+    socket.off("close", onClose);
+  };
+  const onClose = () => done();
+  const onData = (chunk: Buffer) => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, PREFACE.length);
+    const http2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+    if (http2 && seen.length < PREFACE.length) return;
+    done();
+    // The next owner reads these bytes first. Our HTTP/2 session only adds
+    // a 'data' listener, which does not restart a paused socket; the
+    // HTTP/1.1 server resumes the socket itself.
+    socket.pause();
+    socket.unshift(seen);
+    if (http2) {
+      sinks.http2.injectConnection(socket);
+      socket.resume();
+    } else {
+      sinks.http1.injectConnection(socket);
+    }
+  };
+  socket.on("data", onData);
+  socket.on("close", onClose);
 }

@@ -23,6 +23,7 @@ import {
   type ConnectionTrackerOptions,
   listen,
   type ListenAddress,
+  splitByProtocol,
 } from "./listener.ts";
 import { createCallObserver, createLogger, type Logger } from "./telemetry.ts";
 import { createMemoryNotesStore } from "../notes/memory.ts";
@@ -31,6 +32,8 @@ import type { RouteNotesStore } from "../core/notes_store.ts";
 import { createRouteGuideHandlers } from "../core/handlers.ts";
 import { createTlsListener, type TlsFiles } from "./tls.ts";
 import { createRefusalLog, type RefusalLog } from "./refusals.ts";
+import { createLazyWebHandler } from "./web.ts";
+import { Http1Server, type Http1ServerOptions } from "../http1/server.ts";
 
 export type { KeepaliveOptions } from "../grpc/server.ts";
 export type { TlsFiles } from "./tls.ts";
@@ -84,6 +87,11 @@ export interface ServeOptions {
   keepalive?: KeepaliveOptions;
   /** Serve TLS only, from these PEM files; read again by {@linkcode RouteGuideServer.reloadTls}. */
   tls?: TlsFiles;
+  /**
+   * Origins whose pages may call the web protocols (CORS); `*` for any.
+   * @default {[] (same origin only)}
+   */
+  corsOrigins?: readonly string[] | "*";
   /**
    * Share the ports with other processes that also ask for it (the
    * kernel's `SO_REUSEPORT`): each new connection goes to one of them.
@@ -184,6 +192,7 @@ async function createListener(
 /** The plaintext health-only port and what serves it. */
 interface HealthOnlyPort {
   server: HealthOnlyServer;
+  http1: Http1Server;
   listener: NetServer;
   port: number;
 }
@@ -192,18 +201,40 @@ interface HealthOnlyPort {
 async function listenHealthOnly(
   grpcServer: GrpcServer,
   connections: ConnectionTracker,
-  address: ListenAddress,
+  parts: { address: ListenAddress; logger: Logger; limits: ServerLimits },
 ): Promise<HealthOnlyPort> {
-  const server = grpcServer.createHealthOnlyServer();
-  const listener = createServer(connections.acceptInto(server));
+  const { address } = parts;
+  // Answers GET /healthz too, for load balancers and Kubernetes httpGet probes.
+  const web = createLazyWebHandler({
+    dispatch: () => {
+      throw new Error("the health-only port serves no web RPCs");
+    },
+    serving: () => grpcServer.serving,
+    logger: parts.logger,
+    healthOnly: true,
+  });
+  const server = grpcServer.createHealthOnlyServer(web.http2);
+  const http1 = new Http1Server(web, http1Options(parts.limits));
+  const split = splitByProtocol({
+    http2: server,
+    http1: { injectConnection: (socket) => http1.accept(socket) },
+    timeoutMs: connections.silentMs,
+  });
+  const listener = createServer(connections.acceptInto(split));
   const port = await listen(listener, address);
-  return { server, listener, port };
+  return { server, http1, listener, port };
+}
+
+/** HTTP/1.x limits from the server's: the header section counts against the metadata limit. */
+function http1Options(limits: ServerLimits): Http1ServerOptions {
+  return { maxHeaderBytes: limits.maxMetadataBytes ?? 8192 };
 }
 
 /** What {@linkcode shutDownInOrder} stops. */
 interface RunningParts {
   binding: RouteGuideBinding;
   grpcServer: GrpcServer;
+  http1: Http1Server;
   listener: NetServer;
   healthOnly?: HealthOnlyPort;
   connections: ConnectionTracker;
@@ -222,8 +253,11 @@ async function shutDownInOrder(parts: RunningParts, graceMs: number): Promise<Sh
   grpcServer.markNotServing();
   binding.refuseNewCalls();
   parts.listener.close();
-  // Tells every connection to go away once its calls end.
+  // Tells every connection to go away once its calls end: HTTP/2 by
+  // GOAWAY; HTTP/1.x idle ones close now, the others after their answer.
   grpcServer.askConnectionsToClose(graceMs + 2000);
+  parts.http1.close();
+  parts.healthOnly?.http1.close();
   await binding.idle(AbortSignal.timeout(graceMs));
   const cancelled = binding.cancelAll("the server is shutting down");
   // Let the last replies and statuses reach the clients, which then
@@ -234,6 +268,8 @@ async function shutDownInOrder(parts: RunningParts, graceMs: number): Promise<Sh
     parts.healthOnly.listener.close();
     parts.healthOnly.server.close();
   }
+  parts.http1.destroyAll();
+  parts.healthOnly?.http1.destroyAll();
   connections.destroyAll();
   parts.refusals.close();
   await parts.notes.close();
@@ -262,10 +298,19 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   const limits = options.limits ?? {};
   const binding = bindService(options, { notes, logger });
   const observed = options.telemetry === true || logger.enabled("info");
-  const grpcServer = createGrpcServer(binding, {
+  // The web protocols are bridged into grpc-js; lib/web/ loads on the first web request.
+  const web = createLazyWebHandler({
+    dispatch: (stream, headers) => grpcServer.dispatchStream(stream, headers),
+    serving: () => grpcServer.serving,
+    maxMessageBytes: limits.maxMessageBytes,
+    corsOrigins: options.corsOrigins,
+    logger,
+  });
+  const grpcServer: GrpcServer = createGrpcServer(binding, {
     limits,
     keepalive: options.keepalive,
     interceptors: observed ? [observeCalls(createCallObserver(logger))] : [],
+    otherRequests: web.http2,
   });
   // We own the listener and hand each accepted connection to grpc-js: this
   // lets shutdown see every socket and wait for it to flush and close.
@@ -275,6 +320,14 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     ...limits,
     onRefusal: (why) => refusals.count(why),
   });
+  // HTTP/2 (gRPC, and web calls over h2) goes to grpc-js's transport, HTTP/1.x to ours.
+  const http1 = new Http1Server(web, http1Options(limits));
+  const split = splitByProtocol({
+    http2: grpcServer,
+    http1: { injectConnection: (socket) => http1.accept(socket) },
+    timeoutMs: connections.silentMs,
+    onSilent: () => refusals.count("silent"),
+  });
   // Refusals and timeouts on every port go into one summary line a second.
   const refusals = createRefusalLog({
     logger,
@@ -283,7 +336,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   });
   const { listener, reloadTls } = await createListener(options.tls, {
     connections,
-    sink: grpcServer,
+    sink: split,
     logger,
     refusals,
   });
@@ -293,9 +346,9 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   if (options.healthPort !== undefined) {
     try {
       healthOnly = await listenHealthOnly(grpcServer, connections, {
-        host,
-        port: options.healthPort,
-        reusePort,
+        address: { host, port: options.healthPort, reusePort },
+        logger,
+        limits,
       });
     } catch (error) {
       listener.close();
@@ -317,7 +370,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     reloadTls,
     shutdown(graceMs) {
       stopping ??= shutDownInOrder(
-        { binding, grpcServer, listener, healthOnly, connections, refusals, notes },
+        { binding, grpcServer, http1, listener, healthOnly, connections, refusals, notes },
         graceMs,
       );
       return stopping;

@@ -163,7 +163,15 @@ export function createCallObserver(logger: Logger): CallObserver {
         attributes: { ...attributes, "network.peer.address": peer },
       });
       let ended = false;
+      // Plain gRPC unless the web bridge said otherwise.
+      let carried = { protocol: "grpc", codec: "proto", http: "2" };
       return {
+        protocol(label) {
+          const match = /^(\S+)\+(\S+) HTTP\/(\S+)$/.exec(label);
+          if (match === null) return;
+          carried = { protocol: match[1], codec: match[2], http: match[3] };
+          span.setAttribute("rpc.web.protocol", label);
+        },
         end(code, details) {
           if (ended) return;
           ended = true;
@@ -181,6 +189,7 @@ export function createCallObserver(logger: Logger): CallObserver {
               peer,
               status: codeName(code),
               duration_ms: Math.round(ms * 1000) / 1000,
+              ...carried,
             };
             if (code !== Code.OK && details) fields.details = details;
             logger.log(level, "call", fields);

@@ -149,7 +149,7 @@ async function checkThenHandOver(
   admission.handOver(socket);
 }
 
-/** Reads the TLS files and makes an HTTP/2 (ALPN `h2`) TLS listener from them. */
+/** Reads the TLS files and makes a TLS listener (ALPN `h2` and `http/1.1`) from them. */
 export async function createTlsListener(
   tls: TlsFiles,
   options: TlsListenerOptions,
@@ -158,7 +158,8 @@ export async function createTlsListener(
   const checkClient = () => options.checkClient ?? credentials.checkClient;
   const server = createTlsServer({
     ...credentials.context,
-    ALPNProtocols: ["h2"],
+    // The same port serves HTTP/2 (gRPC, web calls) and HTTP/1.1 (web calls, the page).
+    ALPNProtocols: ["h2", "http/1.1"],
     // The runtime's own check of client certificates misses keyUsage and
     // gives no reason (see client_certs.ts): it asks for one, and we
     // check it below.

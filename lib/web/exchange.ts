@@ -60,8 +60,18 @@ export interface HttpExchange {
    * Returns `false` when the caller should wait for `done` before writing more.
    */
   write(chunk: Uint8Array, done?: () => void): boolean;
-  /** Ends the response, after `chunk` when given. */
-  end(chunk?: Uint8Array): void;
+  /**
+   * Ends the response, after `chunk` when given, with `trailers` (names
+   * lower case) when the transport can send them (see
+   * {@linkcode trailersSupported}); otherwise trailers are dropped.
+   */
+  end(chunk?: Uint8Array, trailers?: Readonly<Record<string, HeaderValue>>): void;
+  /**
+   * Whether {@linkcode end} can send response trailers: true on HTTP/2
+   * (which `application/grpc+json`, gRPC with real trailers, needs); absent
+   * or false on HTTP/1.x.
+   */
+  readonly trailersSupported?: boolean;
   /**
    * Ends the exchange at once, its response unfinished: an HTTP/2 stream is
    * reset, an HTTP/1.x connection closed. `signal` aborts.

@@ -307,3 +307,38 @@ Deno.test("grpcTimeoutMs() reads every unit and refuses what is not a timeout", 
     assert.equal(grpcTimeoutMs(bad), undefined, JSON.stringify(bad));
   }
 });
+
+Deno.test("grpc-js seam: dispatch() hands a stream to the 'stream' handler grpc-js wired on its HTTP/2 server", () => {
+  const server = new grpc.Server();
+  const transport = useNativeTransport(server);
+  assert.throws(
+    () => transport.dispatch({}, {}),
+    /native_transport\.ts/,
+    "dispatch() before grpc-js wired its handler must say so",
+  );
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  try {
+    // The least of a node:http2 stream: grpc-js answers an unknown method at once.
+    const answered: Record<string, unknown>[] = [];
+    const stream = Object.assign({}, {
+      session: { socket: {} },
+      once: () => stream,
+      on: () => stream,
+      respond: (headers: Record<string, unknown>) => answered.push(headers),
+    });
+    transport.dispatch(stream, {
+      ":method": "POST",
+      ":path": "/no.Such/Method",
+      "content-type": "application/grpc",
+    });
+    assert.equal(
+      answered.length,
+      1,
+      "grpc-js did not answer a dispatched stream: its 'stream' handler moved; update lib/grpc/native_transport.ts",
+    );
+    assert.equal(String(answered[0]["grpc-status"]), "12");
+  } finally {
+    injector.destroy();
+    server.forceShutdown();
+  }
+});

@@ -53,6 +53,7 @@ Deno.test("parseServerConfig() without flags or variables gives the defaults", (
     logFormat: "text",
     notes: "memory",
     workers: 1,
+    corsOrigins: [],
   };
   assert.deepEqual(parse([]), expected);
   // The environment is optional.
@@ -95,13 +96,17 @@ const SAMPLES = {
   format: ["json", "json"],
   notes: ["sqlite:/tmp/notes.db", "sqlite:/tmp/notes.db"],
   workers: ["3", 3],
+  origins: ["https://a.example, http://localhost:8080", [
+    "https://a.example",
+    "http://localhost:8080",
+  ]],
 } as const;
 
 /** Every setting set to its sample value (TLS files come as a pair, so all are set). */
 function sampleConfig() {
   const vars: Record<string, string> = {};
   const flags: string[] = [];
-  const expected: Record<string, string | number> = {};
+  const expected: Record<string, string | number | readonly string[]> = {};
   for (const s of SERVER_SETTINGS) {
     const [raw, value] = SAMPLES[s.kind];
     vars[s.env] = raw;
@@ -285,4 +290,25 @@ Deno.test("parseServerConfig() takes PostgreSQL URLs for --notes and rejects oth
     /^--notes must be memory, sqlite:PATH or postgres:\/\/USER@HOST:PORT\/DATABASE: got "redis:\/\/localhost"$/,
   );
   assertUsageError(["--notes", "sqlite:"], {}, /^--notes must be memory, sqlite:PATH/);
+});
+
+Deno.test("--cors-origins takes * or a comma list of origins, and names a malformed one", () => {
+  assert.equal(parse(["--cors-origins", "*"]).corsOrigins, "*");
+  assert.deepEqual(parse([], { ROUTEGUIDE_CORS_ORIGINS: "https://a.example" }).corsOrigins, [
+    "https://a.example",
+  ]);
+  for (
+    const bad of ["example.com", "https://a.example/", "https://a.example/page", "ftp://a.example"]
+  ) {
+    assertUsageError(
+      ["--cors-origins", `https://ok.example,${bad}`],
+      {},
+      new RegExp(
+        `--cors-origins must be \\* or a comma-separated list of origins.*${
+          bad.replace(/[.*/]/g, "\\$&")
+        }`,
+      ),
+    );
+  }
+  assertUsageError(["--cors-origins", " , "], {}, /got none/);
 });

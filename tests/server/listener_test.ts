@@ -9,6 +9,7 @@ import {
   formatAddress,
   listen,
   reservePort,
+  splitByProtocol,
 } from "../../lib/server/listener.ts";
 import { waitFor, within } from "../_async.ts";
 
@@ -99,4 +100,76 @@ Deno.test("ConnectionTracker closes a connection that stays silent", async () =>
     tracker.destroyAll();
     await listener.close();
   }
+});
+
+/** A listener on a free loopback port whose connections go through `splitByProtocol`. */
+async function splitting(timeoutMs = 10_000) {
+  const got: { kind: "http2" | "http1"; bytes: Promise<string> }[] = [];
+  const sink = (kind: "http2" | "http1") => ({
+    injectConnection(socket: Socket) {
+      // Both owners read from the first byte, the sniffed ones included.
+      let text = "";
+      const bytes = new Promise<string>((resolve) => {
+        socket.on("data", (chunk: Uint8Array) => {
+          text += new TextDecoder().decode(chunk);
+          if (text.endsWith("END")) resolve(text);
+        });
+      });
+      if (kind === "http1") socket.resume();
+      got.push({ kind, bytes });
+    },
+  });
+  const splitter = splitByProtocol({ http2: sink("http2"), http1: sink("http1"), timeoutMs });
+  const server = createServer((socket) => splitter.injectConnection(socket));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    got,
+    port,
+    [Symbol.asyncDispose]: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Connects and writes `pieces` one by one, each after the last was flushed. */
+async function sendPieces(port: number, pieces: string[]): Promise<Socket> {
+  const socket = connect(port, "127.0.0.1");
+  await new Promise((resolve) => socket.once("connect", resolve));
+  for (const piece of pieces) await new Promise((resolve) => socket.write(piece, resolve));
+  return socket;
+}
+
+Deno.test("splitByProtocol() hands a connection starting with the HTTP/2 preface to the HTTP/2 sink, bytes intact, however it is split", async () => {
+  await using split = await splitting();
+  const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  const socket = await sendPieces(split.port, [
+    preface.slice(0, 3),
+    preface.slice(3, 20),
+    preface.slice(20) + "END",
+  ]);
+  try {
+    await waitFor(() => split.got.length === 1, "a sink to get the connection");
+    assert.equal(split.got[0].kind, "http2");
+    assert.equal(await within(split.got[0].bytes, 5000, "the bytes"), preface + "END");
+  } finally {
+    socket.destroy();
+  }
+});
+
+Deno.test("splitByProtocol() hands anything else (HTTP/1.1) to the other sink at its first differing byte, bytes intact", async () => {
+  await using split = await splitting();
+  const socket = await sendPieces(split.port, ["P", "OST / HTTP/1.1\r\n\r\nEND"]);
+  try {
+    await waitFor(() => split.got.length === 1, "a sink to get the connection");
+    assert.equal(split.got[0].kind, "http1");
+    assert.equal(await within(split.got[0].bytes, 5000, "the bytes"), "POST / HTTP/1.1\r\n\r\nEND");
+  } finally {
+    socket.destroy();
+  }
+});
+
+Deno.test("splitByProtocol() closes a connection that stops partway through the preface", async () => {
+  await using split = await splitting(200);
+  const socket = await sendPieces(split.port, ["PRI * HTTP/2"]);
+  await within(new Promise((resolve) => socket.once("close", resolve)), 5000, "the close");
+  assert.equal(split.got.length, 0);
 });

@@ -1,0 +1,331 @@
+/**
+ * The bridge against the real grpc-js (a test service): metadata both ways,
+ * trailers, errors, deadlines, cancellation and backpressure, as each
+ * protocol carries them.
+ */
+
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { createWebHandler } from "../../lib/web/handler.ts";
+import { fakeExchange, type FakeRequest } from "./_exchange.ts";
+import { startEcho } from "./_echo.ts";
+import { envelope, envelopes, parseTrailerBlock } from "./_http.ts";
+import { waitFor, within } from "../_async.ts";
+
+/** Lets the event loop turn `n` times (timers and I/O included). */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** Serves one fake exchange through the web handler and the echo server. */
+function serveOne(
+  echo: ReturnType<typeof startEcho>,
+  request: FakeRequest,
+  maxMessageBytes?: number,
+) {
+  const handler = createWebHandler({
+    dispatch: echo.dispatch,
+    methods: echo.methods,
+    maxMessageBytes,
+    compressMinBytes: 0,
+  });
+  const fake = fakeExchange(request);
+  handler(fake.exchange);
+  return fake;
+}
+
+Deno.test("gRPC-Web: custom and -bin metadata reach the call; response headers and trailers come back, trailers in the 0x80 frame", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: {
+      "content-type": "application/grpc-web+proto",
+      "x-custom": "hello",
+      "x-data-bin": Buffer.from([1, 2, 255]).toString("base64"),
+      "routeguide-web-protocol": "forged",
+    },
+    body: [envelope(0, "ping")],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers["content-type"], "application/grpc-web+proto");
+  assert.deepEqual(answer.headers["x-echo"], ["hello"]);
+  assert.deepEqual(answer.headers["x-echo-bin"], [Buffer.from([1, 2, 255]).toString("base64")]);
+  // The bridge's own protocol label, never the client's.
+  assert.deepEqual(answer.headers["x-protocol"], ["grpc-web+proto HTTP/2"]);
+  const frames = envelopes(answer.body);
+  assert.deepEqual(frames.map((f) => f.flags), [0, 0x80]);
+  assert.equal(new TextDecoder().decode(frames[0].data), "ping");
+  const trailers = parseTrailerBlock(frames[1].data);
+  assert.equal(trailers["grpc-status"], "0");
+  assert.equal(trailers["x-trail"], "t");
+});
+
+Deno.test("gRPC-Web: an error's status, percent-encoded message and trailers go in the trailers frame with HTTP 200", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Fail",
+    headers: { "content-type": "application/grpc-web" },
+    body: [envelope(0, "x")],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 200);
+  const frames = envelopes(answer.body);
+  assert.equal(frames.length, 1);
+  assert.equal(frames[0].flags, 0x80);
+  const trailers = parseTrailerBlock(frames[0].data);
+  assert.equal(trailers["grpc-status"], "3");
+  assert.equal(trailers["grpc-message"], "bad thing: 100%25");
+  assert.equal(trailers["x-trail"], "t");
+});
+
+Deno.test("Connect unary: response headers as headers, trailers as trailer- headers", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: { "content-type": "application/json", "x-custom": "hi" },
+    body: ['{"a":', "1}"],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers["content-type"], "application/json");
+  assert.deepEqual(answer.headers["x-echo"], ["hi"]);
+  assert.deepEqual(answer.headers["trailer-x-trail"], ["t"]);
+  assert.equal(answer.text(), '{"a":1}');
+  assert.equal(answer.headers["content-length"], "7");
+});
+
+Deno.test("Connect unary: an error is JSON {code, message} with the spec's HTTP status, trailers as trailer- headers", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Fail",
+    headers: { "content-type": "application/proto" },
+    body: ["x"],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 400);
+  assert.equal(answer.headers["content-type"], "application/json");
+  assert.deepEqual(JSON.parse(answer.text()), {
+    code: "invalid_argument",
+    message: "bad thing: 100%",
+  });
+  assert.deepEqual(answer.headers["trailer-x-trail"], ["t"]);
+});
+
+Deno.test("Connect streaming: the end-of-stream message (flag 0x02) carries the error and the trailers", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Fail",
+    headers: { "content-type": "application/connect+proto" },
+    body: [envelope(0, "x")],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 200);
+  const frames = envelopes(answer.body);
+  assert.deepEqual(frames.map((f) => f.flags), [0x02]);
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(frames[0].data)), {
+    error: { code: "invalid_argument", message: "bad thing: 100%" },
+    metadata: { "x-trail": ["t"] },
+  });
+});
+
+Deno.test("gRPC+JSON: the status goes in real trailers", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: { "content-type": "application/grpc+json" },
+    body: [envelope(0, "{}")],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.headers["content-type"], "application/grpc+json");
+  assert.equal(answer.trailers?.["grpc-status"], "0");
+  assert.deepEqual(answer.trailers?.["x-trail"], ["t"]);
+  assert.deepEqual(envelopes(answer.body).map((f) => new TextDecoder().decode(f.data)), ["{}"]);
+});
+
+Deno.test("connect-timeout-ms is the call's deadline: deadline_exceeded with HTTP 504", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Wait",
+    headers: { "content-type": "application/proto", "connect-timeout-ms": "50" },
+    body: ["x"],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 504);
+  assert.equal(JSON.parse(answer.text()).code, "deadline_exceeded");
+});
+
+Deno.test("a malformed connect-timeout-ms is invalid_argument naming the header", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: { "content-type": "application/proto", "connect-timeout-ms": "soon" },
+    body: ["x"],
+  });
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.equal(answer.status, 400);
+  assert.match(JSON.parse(answer.text()).message, /connect-timeout-ms.*"soon"/);
+});
+
+Deno.test("a client that goes away cancels the grpc-js call", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Wait",
+    headers: { "content-type": "application/grpc-web" },
+    body: [envelope(0, "x")],
+  });
+  // The call has started once grpc-js saw its metadata.
+  await waitFor(() => echo.lastMetadata() !== undefined, "the call to start");
+  fake.disconnect();
+  await within(echo.cancelled, 5000, "grpc-js's cancel");
+});
+
+Deno.test("write callbacks follow the exchange's: grpc-js writes the next message only after the last was sent", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Stream",
+    headers: { "content-type": "application/grpc-web" },
+    body: [envelope(0, new Uint8Array([5]))],
+    holdWrites: true,
+  });
+  await waitFor(() => fake.writes.length > 0, "the first write");
+  // Everything grpc-js could do without the callback happens within a few turns.
+  await turns(20);
+  assert.equal(fake.writes.length, 1, "grpc-js went on writing before the first write was done");
+  const timer = setInterval(() => fake.release(), 5);
+  try {
+    const done = await within(fake.answer, 5000, "the answer");
+    assert.equal(envelopes(done.body).length, 6);
+  } finally {
+    clearInterval(timer);
+  }
+});
+
+Deno.test("bidi over gRPC-Web: each message is answered as it arrives, before the body ends", async () => {
+  using echo = startEcho();
+  const fake = serveOne(echo, {
+    path: "/test.Echo/Bidi",
+    headers: { "content-type": "application/grpc-web" },
+    body: [envelope(0, "one")],
+    holdBody: true,
+  });
+  await waitFor(() => fake.writes.length > 0, "the first answer");
+  assert.equal(new TextDecoder().decode(envelopes(fake.writes[0])[0].data), "one");
+  fake.send(envelope(0, "two"));
+  fake.send(undefined);
+  const answer = await within(fake.answer, 5000, "the answer");
+  assert.deepEqual(
+    envelopes(answer.body).map((f) => new TextDecoder().decode(f.data)),
+    ["one", "two", "grpc-status: 0\r\ngrpc-message: OK\r\n"],
+  );
+});
+
+Deno.test("gzip both ways: gRPC-Web (grpc-encoding, flag 0x01), Connect unary (content-encoding), Connect streaming (connect-content-encoding)", async () => {
+  using echo = startEcho();
+  const payload = "a message worth compressing ".repeat(20);
+  const web = await serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: {
+      "content-type": "application/grpc-web",
+      "grpc-encoding": "gzip",
+      "grpc-accept-encoding": "gzip",
+    },
+    body: [envelope(1, gzipSync(payload))],
+  }).answer;
+  assert.equal(web.headers["grpc-encoding"], "gzip");
+  const message = envelopes(web.body)[0];
+  assert.equal(message.flags, 1);
+  assert.equal(gunzipSync(message.data).toString(), payload);
+
+  const unary = await serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: {
+      "content-type": "application/proto",
+      "content-encoding": "gzip",
+      "accept-encoding": "gzip, br",
+    },
+    body: [gzipSync(payload)],
+  }).answer;
+  assert.equal(unary.status, 200);
+  assert.equal(unary.headers["content-encoding"], "gzip");
+  assert.equal(gunzipSync(unary.body).toString(), payload);
+
+  const stream = await serveOne(echo, {
+    path: "/test.Echo/Bidi",
+    headers: {
+      "content-type": "application/connect+proto",
+      "connect-content-encoding": "gzip",
+      "connect-accept-encoding": "gzip",
+    },
+    body: [envelope(1, gzipSync(payload))],
+  }).answer;
+  assert.equal(stream.headers["connect-content-encoding"], "gzip");
+  const frames = envelopes(stream.body);
+  assert.equal(frames[0].flags, 1);
+  assert.equal(gunzipSync(frames[0].data).toString(), payload);
+  assert.equal(frames[1].flags, 2);
+});
+
+Deno.test("a gzip bomb is refused with resource_exhausted: the limit applies after decompression", async () => {
+  using echo = startEcho();
+  const bomb = gzipSync(new Uint8Array(8 * 1024 * 1024));
+  assert.ok(bomb.length < 64 * 1024);
+  const unary = await serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: { "content-type": "application/proto", "content-encoding": "gzip" },
+    body: [bomb],
+  }, 1024 * 1024).answer;
+  assert.equal(unary.status, 429);
+  assert.equal(JSON.parse(unary.text()).code, "resource_exhausted");
+  const web = await serveOne(echo, {
+    path: "/test.Echo/Unary",
+    headers: { "content-type": "application/grpc-web", "grpc-encoding": "gzip" },
+    body: [envelope(1, bomb)],
+  }, 1024 * 1024).answer;
+  assert.equal(parseTrailerBlock(envelopes(web.body)[0].data)["grpc-status"], "8");
+});
+
+/**
+ * A google.rpc.Status (code 3, message "bad", one detail: an Any of type
+ * google.rpc.ErrorInfo holding bytes 0x0a 0x01 0x78), by hand from status.proto and any.proto.
+ */
+function statusWithDetail(): Uint8Array {
+  const typeUrl = new TextEncoder().encode("type.googleapis.com/google.rpc.ErrorInfo");
+  const value = [0x0a, 0x01, 0x78];
+  const any = [0x0a, typeUrl.length, ...typeUrl, 0x12, value.length, ...value];
+  return new Uint8Array([
+    0x08,
+    3,
+    0x12,
+    3,
+    ...new TextEncoder().encode("bad"),
+    0x1a,
+    any.length,
+    ...any,
+  ]);
+}
+
+Deno.test("grpc-status-details-bin: passed through in gRPC-Web's trailers, Connect's details in the error JSON", async () => {
+  using echo = startEcho();
+  const bin = Buffer.from(statusWithDetail()).toString("base64");
+  const web = await serveOne(echo, {
+    path: "/test.Echo/Fail",
+    headers: { "content-type": "application/grpc-web", "x-details-bin": bin },
+    body: [envelope(0, "x")],
+  }).answer;
+  const trailers = parseTrailerBlock(envelopes(web.body)[0].data);
+  assert.deepEqual(
+    Buffer.from(trailers["grpc-status-details-bin"], "base64"),
+    Buffer.from(statusWithDetail()),
+  );
+  const connect = await serveOne(echo, {
+    path: "/test.Echo/Fail",
+    headers: { "content-type": "application/json", "x-details-bin": bin },
+    body: ["{}"],
+  }).answer;
+  const error = JSON.parse(connect.text());
+  assert.equal(error.details.length, 1);
+  assert.equal(error.details[0].type, "google.rpc.ErrorInfo");
+  assert.deepEqual(Buffer.from(error.details[0].value, "base64"), Buffer.from([0x0a, 0x01, 0x78]));
+});
