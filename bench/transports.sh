@@ -15,7 +15,8 @@
 #                 (ROUTEGUIDE_TRANSPORT=native)
 #   node-h2       BEFORE again with ROUTEGUIDE_TRANSPORT=node: the runtime's
 #                 node:http2, for checkouts that still have it (git worktree
-#                 add --detach ../before dde051c makes one)
+#                 add --detach ../before dde051c makes one); NODE_H2=0 leaves
+#                 it out, for checkouts without it
 #   node-peer     NODE_SERVER, the Node.js reference server
 #   go-peer       GO_SERVER, the Go reference server
 #   ours@VERSION  OTHER_DENO, this checkout again on another Deno binary (to
@@ -55,7 +56,7 @@ if [ -n "${OTHER_DENO:-}" ]; then
 fi
 if [ -n "${BEFORE:-}" ]; then
   start_deno before $((BASE + 2)) "$(realpath "$BEFORE")" native
-  start_deno node-h2 $((BASE + 3)) "$(realpath "$BEFORE")" node
+  [ "${NODE_H2:-1}" = 0 ] || start_deno node-h2 $((BASE + 3)) "$(realpath "$BEFORE")" node
 fi
 if [ -n "${NODE_SERVER:-}" ]; then
   start node-peer $((BASE + 4)) "$HERE" node "$(realpath "$NODE_SERVER")" --port $((BASE + 4)) --db "$DB"

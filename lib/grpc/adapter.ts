@@ -12,7 +12,8 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { type CallLifecycle, CallRegistry, type CallStatus } from "./call_registry.ts";
-import type { Feature } from "../core/feature_index.ts";
+import type { Feature, FeatureDb } from "../core/feature_index.ts";
+import { createFeatureBytes } from "./feature_bytes.ts";
 import { endedMidMessage, TRUNCATED } from "./call_internals.ts";
 import { readAll, writeAll } from "./streams.ts";
 import { loadRouteGuidePackage } from "./proto.ts";
@@ -45,6 +46,11 @@ export interface BindRouteGuideOptions {
    * @default {8192}
    */
   maxMetadataBytes?: number;
+  /**
+   * The handlers' feature database: when given, each of its features is
+   * encoded once and its bytes reused by GetFeature and ListFeatures.
+   */
+  features?: FeatureDb;
 }
 
 /** The RouteGuide service bound to grpc-js, with control over its calls. */
@@ -293,6 +299,25 @@ function bidiStreamingCall<Req, Res>(
 }
 
 /**
+ * The RouteGuide service definition; with `features`, its `Feature` replies
+ * use that database's encode-once serializer (same bytes, made once).
+ */
+function serviceDefinition(features?: FeatureDb): grpc.ServiceDefinition {
+  const pkg = grpc.loadPackageDefinition(loadRouteGuidePackage());
+  const service = ((pkg.routeguide as grpc.GrpcObject)
+    .RouteGuide as grpc.ServiceClientConstructor).service;
+  if (features === undefined) return service;
+  const get = service.GetFeature as grpc.MethodDefinition<unknown, Feature>;
+  const bytes = createFeatureBytes({ db: features, encode: get.responseSerialize });
+  const encode = (feature: Feature) => bytes.encode(feature);
+  return {
+    ...service,
+    GetFeature: { ...get, responseSerialize: encode },
+    ListFeatures: { ...service.ListFeatures, responseSerialize: encode },
+  };
+}
+
+/**
  * Binds RouteGuide handlers to grpc-js.
  *
  * @example
@@ -337,11 +362,8 @@ export function bindRouteGuide(
       (notes, ctx) => handlers.routeChat(notes, ctx),
     ),
   };
-  const pkg = grpc.loadPackageDefinition(loadRouteGuidePackage());
-  const definition = (pkg.routeguide as grpc.GrpcObject)
-    .RouteGuide as grpc.ServiceClientConstructor;
   return {
-    definition: definition.service,
+    definition: serviceDefinition(options.features),
     implementation,
     get inFlight() {
       return registry.size;

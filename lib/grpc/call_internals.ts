@@ -18,6 +18,8 @@ export interface Http2StreamLike extends NodeJS.EventEmitter {
   readonly aborted?: boolean;
   /** The RST_STREAM code, once the stream was reset. */
   readonly rstCode?: number;
+  /** The call's deadline (`Date.now()` time) when our transport keeps it, not grpc-js. */
+  readonly callDeadline?: number;
 }
 
 /** The innermost grpc-js call object, which owns the HTTP/2 stream and the message decoder. */
@@ -70,4 +72,15 @@ export function http2StreamOf(call: object): Http2StreamLike | undefined {
 export function endedMidMessage(call: object): boolean {
   const state = baseCallOf(call)?.decoder?.readState;
   return state !== undefined && state !== 0;
+}
+
+/**
+ * The call's deadline (`Date.now()` time) as our transport keeps it, or
+ * `Infinity`: `grpc-timeout` never reaches grpc-js then (its
+ * `call.getDeadline()` is `Infinity`), and the transport answers
+ * `DEADLINE_EXCEEDED`. `link` is a link of the call's interceptor chain
+ * (what an interceptor gets).
+ */
+export function transportDeadlineOf(link: BaseCall): number {
+  return baseCallFrom(link)?.stream?.callDeadline ?? Infinity;
 }

@@ -7,7 +7,12 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
-import { type BaseCall, baseCallFrom, NGHTTP2_CANCEL } from "./call_internals.ts";
+import {
+  type BaseCall,
+  baseCallFrom,
+  NGHTTP2_CANCEL,
+  transportDeadlineOf,
+} from "./call_internals.ts";
 import { Code } from "../core/rpc_error.ts";
 
 /** One call being observed. */
@@ -90,9 +95,11 @@ export function observeCalls(observer: CallObserver): grpc.ServerInterceptor {
       })
       .withOnCancel(() => {
         if (statusSent) return;
-        // grpc-js ends an expired call below the interceptors, so the status
-        // is never seen here; the deadline tells which it was.
-        const expired = deadlinePassed(call.getDeadline());
+        // An expired call is ended below the interceptors (by grpc-js, or by
+        // our transport, which keeps gRPC deadlines), so the status is never
+        // seen here; the deadline tells which it was.
+        const expired = deadlinePassed(call.getDeadline()) ||
+          deadlinePassed(transportDeadlineOf(call as BaseCall));
         observation.end(
           expired ? Code.DEADLINE_EXCEEDED : Code.CANCELLED,
           expired ? "deadline exceeded" : "cancelled by the client",

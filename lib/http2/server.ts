@@ -59,6 +59,15 @@ export interface Http2ServerOptions extends ConnectionOptions {
    */
   deadlineGraceMs?: number;
   /**
+   * Whether the transport keeps the deadline of gRPC requests (content-type
+   * `application/grpc`, not gRPC-Web): it takes a valid `grpc-timeout` out
+   * of the headers the server's listeners see and answers
+   * `DEADLINE_EXCEEDED` itself when the deadline passes, closing the stream
+   * (grpc-js then cancels the call). This spares grpc-js's timer per call.
+   * @default {true}
+   */
+  grpcDeadlines?: boolean;
+  /**
    * Socket bytes waiting to be sent past which write callbacks wait for the socket to drain.
    * @default {1048576}
    */
@@ -105,10 +114,29 @@ function latin1(value: string): string {
   return value;
 }
 
-/** Headers as an object, repeated names as arrays (as grpc-js's metadata reads them). */
-function headerObject(fields: readonly HeaderField[]): Http2Headers {
+/**
+ * The `grpc-timeout` of a gRPC request (not gRPC-Web), in milliseconds;
+ * `undefined` for other requests, and for a missing or malformed value
+ * (left to grpc-js, which answers a malformed one with `INTERNAL`).
+ */
+function grpcTimeoutOf(fields: readonly HeaderField[]): number | undefined {
+  let timeout: string | undefined;
+  let grpc = false;
+  for (const [name, value] of fields) {
+    if (name === "grpc-timeout") timeout = value;
+    else if (name === "content-type") {
+      grpc = value === "application/grpc" || value.startsWith("application/grpc+") ||
+        value.startsWith("application/grpc;");
+    }
+  }
+  return grpc ? grpcTimeoutMs(timeout) : undefined;
+}
+
+/** Headers as an object, repeated names as arrays (as grpc-js's metadata reads them), without `skip`. */
+function headerObject(fields: readonly HeaderField[], skip?: string): Http2Headers {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of fields) {
+    if (name === skip) continue;
     const previous = out[name];
     if (previous === undefined) out[name] = value;
     else if (Array.isArray(previous)) previous.push(value);
@@ -266,16 +294,25 @@ export class Http2ServerSession extends EventEmitter {
   #dataArrived: Http2ServerStream[] = [];
   #settingsTimer?: ReturnType<typeof setTimeout>;
   #sweepTimer?: ReturnType<typeof setTimeout>;
-  /** Resets the streams past their `resetAt`; runs again while some have one. */
+  /** When (`Date.now()`) the sweep timer fires; `Infinity` when none is set. */
+  #sweepAt = Infinity;
+  readonly #grpcDeadlines: boolean;
+  readonly #deadlineGraceMs: number;
+  /**
+   * Answers the gRPC calls past their deadline and resets the streams past
+   * their `resetAt`; set again for the earliest time still ahead.
+   */
   readonly #sweep = () => {
     this.#sweepTimer = undefined;
+    this.#sweepAt = Infinity;
     const now = Date.now();
-    let waiting = false;
+    let next = Infinity;
     for (const stream of this.#streams.values()) {
+      if (stream.grpcDeadline <= now) stream.expireGrpcDeadline();
       if (stream.resetAt <= now) stream.destroy();
-      else if (stream.resetAt !== Infinity) waiting = true;
+      else next = Math.min(next, stream.resetAt, stream.grpcDeadline);
     }
-    if (waiting) this.watchDeadlines();
+    if (next !== Infinity) this.watchDeadlines(next);
   };
   /** Called when a socket write has gone to the kernel. */
   readonly #written = (error?: Error | null) => {
@@ -288,6 +325,8 @@ export class Http2ServerSession extends EventEmitter {
     this.socket = socket;
     this.#dispatch = dispatch;
     this.#maxBacklog = options.maxSocketBacklog ?? 1024 * 1024;
+    this.#grpcDeadlines = options.grpcDeadlines ?? true;
+    this.#deadlineGraceMs = options.deadlineGraceMs ?? 500;
     this.#connection = new ServerConnection({ allocate: Buffer.allocUnsafe, ...options });
     socket.setNoDelay?.(true);
     socket.on("data", (bytes: Uint8Array) => {
@@ -373,10 +412,17 @@ export class Http2ServerSession extends EventEmitter {
     return true;
   }
 
-  /** Used by streams: one of them has a `resetAt`; the sweep runs every {@linkcode DEADLINE_SWEEP_MS}. */
-  watchDeadlines(): void {
-    if (this.#sweepTimer !== undefined || this.#destroyed) return;
-    this.#sweepTimer = setTimeout(this.#sweep, DEADLINE_SWEEP_MS);
+  /**
+   * Used by streams: one of them has something due at `at` (`Date.now()`
+   * time; by default a sweep period from now). One timer per session, set
+   * for the earliest time due: with calls of equal timeouts it is set once
+   * per sweep, not once per call.
+   */
+  watchDeadlines(at: number = Date.now() + DEADLINE_SWEEP_MS): void {
+    if (at >= this.#sweepAt || this.#destroyed) return;
+    clearTimeout(this.#sweepTimer);
+    this.#sweepAt = at;
+    this.#sweepTimer = setTimeout(this.#sweep, Math.max(0, at - Date.now()));
     (this.#sweepTimer as { unref?: () => void }).unref?.();
   }
 
@@ -420,7 +466,9 @@ export class Http2ServerSession extends EventEmitter {
       case "request": {
         const stream = new Http2ServerStream(this, event.streamId);
         this.#streams.set(event.streamId, stream);
-        const headers = headerObject(event.headers);
+        const timeout = this.#grpcDeadlines ? grpcTimeoutOf(event.headers) : undefined;
+        const headers = headerObject(event.headers, timeout === undefined ? "" : "grpc-timeout");
+        if (timeout !== undefined) stream.keepGrpcDeadline(timeout, this.#deadlineGraceMs);
         if (event.endStream) stream.pushData(NO_BYTES, true);
         this.emit("stream", stream, headers);
         this.#dispatch(stream, headers);
@@ -584,6 +632,12 @@ export class Http2ServerStream extends LightEmitter {
   #arrived = false;
   /** When (`Date.now()`) the stream is reset if still open; `Infinity` for never. */
   resetAt = Infinity;
+  /** When (`Date.now()`) the transport answers `DEADLINE_EXCEEDED`; `Infinity` for never or done. */
+  grpcDeadline = Infinity;
+  /** The gRPC call's deadline (`Date.now()` time) kept by the transport; `Infinity` for none. */
+  callDeadline = Infinity;
+  /** Whether the transport answered `DEADLINE_EXCEEDED` (the call's own status never went out). */
+  deadlineExceeded = false;
 
   /** Made by the session for each request. */
   constructor(session: Http2ServerSession, id: number) {
@@ -678,7 +732,36 @@ export class Http2ServerStream extends LightEmitter {
    */
   resetAfter(ms: number): void {
     this.resetAt = Date.now() + ms;
-    this.session.watchDeadlines();
+    this.session.watchDeadlines(this.resetAt);
+  }
+
+  /** Used by the session: the transport keeps this gRPC call's deadline, `ms` from now. */
+  keepGrpcDeadline(ms: number, graceMs: number): void {
+    this.grpcDeadline = this.callDeadline = Date.now() + ms;
+    this.resetAt = this.grpcDeadline + graceMs;
+    this.session.watchDeadlines(this.grpcDeadline);
+  }
+
+  /**
+   * Used by the session: the gRPC deadline passed. Sends the status grpc-js
+   * sends then (trailers-only, or trailers after the queued messages); the
+   * stream closes once they leave, which cancels the call in grpc-js.
+   */
+  expireGrpcDeadline(): void {
+    this.grpcDeadline = Infinity;
+    if (this.#closed) return;
+    const connection = this.session.connection;
+    const status: HeaderField[] = [["grpc-status", "4"], ["grpc-message", "Deadline%20exceeded"]];
+    if (!this.headersSent) {
+      this.headersSent = true;
+      const head: HeaderField[] = [[":status", "200"], ["content-type", "application/grpc+proto"]];
+      this.deadlineExceeded = connection.respond(this.id, [...head, ...status], {
+        endStream: true,
+      });
+    } else {
+      this.deadlineExceeded = connection.sendTrailers(this.id, status);
+    }
+    this.session.scheduleFlush();
   }
 
   /**

@@ -160,6 +160,7 @@ function bindService(
       }),
     maxConcurrentLists: options.limits?.maxConcurrentLists,
     maxMetadataBytes: options.limits?.maxMetadataBytes,
+    features: options.db,
   });
 }
 
