@@ -182,6 +182,10 @@ class Connection implements ExchangeOwner {
     const socket = this.#socket;
     // A client may half-close after its request and still read the answer.
     socket.allowHalfOpen = true;
+    // An answer leaves in several writes (head, messages, the last chunk):
+    // with Nagle's algorithm the later ones wait for the client's delayed
+    // ACK, about 40 ms an answer.
+    socket.setNoDelay?.(true);
     socket.on("error", () => {});
     socket.on("close", () => this.#onClose());
     socket.on("end", () => this.#onPeerEnd());
