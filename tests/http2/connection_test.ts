@@ -5,12 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { ErrorCode, FrameType } from "../../lib/http2/frames.ts";
 import { requestHeaderFault } from "../../lib/http2/connection.ts";
 import { HpackDecoder } from "../../lib/http2/hpack.ts";
 import {
   concat,
+  ErrorCode,
   frame,
+  FrameType,
   grpcRequestHeaders,
   hpackLiterals,
   parseSettings,

@@ -6,9 +6,16 @@
  */
 
 import assert from "node:assert/strict";
-import { ErrorCode, FrameType } from "../../lib/http2/frames.ts";
 import { HeaderListTooLargeError, HpackDecoder, HpackError } from "../../lib/http2/hpack.ts";
-import { concat, frame, grpcRequestHeaders, hpackLiterals, settingsFrame } from "../_h2.ts";
+import {
+  concat,
+  ErrorCode,
+  frame,
+  FrameType,
+  grpcRequestHeaders,
+  hpackLiterals,
+  settingsFrame,
+} from "../_h2.ts";
 import { seededRandom } from "../_random.ts";
 import { Peer } from "./_peer.ts";
 
