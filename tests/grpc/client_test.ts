@@ -619,12 +619,14 @@ async function countingServer(fail?: () => never) {
       };
     },
   });
-  // The handler's error is the point of the test: keep it out of the output.
-  const logger = createLogger({ write: () => {} });
+  // The handler's error is the point of the test: keep it out of the output, for the test to read.
+  const lines: string[] = [];
+  const logger = createLogger({ format: "json", write: (line) => lines.push(line) });
   const server = await serve({ db: counted, host: "127.0.0.1", port: 0, logger });
   return {
     port: server.port,
     calls: () => calls,
+    lines,
     [Symbol.asyncDispose]: () => server.shutdown(1000).then(() => {}),
   };
 }
@@ -660,6 +662,32 @@ for (
     }
   });
 }
+
+Deno.test('a handler that throws: the client gets INTERNAL "internal error" and nothing of the error; the log gets it, stack included', async () => {
+  const secret = "password=hunter2 at db.internal:5432";
+  await using server = await countingServer(() => {
+    throw new Error(secret);
+  });
+  const client = createRouteGuideClient(`127.0.0.1:${server.port}`);
+  try {
+    await assert.rejects(client.getFeature(EMPIRE_STATE, { deadline: deadline() }), (error) => {
+      assert.ok(error instanceof RpcError, `not an RpcError: ${error}`);
+      assert.equal(error.code, Code.INTERNAL);
+      assert.equal(error.message, "internal error");
+      assert.doesNotMatch(JSON.stringify({ ...error, message: error.message }), /hunter2|Error:/);
+      return true;
+    });
+  } finally {
+    client.close();
+  }
+  const logged = server.lines.map((line) => JSON.parse(line))
+    .filter((line) => line.msg === "unexpected handler error");
+  assert.equal(logged.length, 1, `log lines: ${server.lines.join("\n")}`);
+  assert.equal(logged[0].level, "error");
+  assert.equal(logged[0].method, "GetFeature");
+  // The stack, not just the message: "Error: <message>" and then "    at <frame>" lines.
+  assert.match(logged[0].error, new RegExp(`^Error: ${secret}\n\\s+at `));
+});
 
 /**
  * A TCP proxy to `port` that cuts its first connection as the server's reply
