@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { Http2Server, type Http2ServerStream } from "../../lib/http2/server.ts";
+import { headerList, Http2Server, type Http2ServerStream } from "../../lib/http2/server.ts";
+import { HpackDecoder } from "../../lib/http2/hpack.ts";
 import {
   concat,
   ErrorCode,
@@ -202,4 +203,34 @@ Deno.test("SETTINGS not acknowledged within settingsTimeoutMs: GOAWAY SETTINGS_T
   acked.destroy();
   silent.destroy();
   clearTimeout(bound);
+});
+
+Deno.test("non-Latin-1 header values go out as their UTF-8 bytes; Latin-1 ones as one byte a character", async () => {
+  const socket = connect({}, (stream) => {
+    stream.respond(
+      { ":status": 200, "x-utf8": "caf\u00e9 \u2615", "x-latin1": "caf\u00e9\u00ff" },
+      {
+        endStream: true,
+      },
+    );
+  });
+  socket.send(PREFACE, settingsFrame(), frame(FrameType.SETTINGS, ACK, 0));
+  socket.send(
+    frame(FrameType.HEADERS, END_HEADERS | 0x1, 1, hpackLiterals(grpcRequestHeaders("/s/M"))),
+  );
+  const headers = await socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1);
+  const fields = new HpackDecoder().decode(headers.payload);
+  const bytesOf = (name: string) => {
+    const value = fields.find(([n]) => n === name)?.[1];
+    assert.ok(value !== undefined, `no ${name}`);
+    return [...value].map((c) => c.charCodeAt(0));
+  };
+  // "☕" is U+2615: UTF-8 E2 98 95; "é" is E9 in Latin-1, C3 A9 in UTF-8; "ÿ" (U+00FF) is Latin-1 FF.
+  assert.deepEqual(bytesOf("x-utf8"), [0x63, 0x61, 0x66, 0xc3, 0xa9, 0x20, 0xe2, 0x98, 0x95]);
+  assert.deepEqual(bytesOf("x-latin1"), [0x63, 0x61, 0x66, 0xe9, 0xff]);
+  assert.deepEqual(headerList({ ":status": 200, "X-A": ["\u2615", "b"] }), [
+    [":status", "200"],
+    ["x-a", "\xe2\x98\x95"],
+    ["x-a", "b"],
+  ]);
 });
