@@ -21,7 +21,6 @@ import {
   type Feature,
   haversineMeters,
   type Point,
-  point,
   type RouteGuideClient,
   type RouteNote,
   RpcError,
@@ -35,31 +34,19 @@ import { writeGridDb } from "../_db.ts";
 import { type ServerProcess, startServer } from "../_server.ts";
 import { makeTestCerts, tlsTest } from "../_certs.ts";
 import { frame, FrameParser, FrameType } from "../_h2.ts";
-import { collect, sleep, waitFor } from "../_async.ts";
+import { collect, deadline, sleep, STEP_MS, waitFor } from "../_async.ts";
 import { rejectsWith } from "../_assert.ts";
-
-/** Every single step (a call, a log line, an exit) must finish within this. */
-const STEP_MS = 10_000;
-
-const EMPIRE_STATE = point(40.7484, -73.9857);
-const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
-const BROOKLYN_BRIDGE = point(40.7061, -73.9969);
-/** Every feature of the project's database lies in here. */
-const EVERYWHERE = { lo: point(40, -75), hi: point(42, -73) };
+import {
+  BROOKLYN_BRIDGE,
+  EMPIRE_STATE,
+  EMPIRE_STATE_NAME,
+  EVERYWHERE,
+  freshPoint,
+} from "../_places.ts";
 
 const DB = JSON.parse(
   await Deno.readTextFile(new URL("../../data/route_guide_db.json", import.meta.url)),
 ) as { name: string; location: Point }[];
-
-const deadline = () => Date.now() + STEP_MS;
-
-/** A random valid point far from every feature, so server-wide notes do not mix. */
-function freshPoint(): Point {
-  return {
-    latitude: -800000000 + Math.floor(Math.random() * 100000000),
-    longitude: Math.floor(Math.random() * 1000000000),
-  };
-}
 
 /** A request stream that yields `first`, then waits until `release()` and ends. */
 function held<T>(first: T[]) {
