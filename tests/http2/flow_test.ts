@@ -56,3 +56,19 @@ Deno.test("InFlow: under half the target window left, each consumed byte goes ba
   const full = new InFlow(100);
   assert.equal(full.consume(5), 0, "nothing received: the window is full, nothing to give");
 });
+
+Deno.test("InFlow: bytes consumed while the window is full are not held over to a later give-back", () => {
+  const flow = new InFlow(100);
+  assert.equal(flow.consume(30), 0, "the window is full: nothing to give");
+  flow.receive(60);
+  // 40 left, under half: the 10 consumed now go back, not 10 + the 30 from before.
+  assert.equal(flow.consume(10), 10);
+  assert.equal(flow.available, 50);
+});
+
+Deno.test("InFlow: exactly half the window left is enough to wait", () => {
+  const flow = new InFlow(100);
+  flow.receive(50);
+  assert.equal(flow.consume(10), 0, "50 of 100 left and 10 consumed: not worth a frame yet");
+  assert.equal(flow.available, 50);
+});
