@@ -10,4 +10,22 @@
 import type { Equivalent } from "./score.ts";
 
 /** The known equivalent mutants. */
-export const EQUIVALENTS: readonly Equivalent[] = [];
+export const EQUIVALENTS: readonly Equivalent[] = [
+  // InFlow.consume: `increment` is min(unacked, shortfall) with shortfall > 0 and unacked >= 0
+  // (bytes consumed are never negative), so it is 0 or more; for 0, returning early or going
+  // on (available += 0, return 0) is the same.
+  {
+    file: "lib/http2/flow.ts",
+    mutator: "ConditionalExpression",
+    original: "increment <= 0",
+    replacement: "false",
+    kind: "guard against a value that cannot occur",
+  },
+  {
+    file: "lib/http2/flow.ts",
+    mutator: "EqualityOperator",
+    original: "increment <= 0",
+    replacement: "increment < 0",
+    kind: "guard against a value that cannot occur",
+  },
+];
