@@ -39,9 +39,9 @@ import {
 
 const CACHE = ".mutation-cache";
 const SCORES = `${CACHE}/scores.json`;
-/** The flags of `deno task test`, without type checks (Stryker's instrumented code would fail them). */
+/** The flags of `deno task test` (doc examples included), without type checks (Stryker's instrumented code would fail them). */
 const TEST_FLAGS =
-  "--no-check --allow-net --allow-read --allow-write --allow-env --allow-run --allow-sys=uid,gid";
+  "--no-check --doc --allow-net --allow-read --allow-write --allow-env --allow-run --allow-sys=uid,gid";
 
 /** What scores.json holds per module. */
 interface StoredScore extends ModuleScore {

@@ -8,7 +8,12 @@
 
 /** Module (relative to the project root) → the test files that cover it. */
 export const MODULE_TESTS: Readonly<Record<string, readonly string[]>> = {
-  "lib/core/feature_index.ts": ["tests/core/feature_index_test.ts", "tests/core/handlers_test.ts"],
+  "lib/core/feature_index.ts": [
+    "lib/core/feature_index.ts",
+    "tests/core/feature_index_test.ts",
+    "tests/core/handlers_test.ts",
+    "tests/data/feature_file_test.ts",
+  ],
   "lib/core/geo.ts": [
     "tests/core/geo_test.ts",
     "tests/core/feature_index_test.ts",
