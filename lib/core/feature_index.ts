@@ -206,8 +206,10 @@ const KEY_SORT_LIMIT = 2 ** 21;
  * when given). Below {@linkcode KEY_SORT_LIMIT} features the sort packs the
  * coordinate and position into one exact float64 key and uses the typed
  * array's native numeric sort, several times faster than a comparator.
+ * Exported for its tests: the comparator path serves only databases of
+ * over 2^21 features, too many to build in a unit test.
  */
-function sortPositions(
+export function sortPositions(
   positions: Uint32Array,
   primary: Int32Array,
   secondary: Int32Array | undefined,
