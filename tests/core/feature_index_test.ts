@@ -376,8 +376,10 @@ Deno.test("sortPositions(): by primary, then secondary, then position, on both p
     primary[i] = Math.floor(random() * 3) - 1_800_000_000 + (i % 2) * 3_600_000_000 / 2;
     secondary[i] = Math.floor(random() * 3) - 1;
   }
-  primary[LIMIT + 9] = primary[3]; // ties to break
+  primary[LIMIT + 9] = primary[3]; // ties to break: by position,
   secondary[LIMIT + 9] = secondary[3];
+  primary[9] = primary[3]; // and by secondary, against the position order
+  secondary[9] = secondary[3] - 1;
   const byKeys = (keys: (i: number) => number[]) =>
     [...positions].sort((a, b) => {
       const [x, y] = [keys(a), keys(b)];
@@ -393,6 +395,12 @@ Deno.test("sortPositions(): by primary, then secondary, then position, on both p
     byKeys((i) => [primary[i], secondary[i], i]),
   );
   assert.deepEqual(sorted(undefined, LIMIT + 16), byKeys((i) => [primary[i], i]));
+  // A secondary key is honoured whatever the total.
+  const few = positions.filter((i) => i < LIMIT);
+  assert.deepEqual(
+    [...sortPositions(Uint32Array.from(few), primary, secondary, 100)],
+    [...few].sort((a, b) => primary[a] - primary[b] || secondary[a] - secondary[b] || a - b),
+  );
   // Small positions and total: the packed-key path, same order.
   const small = positions.filter((i) => i < LIMIT);
   assert.deepEqual(

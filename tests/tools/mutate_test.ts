@@ -14,6 +14,7 @@ import {
   forgetUnkilled,
   type MutantOutcome,
   percent,
+  sameCode,
   scoreModule,
   sumScores,
   textAt,
@@ -146,4 +147,11 @@ Deno.test("tests changed: the cache forgets the mutants they did not kill, keeps
   assert.deepEqual(report.files["lib/a.ts"].mutants.map((m) => m.id), ["1", "3"]);
   assert.deepEqual(report.files["lib/b.ts"].mutants, []);
   assert.equal(forgetUnkilled({}), 0);
+});
+
+Deno.test("an equivalent's code ending in … matches by its beginning (long blocks)", () => {
+  assert.equal(sameCode("a > b", "a > b"), true);
+  assert.equal(sameCode("a > b", "a > bc"), false);
+  assert.equal(sameCode("{\n  const keys…", "{\n  const keys = new Float64Array(n);\n}"), true);
+  assert.equal(sameCode("{\n  const keys…", "{\n  return;\n}"), false);
 });

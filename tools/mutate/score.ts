@@ -20,7 +20,7 @@ export interface Equivalent {
   file: string;
   /** Stryker's mutator name, e.g. "EqualityOperator". */
   mutator: string;
-  /** The code the mutant replaces, exactly. */
+  /** The code the mutant replaces, exactly; ending in "…", its beginning (for long blocks). */
   original: string;
   /** What it puts there, exactly. */
   replacement: string;
@@ -62,6 +62,11 @@ export function textAt(source: string, location: MutantOutcome["location"]): str
   ].join("\n");
 }
 
+/** Whether `code` is what `listed` names: equal, or starting with it when it ends in "…". */
+export function sameCode(listed: string, code: string): boolean {
+  return listed.endsWith("…") ? code.startsWith(listed.slice(0, -1)) : listed === code;
+}
+
 /** Counts a module's results; survivors matching an equivalent of `file` are counted apart. */
 export function scoreModule(
   file: string,
@@ -95,7 +100,7 @@ export function scoreModule(
         const original = textAt(source, result.location);
         const replacement = result.replacement ?? "";
         const equivalent = known.some((e) =>
-          e.mutator === result.mutatorName && e.original === original &&
+          e.mutator === result.mutatorName && sameCode(e.original, original) &&
           e.replacement === replacement
         );
         if (equivalent) {
