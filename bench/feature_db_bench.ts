@@ -3,7 +3,13 @@
  * `deno task bench`.
  */
 
-import { createFeatureDb, type Feature } from "../lib/core/feature_index.ts";
+import {
+  buildFeatureDb,
+  createFeatureDb,
+  type Feature,
+  parseFeatureDb,
+} from "../lib/core/feature_index.ts";
+import { createFeatureScanner } from "../lib/core/feature_scan.ts";
 import { normalizeRectangle } from "../lib/core/geo.ts";
 import { seededRandom } from "../tests/_random.ts";
 
@@ -41,6 +47,14 @@ for (const n of SIZES) {
     fn() {
       const p = probes[i++ & 1023];
       if (db.indexOf(p.latitude, p.longitude) < 0) throw new Error("missing");
+    },
+  });
+  Deno.bench({
+    name: `get(): lookup and the feature with its name, ${n} features`,
+    group: `lookup ${n}`,
+    fn() {
+      const p = probes[i++ & 1023];
+      sink += db.get(p)!.name.length;
     },
   });
   if (n <= 100_000) {
@@ -106,5 +120,43 @@ Deno.bench({
   n: 3,
   fn() {
     createFeatureDb(features(1_000_000));
+  },
+});
+
+/** The text of a feature file of `n` features, laid out as the peers' make_db.py writes it. */
+function fileText(n: number): string {
+  return "[" +
+    features(n).map((f, i) =>
+      `${
+        i ? "," : ""
+      }\n{"name": "${f.name}", "location": {"latitude": ${f.location.latitude}, "longitude": ${f.location.longitude}}}`
+    ).join("") + "\n]\n";
+}
+
+const FILE_TEXT = fileText(1_000_000);
+const FILE_BYTES = new TextEncoder().encode(FILE_TEXT);
+
+Deno.bench({
+  name: "load 1,000,000 features: the scanner, 64 KiB chunks",
+  group: "load",
+  baseline: true,
+  n: 3,
+  fn() {
+    const scanner = createFeatureScanner();
+    for (let at = 0; at < FILE_BYTES.length; at += 65536) {
+      const chunk = FILE_BYTES.subarray(at, at + 65536);
+      scanner.space().set(chunk);
+      if (!scanner.add(chunk.length)) throw new Error("declined");
+    }
+    buildFeatureDb(scanner.finish()!);
+  },
+});
+
+Deno.bench({
+  name: "load 1,000,000 features: JSON.parse, then object by object",
+  group: "load",
+  n: 3,
+  fn() {
+    parseFeatureDb(FILE_TEXT, "bench");
   },
 });

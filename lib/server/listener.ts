@@ -80,33 +80,62 @@ export interface ConnectionSink {
   injectConnection(socket: Socket): void;
 }
 
+/** Why {@linkcode ConnectionTracker} closed a connection it had just accepted. */
+export type Refusal = "cap" | "silent";
+
 /** Options for {@linkcode ConnectionTracker}. */
 export interface ConnectionTrackerOptions {
   /**
-   * Open connections; more are closed as soon as they arrive.
+   * Open connections, counted from the TCP accept (before any TLS
+   * handshake); more are closed as soon as they arrive.
    * @default {1000}
    */
   maxConnections?: number;
   /**
-   * Milliseconds a new connection may stay silent (no HTTP/2 preface, no
-   * TLS handshake) before it is closed, so that sockets that never speak do
-   * not hold `maxConnections` slots until keepalive finds them.
+   * Milliseconds from the TCP accept within which a connection must have
+   * finished its TLS handshake and client-certificate check (if any) and
+   * sent its first bytes; one that has not is closed, so that sockets that
+   * never speak do not hold `maxConnections` slots.
    * @default {10000}
    */
   silentConnectionMs?: number;
+  /**
+   * Told of each connection closed at the cap or for its silence (the
+   * server turns these into a summary log line).
+   * @default {nothing}
+   */
+  onRefusal?: (why: Refusal) => void;
+}
+
+/**
+ * A connection counted from its accept, not yet handed over: a TLS one
+ * waits for its handshake and client-certificate check.
+ */
+export interface Admission {
+  /**
+   * Hands the ready connection (the TLS socket, for TLS) to the sink; from
+   * now on its silence is judged by the bytes read on it.
+   */
+  handOver(socket: Socket): void;
 }
 
 /** The open connections of a server, on all its ports. */
 export class ConnectionTracker {
   readonly #sockets = new Set<Socket>();
   readonly #maxConnections: number;
+  readonly #onRefusal: (why: Refusal) => void;
   /** Milliseconds a new connection may stay silent before it is closed. */
   readonly silentMs: number;
+  /** The cap on open connections. */
+  get maxConnections(): number {
+    return this.#maxConnections;
+  }
 
   /** A tracker with the caps of `options`. */
   constructor(options: ConnectionTrackerOptions = {}) {
     this.#maxConnections = options.maxConnections ?? 1000;
     this.silentMs = options.silentConnectionMs ?? 10_000;
+    this.#onRefusal = options.onRefusal ?? (() => {});
   }
 
   /** Open connections now. */
@@ -115,27 +144,47 @@ export class ConnectionTracker {
   }
 
   /**
-   * An accept handler that counts each connection against the cap (closing
-   * it when the cap is reached), closes it when it stays silent, and
-   * hands it to `sink`.
+   * Counts a just-accepted TCP socket against the cap and starts its
+   * silence deadline: `undefined` (and the socket destroyed) when the cap
+   * is reached, else the way to hand it to `sink` once it is ready.
+   * Until handed over by the deadline, it is closed.
+   */
+  admit(raw: Socket, sink: ConnectionSink): Admission | undefined {
+    if (this.#sockets.size >= this.#maxConnections) {
+      raw.destroy();
+      this.#onRefusal("cap");
+      return undefined;
+    }
+    this.#sockets.add(raw);
+    let handed: Socket | undefined;
+    // Counting bytes needs no listener of ours on the socket, which grpc-js reads.
+    const silent = setTimeout(() => {
+      if (raw.destroyed || (handed !== undefined && handed.bytesRead > 0)) return;
+      raw.destroy();
+      handed?.destroy();
+      this.#onRefusal("silent");
+    }, this.silentMs);
+    // A TLS socket closes with its raw one, and the raw one with it.
+    raw.once("close", () => {
+      clearTimeout(silent);
+      this.#sockets.delete(raw);
+    });
+    return {
+      handOver(socket) {
+        if (handed !== undefined || raw.destroyed || socket.destroyed) return;
+        handed = socket;
+        sink.injectConnection(socket);
+      },
+    };
+  }
+
+  /**
+   * An accept handler for plaintext: counts each connection against the
+   * cap (closing it when the cap is reached), hands it to `sink` at once,
+   * and closes it when it stays silent.
    */
   acceptInto(sink: ConnectionSink): (socket: Socket) => void {
-    return (socket) => {
-      if (this.#sockets.size >= this.#maxConnections) {
-        socket.destroy();
-        return;
-      }
-      this.#sockets.add(socket);
-      // Counting bytes needs no listener of ours on the socket, which grpc-js reads.
-      const silent = setTimeout(() => {
-        if (socket.bytesRead === 0) socket.destroy();
-      }, this.silentMs);
-      socket.once("close", () => {
-        clearTimeout(silent);
-        this.#sockets.delete(socket);
-      });
-      sink.injectConnection(socket);
-    };
+    return (socket) => this.admit(socket, sink)?.handOver(socket);
   }
 
   /** Resolves once every socket has closed, or when `ms` have passed. */

@@ -18,6 +18,7 @@ import {
   type KeepaliveOptions,
 } from "../grpc/server.ts";
 import {
+  type ConnectionSink,
   ConnectionTracker,
   type ConnectionTrackerOptions,
   listen,
@@ -28,7 +29,8 @@ import { createMemoryNotesStore } from "../notes/memory.ts";
 import type { RouteNotesLimits } from "../notes/limits.ts";
 import type { RouteNotesStore } from "../core/notes_store.ts";
 import { createRouteGuideHandlers } from "../core/handlers.ts";
-import { createTlsListener, type TlsFiles, type TlsListenerOptions } from "./tls.ts";
+import { createTlsListener, type TlsFiles } from "./tls.ts";
+import { createRefusalLog, type RefusalLog } from "./refusals.ts";
 
 export type { KeepaliveOptions } from "../grpc/server.ts";
 export type { TlsFiles } from "./tls.ts";
@@ -92,7 +94,7 @@ export interface ServeOptions {
 }
 
 /** Limits on what clients may use; each has a default that suits a small server. */
-export interface ServerLimits extends GrpcLimits, ConnectionTrackerOptions {
+export interface ServerLimits extends GrpcLimits, Omit<ConnectionTrackerOptions, "onRefusal"> {
   /**
    * Concurrent ListFeatures calls on the whole server; more get `RESOURCE_EXHAUSTED`.
    * @default {64}
@@ -156,12 +158,25 @@ function bindService(
 /** The server's listener: plaintext, or TLS from `tls` (then `reloadTls` reads the files again). */
 async function createListener(
   tls: TlsFiles | undefined,
-  options: TlsListenerOptions,
+  parts: {
+    connections: ConnectionTracker;
+    sink: ConnectionSink;
+    logger: Logger;
+    refusals: RefusalLog;
+  },
 ): Promise<{ listener: NetServer; reloadTls: () => Promise<void> }> {
+  const { connections, sink } = parts;
   if (tls === undefined) {
-    return { listener: createServer(options.accept), reloadTls: () => Promise.resolve() };
+    return {
+      listener: createServer(connections.acceptInto(sink)),
+      reloadTls: () => Promise.resolve(),
+    };
   }
-  const secure = await createTlsListener(tls, options);
+  const secure = await createTlsListener(tls, {
+    admit: (raw) => connections.admit(raw, sink),
+    logger: parts.logger,
+    onHandshakeFailed: () => parts.refusals.count("handshake"),
+  });
   return { listener: secure.server, reloadTls: () => secure.reload() };
 }
 
@@ -191,6 +206,7 @@ interface RunningParts {
   listener: NetServer;
   healthOnly?: HealthOnlyPort;
   connections: ConnectionTracker;
+  refusals: RefusalLog;
   notes: RouteNotesStore;
 }
 
@@ -218,6 +234,7 @@ async function shutDownInOrder(parts: RunningParts, graceMs: number): Promise<Sh
     parts.healthOnly.server.close();
   }
   connections.destroyAll();
+  parts.refusals.close();
   await parts.notes.close();
   return { cancelled };
 }
@@ -253,11 +270,21 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
   // lets shutdown see every socket and wait for it to flush and close.
   // Every connection, on either port, counts against the cap and is watched
   // at shutdown.
-  const connections = new ConnectionTracker(limits);
-  const { listener, reloadTls } = await createListener(options.tls, {
-    accept: connections.acceptInto(grpcServer),
+  const connections = new ConnectionTracker({
+    ...limits,
+    onRefusal: (why) => refusals.count(why),
+  });
+  // Refusals and timeouts on every port go into one summary line a second.
+  const refusals = createRefusalLog({
     logger,
-    handshakeTimeoutMs: connections.silentMs,
+    maxConnections: connections.maxConnections,
+    silentMs: connections.silentMs,
+  });
+  const { listener, reloadTls } = await createListener(options.tls, {
+    connections,
+    sink: grpcServer,
+    logger,
+    refusals,
   });
   const reusePort = options.reusePort ?? false;
   const port = await listen(listener, { host, port: options.port ?? 50051, reusePort });
@@ -271,6 +298,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
       });
     } catch (error) {
       listener.close();
+      refusals.close();
       throw error;
     }
   }
@@ -288,7 +316,7 @@ export async function serve(options: ServeOptions): Promise<RouteGuideServer> {
     reloadTls,
     shutdown(graceMs) {
       stopping ??= shutDownInOrder(
-        { binding, grpcServer, listener, healthOnly, connections, notes },
+        { binding, grpcServer, listener, healthOnly, connections, refusals, notes },
         graceMs,
       );
       return stopping;

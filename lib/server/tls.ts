@@ -16,6 +16,7 @@ import {
   type TLSSocket,
 } from "node:tls";
 import type { PeerCertificateLike } from "./client_certs.ts";
+import type { Admission } from "./listener.ts";
 import type { Logger } from "./telemetry.ts";
 
 /** PEM files for TLS. */
@@ -88,12 +89,31 @@ export async function readTlsFiles(tls: TlsFiles): Promise<ServerTlsCredentials>
 
 /** Options for {@linkcode createTlsListener}. */
 export interface TlsListenerOptions {
-  /** Takes each connection that passed the handshake and the client-certificate check. */
-  accept: (socket: Socket) => void;
+  /**
+   * Counts each TCP connection as it arrives, before its handshake (the
+   * cap and the silence deadline then cover the handshake and the
+   * client-certificate check); `undefined` when it was refused. The
+   * connection is handed over once it passed both.
+   */
+  admit: (raw: Socket) => Admission | undefined;
   /** Where refused client certificates are logged. */
   logger: Logger;
-  /** Milliseconds a handshake may take before its socket is closed. */
-  handshakeTimeoutMs: number;
+  /**
+   * Told of each handshake that failed (not of those closed by `admit`'s deadline).
+   * @default {nothing}
+   */
+  onHandshakeFailed?: () => void;
+  /**
+   * Checks a client certificate instead of the check of `clientCaFile`
+   * (which then need not be set); a test holds it pending this way.
+   * @default {the check of `clientCaFile`, if set}
+   */
+  checkClient?: (peer: PeerCertificateLike) => Promise<string | undefined>;
+}
+
+/** The remote end of a socket, which tells the TLS socket's raw one among those open. */
+function peerOf(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
 }
 
 /** A TLS listener and the way to read its files again. */
@@ -104,41 +124,77 @@ export interface TlsListener {
   reload(): Promise<void>;
 }
 
+/**
+ * Checks the client's certificate, when one is asked for, and hands the
+ * connection over when it passes. Until then nothing reads the socket:
+ * what the client sends waits, and the silence deadline still runs.
+ */
+async function checkThenHandOver(
+  socket: TLSSocket,
+  admission: Admission,
+  check: ServerTlsCredentials["checkClient"],
+  logger: Logger,
+): Promise<void> {
+  if (check !== undefined) {
+    const problem = await check(socket.getPeerCertificate(true));
+    if (problem !== undefined) {
+      logger.log("warn", "client certificate refused", {
+        reason: problem,
+        peer: `${socket.remoteAddress}:${socket.remotePort}`,
+      });
+      socket.destroy();
+      return;
+    }
+  }
+  admission.handOver(socket);
+}
+
 /** Reads the TLS files and makes an HTTP/2 (ALPN `h2`) TLS listener from them. */
 export async function createTlsListener(
   tls: TlsFiles,
   options: TlsListenerOptions,
 ): Promise<TlsListener> {
   let credentials = await readTlsFiles(tls);
+  const checkClient = () => options.checkClient ?? credentials.checkClient;
   const server = createTlsServer({
     ...credentials.context,
     ALPNProtocols: ["h2"],
     // The runtime's own check of client certificates misses keyUsage and
     // gives no reason (see client_certs.ts): it asks for one, and we
     // check it below.
-    requestCert: credentials.checkClient !== undefined,
+    requestCert: checkClient() !== undefined,
     rejectUnauthorized: false,
-    // A handshake that does not finish in time frees its socket.
-    handshakeTimeout: options.handshakeTimeoutMs,
   });
-  server.on("secureConnection", async (socket: TLSSocket) => {
-    const check = credentials.checkClient;
-    if (check !== undefined) {
-      // Until accepted, nothing reads the socket: what the client sends waits.
-      const problem = await check(socket.getPeerCertificate(true));
-      if (problem !== undefined) {
-        options.logger.log("warn", "client certificate refused", {
-          reason: problem,
-          peer: `${socket.remoteAddress}:${socket.remotePort}`,
-        });
-        socket.destroy();
-        return;
-      }
-      if (socket.destroyed) return;
-    }
-    options.accept(socket);
+  // Counted from the TCP accept: `node:tls` emits `connection` with the raw
+  // socket before the handshake, and `secureConnection` only after it, so a
+  // client that never finishes one would otherwise hold a descriptor for
+  // as long as it liked. Each TCP connection has its own remote address
+  // and port, which finds the raw socket's admission again.
+  const pending = new Map<string, Admission>();
+  server.on("connection", (raw: Socket) => {
+    const admission = options.admit(raw);
+    if (admission === undefined) return;
+    const peer = peerOf(raw);
+    pending.set(peer, admission);
+    raw.once("close", () => {
+      if (pending.get(peer) === admission) pending.delete(peer);
+    });
   });
-  server.on("tlsClientError", () => {/* a failed handshake only ends that connection */});
+  server.on("secureConnection", (socket: TLSSocket) => {
+    const peer = peerOf(socket);
+    const admission = pending.get(peer);
+    pending.delete(peer);
+    if (admission === undefined) socket.destroy();
+    else void checkThenHandOver(socket, admission, checkClient(), options.logger);
+  });
+  server.on("tlsClientError", (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+    // The error alone may leave the socket open (the runtime's handshake
+    // timeout does).
+    socket.destroy();
+    // A hang-up is no failed handshake: the client left (a TCP probe does),
+    // or the cap or the deadline closed it, which counts it already.
+    if (error.code !== "ECONNRESET") options.onHandshakeFailed?.();
+  });
   return {
     server,
     async reload() {

@@ -1,10 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  createFeatureDb,
-  type Feature,
-  type FeatureDb,
-  sortPositions,
-} from "../../lib/core/feature_index.ts";
+import { createFeatureDb, type Feature, type FeatureDb } from "../../lib/core/feature_index.ts";
 import { type Bounds, type E7Point, normalizeRectangle } from "../../lib/core/geo.ts";
 import { contains, pt, WORLD } from "../_geo.ts";
 import { seededRandom } from "../_random.ts";
@@ -363,48 +358,4 @@ Deno.test("FeatureDb.indicesWithin() matches a linear scan on 20,000 random feat
   // The rectangles really exercise the index: most of them find something.
   assert.ok(nonEmpty > 150, `only ${nonEmpty} rectangles found features`);
   assert.equal([...db.indicesWithin(WORLD)].length, db.size);
-});
-
-Deno.test("sortPositions(): by primary, then secondary, then position, on both paths", () => {
-  // Index space past 2^21: the comparator path (databases of over 2^21 features).
-  const LIMIT = 2 ** 21;
-  const primary = new Int32Array(LIMIT + 16);
-  const secondary = new Int32Array(LIMIT + 16);
-  const random = seededRandom(7);
-  const positions = [3, 9, LIMIT + 1, LIMIT + 9, 5, LIMIT + 3, 0, LIMIT + 15, 12];
-  for (const i of positions) {
-    primary[i] = Math.floor(random() * 3) - 1_800_000_000 + (i % 2) * 3_600_000_000 / 2;
-    secondary[i] = Math.floor(random() * 3) - 1;
-  }
-  primary[LIMIT + 9] = primary[3]; // ties to break: by position,
-  secondary[LIMIT + 9] = secondary[3];
-  primary[9] = primary[3]; // and by secondary, against the position order
-  secondary[9] = secondary[3] - 1;
-  const byKeys = (keys: (i: number) => number[]) =>
-    [...positions].sort((a, b) => {
-      const [x, y] = [keys(a), keys(b)];
-      for (let k = 0; k < x.length; k++) if (x[k] !== y[k]) return x[k] - y[k];
-      return 0;
-    });
-  const sorted = (
-    secondaryKeys: Int32Array | undefined,
-    total: number,
-  ) => [...sortPositions(Uint32Array.from(positions), primary, secondaryKeys, total)];
-  assert.deepEqual(
-    sorted(secondary, LIMIT + 16),
-    byKeys((i) => [primary[i], secondary[i], i]),
-  );
-  assert.deepEqual(sorted(undefined, LIMIT + 16), byKeys((i) => [primary[i], i]));
-  // A secondary key is honoured whatever the total.
-  const few = positions.filter((i) => i < LIMIT);
-  assert.deepEqual(
-    [...sortPositions(Uint32Array.from(few), primary, secondary, 100)],
-    [...few].sort((a, b) => primary[a] - primary[b] || secondary[a] - secondary[b] || a - b),
-  );
-  // Small positions and total: the packed-key path, same order.
-  const small = positions.filter((i) => i < LIMIT);
-  assert.deepEqual(
-    [...sortPositions(Uint32Array.from(small), primary, undefined, 100)],
-    [...small].sort((a, b) => primary[a] - primary[b] || a - b),
-  );
 });

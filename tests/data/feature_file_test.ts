@@ -82,3 +82,93 @@ Deno.test("loadFeatureDb() reads an empty array as an empty database", async () 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("loadFeatureDb() reads a large file in the usual shape as the general parser does", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "feature_db_test_" });
+  try {
+    // Several of the scanner's 64 KiB chunks, one feature a line as the peers' make_db.py writes.
+    const entries = Array.from({ length: 5000 }, (_, i) => ({
+      name: i % 10 === 0 ? "" : `Place ${i}, "quoted" é`,
+      location: pt(400000000 + i * 137, -740000000 - (i % 97) * 1009),
+    }));
+    const text = "[" + entries.map((e, i) =>
+      `${i ? "," : ""}\n{"name": ${
+        JSON.stringify(e.name)
+      }, "location": {"latitude": ${e.location.latitude}, "longitude": ${e.location.longitude}}}`
+    ).join("") + "\n]\n";
+    const path = `${dir}/usual.json`;
+    await Deno.writeTextFile(path, text);
+    const { db, duplicates } = await loadFeatureDb(path);
+    assert.equal(db.size, entries.length);
+    assert.deepEqual(duplicates, []);
+    for (let i = 0; i < entries.length; i++) {
+      assert.deepEqual(db.at(i), entries[i]);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadFeatureDb() names a bad entry deep in a large file by its index", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "feature_db_test_" });
+  try {
+    const line = (i: number, latitude: number) =>
+      `{"name": "f${i}", "location": {"latitude": ${latitude}, "longitude": ${-i}}}`;
+    const lines = Array.from({ length: 4000 }, (_, i) => line(i, i));
+    lines[3999] = line(3999, 900000001);
+    const outOfRange = `${dir}/out_of_range.json`;
+    await Deno.writeTextFile(outOfRange, `[\n${lines.join(",\n")}\n]\n`);
+    await assert.rejects(
+      loadFeatureDb(outOfRange),
+      new RegExp(
+        `^Error: ${outOfRange}: Cannot read feature 3999: location\\.latitude is out of range`,
+      ),
+    );
+    lines[3999] = `{"name": "f3999", "location": {"latitude": 1.5, "longitude": 0}}`;
+    const fraction = `${dir}/fraction.json`;
+    await Deno.writeTextFile(fraction, `[\n${lines.join(",\n")}\n]\n`);
+    await assert.rejects(
+      loadFeatureDb(fraction),
+      new RegExp(`^Error: ${fraction}: Cannot read feature 3999: location\\.latitude`),
+    );
+    lines.length = 3999;
+    const cut = `${dir}/cut.json`;
+    await Deno.writeTextFile(cut, `[\n${lines.join(",\n")}\n`);
+    await assert.rejects(loadFeatureDb(cut), new RegExp(`^Error: ${cut}: not valid JSON: `));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadFeatureDb() reads other valid shapes through the general parser", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "feature_db_test_" });
+  try {
+    const path = `${dir}/other.json`;
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify([
+        { location: { longitude: 2, latitude: 1 }, name: "keys reordered" },
+        { name: "no location" },
+        { name: "exponent", location: { latitude: 5e2, longitude: 0 } },
+      ]),
+    );
+    const { db } = await loadFeatureDb(path);
+    assert.equal(db.get(pt(1, 2))?.name, "keys reordered");
+    assert.equal(db.get(pt(0, 0))?.name, "no location");
+    assert.equal(db.get(pt(500, 0))?.name, "exponent");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadFeatureDb() says why it cannot read a directory", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "feature_db_test_" });
+  try {
+    await assert.rejects(
+      loadFeatureDb(dir),
+      new RegExp(`^Error: ${dir}: cannot read the feature database: .+`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

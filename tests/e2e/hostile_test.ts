@@ -15,6 +15,9 @@ import * as grpc from "@grpc/grpc-js";
 import { createFeatureDb } from "../../lib/core/feature_index.ts";
 import { loadRouteGuidePackage } from "../../lib/grpc/proto.ts";
 import { serve } from "../../lib/server/serve.ts";
+import { createLogger } from "../../lib/server/telemetry.ts";
+import { makeTestCerts, type TestCerts, tlsTest } from "../_certs.ts";
+import { connect } from "node:net";
 import { createRouteGuideClient, type RouteGuideClient } from "../../lib/grpc/client.ts";
 import { Code, RpcError } from "../../lib/core/rpc_error.ts";
 import { ROOT, type ServerProcess, startServer } from "../_server.ts";
@@ -918,6 +921,103 @@ Deno.test("13c. a connection that sends nothing is closed once it has been silen
     await server.shutdown(1000);
   }
 });
+
+/** Many TCP connections that send nothing; each reads what arrives, so it sees the close. */
+function silentConnections(port: number, count: number) {
+  return Array.from({ length: count }, () => {
+    const socket = connect(port, "127.0.0.1");
+    let closed = false;
+    socket.on("error", () => {});
+    socket.resume();
+    socket.once("close", () => closed = true);
+    return { socket, isClosed: () => closed };
+  });
+}
+
+/** Sums a field over JSON log lines. */
+const sum = (lines: Record<string, unknown>[], field: string) =>
+  lines.reduce((total, line) => total + Number(line[field]), 0);
+
+/** The server in-process, over TLS or not, writing its JSON log lines into `lines`. */
+async function serveLogged(
+  certs: TestCerts | undefined,
+  limits: { maxConnections: number; silentConnectionMs: number },
+  lines: Record<string, unknown>[],
+) {
+  return await serve({
+    db: createFeatureDb([]).db,
+    host: "127.0.0.1",
+    port: 0,
+    tls: certs && { certFile: certs.serverCert, keyFile: certs.serverKey },
+    limits,
+    logger: createLogger({ format: "json", write: (line) => lines.push(JSON.parse(line)) }),
+  });
+}
+
+for (const tls of [false, true]) {
+  const mode = tls ? "TLS" : "plaintext";
+  tlsTest(
+    `13d. ${mode}, --max-connections 5: of 20 connections that never speak (no handshake), 5 are held, 15 closed on arrival, one summary line`,
+    async () => {
+      await using certs = tls ? await makeTestCerts() : undefined;
+      const lines: Record<string, unknown>[] = [];
+      const server = await serveLogged(
+        certs,
+        { maxConnections: 5, silentConnectionMs: 60_000 },
+        lines,
+      );
+      const clients = silentConnections(server.port, 20);
+      try {
+        await waitFor(
+          () => clients.filter((c) => c.isClosed()).length === 15,
+          () => `15 of 20 closed; ${clients.filter((c) => c.isClosed()).length} are`,
+          STEP_MS,
+        );
+        assert.equal(server.connections, 5);
+      } finally {
+        for (const c of clients) c.socket.destroy();
+        await server.shutdown(1000);
+      }
+      // The refusals came within a moment: one line, or two should the
+      // interval have ended among them on a busy machine.
+      assert.ok(lines.length >= 1 && lines.length <= 2, JSON.stringify(lines));
+      assert.equal(sum(lines, "at_cap"), 15);
+      assert.equal(sum(lines, "silent") + sum(lines, "failed_handshakes"), 0);
+      assert.match(
+        String(lines[0].msg),
+        /^connections refused: \d+ at the cap \(--max-connections 5\)$/,
+      );
+    },
+  );
+  tlsTest(
+    `13e. ${mode}: connections that never speak (no handshake) are closed after silentConnectionMs and logged`,
+    async () => {
+      await using certs = tls ? await makeTestCerts() : undefined;
+      const lines: Record<string, unknown>[] = [];
+      const server = await serveLogged(
+        certs,
+        { maxConnections: 50, silentConnectionMs: 300 },
+        lines,
+      );
+      const clients = silentConnections(server.port, 5);
+      try {
+        await waitFor(
+          () => clients.every((c) => c.isClosed()),
+          () => `all 5 closed; ${clients.filter((c) => c.isClosed()).length} are`,
+          STEP_MS,
+        );
+        await waitFor(() => server.connections === 0, "the server to see them closed", STEP_MS);
+        // The line comes within a second of the first refusal.
+        await waitFor(() => sum(lines, "silent") === 5, () => JSON.stringify(lines), STEP_MS);
+      } finally {
+        for (const c of clients) c.socket.destroy();
+        await server.shutdown(1000);
+      }
+      assert.equal(sum(lines, "at_cap") + sum(lines, "failed_handshakes"), 0);
+      assert.match(String(lines[0].msg), /^connections refused: \d+ silent for 0.3 s$/);
+    },
+  );
+}
 
 Deno.test("14. --max-concurrent-lists 2: a 3rd ListFeatures gets RESOURCE_EXHAUSTED", async () => {
   // A listing far larger than the flow-control windows, so a reader that

@@ -182,7 +182,7 @@ async function startOnFreePort(): Promise<{ port: number; server: ServerProcess 
  */
 async function crashAndRestart(inFlightAtKill: boolean): Promise<void> {
   const { port, server } = await startOnFreePort();
-  let crashed: ServerProcess | undefined = server;
+  const crashed: ServerProcess = server;
   await using standby = await startStandby(["--host", "127.0.0.1", "--port", String(port)]);
   const client = createRouteGuideClient(`127.0.0.1:${port}`);
   const stop = new AbortController();
@@ -242,7 +242,7 @@ async function crashAndRestart(inFlightAtKill: boolean): Promise<void> {
     stop.abort();
     await load?.finished.catch(() => {});
     client.close();
-    await crashed?.stop("SIGKILL");
+    await crashed.stop("SIGKILL");
   }
 }
 

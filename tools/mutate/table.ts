@@ -14,6 +14,11 @@ export const MODULE_TESTS: Readonly<Record<string, readonly string[]>> = {
     "tests/core/handlers_test.ts",
     "tests/data/feature_file_test.ts",
   ],
+  "lib/core/feature_scan.ts": [
+    "lib/core/feature_scan.ts",
+    "tests/core/feature_scan_test.ts",
+    "tests/data/feature_file_test.ts",
+  ],
   "lib/core/geo.ts": [
     "tests/core/geo_test.ts",
     "tests/core/feature_index_test.ts",

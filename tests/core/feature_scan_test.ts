@@ -1,0 +1,253 @@
+import assert from "node:assert/strict";
+import {
+  buildFeatureDb,
+  createFeatureDb,
+  type Feature,
+  type FeatureColumns,
+  type FeatureDbBuild,
+} from "../../lib/core/feature_index.ts";
+import { createFeatureScanner, scanFeatureBytes } from "../../lib/core/feature_scan.ts";
+import { normalizeRectangle } from "../../lib/core/geo.ts";
+import { pt, WORLD } from "../_geo.ts";
+import { seededRandom } from "../_random.ts";
+
+const encode = (text: string) => new TextEncoder().encode(text);
+
+/** The database the general path builds: the text decoded, parsed, then checked object by object. */
+function general(bytes: Uint8Array): FeatureDbBuild {
+  return createFeatureDb(JSON.parse(new TextDecoder().decode(bytes)));
+}
+
+/** Scans `bytes` fed `chunk` bytes at a time; `undefined` when the scanner declines. */
+function scanInChunks(bytes: Uint8Array, chunk: number): FeatureColumns | undefined {
+  const scanner = createFeatureScanner({ chunkBytes: chunk });
+  for (let at = 0; at < bytes.length; at += chunk) {
+    const piece = bytes.subarray(at, Math.min(bytes.length, at + chunk));
+    scanner.space().set(piece);
+    if (!scanner.add(piece.length)) return undefined;
+  }
+  return scanner.finish();
+}
+
+/** Asserts that two builds hold the same features at the same indices, and answer queries alike. */
+function assertSameDb(actual: FeatureDbBuild, expected: FeatureDbBuild): void {
+  assert.equal(actual.db.size, expected.db.size);
+  assert.deepEqual(actual.duplicates, expected.duplicates);
+  for (let i = 0; i < expected.db.size; i++) assert.deepEqual(actual.db.at(i), expected.db.at(i));
+  assert.deepEqual([...actual.db.indicesWithin(WORLD)], [...expected.db.indicesWithin(WORLD)]);
+  const box = normalizeRectangle(pt(400000000, -750000000), pt(410000000, -740000000));
+  assert.deepEqual([...actual.db.indicesWithin(box)], [...expected.db.indicesWithin(box)]);
+}
+
+/** Scans `text` whole and in chunks of several sizes, and compares each with the general path. */
+function assertScansLikeGeneral(text: string | Uint8Array): void {
+  const bytes = typeof text === "string" ? encode(text) : text;
+  const expected = general(bytes);
+  const whole = scanFeatureBytes(bytes);
+  assert.ok(whole !== undefined, "the scanner declined it");
+  assertSameDb(buildFeatureDb(whole), expected);
+  for (const chunk of [1, 7, 64, 4096]) {
+    const columns = scanInChunks(bytes, chunk);
+    assert.ok(columns !== undefined, `declined in chunks of ${chunk}`);
+    assertSameDb(buildFeatureDb(columns), expected);
+  }
+}
+
+/** Features with random points (some repeated), names of every kind, as plain objects. */
+function randomFeatures(count: number, seed: number): Feature[] {
+  const random = seededRandom(seed);
+  const names = [
+    "",
+    "Statue of Liberty, Liberty Island, NY",
+    'A "quoted" name',
+    "back\\slash / slash",
+    "tab\there, newline\nthere",
+    "Zürich Hauptbahnhof",
+    "東京タワー",
+    "emoji 😀 and \u2028 separator",
+    "control \u0001 char",
+  ];
+  const features: Feature[] = [];
+  for (let i = 0; i < count; i++) {
+    const latitude = Math.round((random() * 2 - 1) * 900000000);
+    const longitude = Math.round((random() * 2 - 1) * 1800000000);
+    const point = random() < 0.05 && features.length > 0
+      ? features[Math.floor(random() * features.length)].location
+      : { latitude, longitude };
+    const name = random() < 0.5 ? `Place ${i}` : names[Math.floor(random() * names.length)];
+    features.push({ name, location: { latitude: point.latitude, longitude: point.longitude } });
+  }
+  return features;
+}
+
+Deno.test("the scanner builds the same database as the general path from the shipped file", async () => {
+  const bytes = await Deno.readFile(new URL("../../data/route_guide_db.json", import.meta.url));
+  assertScansLikeGeneral(bytes);
+});
+
+Deno.test("the scanner builds the same database as the general path from generated files", () => {
+  const features = randomFeatures(3000, 17);
+  // The layout of the peers' make_db.py: one feature a line, after its comma.
+  const makeDb = "[" +
+    features.map((f, i) =>
+      `${i ? "," : ""}\n{"name": ${
+        JSON.stringify(f.name)
+      }, "location": {"latitude": ${f.location.latitude}, "longitude": ${f.location.longitude}}}`
+    ).join("") + "\n]\n";
+  assertScansLikeGeneral(makeDb);
+  assertScansLikeGeneral(JSON.stringify(features));
+  assertScansLikeGeneral(JSON.stringify(features, null, 2));
+  assertScansLikeGeneral(JSON.stringify(features, null, "\t").replaceAll("\n", "\r\n"));
+});
+
+Deno.test("the scanner reads every coordinate edge, empty arrays and any whitespace", () => {
+  const cases = [
+    "[]",
+    " \t\r\n[ \t\r\n] \t\r\n",
+    '[{"name":"a","location":{"latitude":0,"longitude":0}}]',
+    '[{"name":"n","location":{"latitude":900000000,"longitude":1800000000}},' +
+    '{"name":"s","location":{"latitude":-900000000,"longitude":-1800000000}},' +
+    '{"name":"one","location":{"latitude":-1,"longitude":1}}]',
+    '\n[\n\t{ "name" :\t"a" ,\r\n"location"  : {\n"latitude" : 5 ,\n"longitude" : -7 }\n}\n]',
+  ];
+  for (const text of cases) assertScansLikeGeneral(text);
+  const columns = scanFeatureBytes(encode(cases[3]));
+  assert.deepEqual(columns?.latitudes, new Int32Array([900000000, -900000000, -1]));
+  assert.deepEqual(columns?.longitudes, new Int32Array([1800000000, -1800000000, 1]));
+  // Plain names read in one chunk make one piece.
+  assert.deepEqual(columns?.names.pieces, ["nsone"]);
+});
+
+Deno.test("the scanner decodes escaped and non-ASCII names as JSON.parse does", () => {
+  const names = [
+    String.raw`"\"\\\/\b\f\n\r\t"`,
+    String.raw`"\u00e9\u6771\ud83d\ude00"`,
+    '"é東😀"',
+    String.raw`"lone \ud800 surrogate"`,
+    '""',
+  ];
+  const text = "[" +
+    names.map((name, i) => `{"name": ${name}, "location": {"latitude": ${i}, "longitude": 0}}`)
+      .join(",") +
+    "]";
+  assertScansLikeGeneral(text);
+  const { db } = buildFeatureDb(scanFeatureBytes(encode(text))!);
+  assert.equal(db.get(pt(0, 0))?.name, '"\\/\b\f\n\r\t');
+  assert.equal(db.get(pt(1, 0))?.name, "é東😀");
+  assert.equal(db.get(pt(2, 0))?.name, "é東😀");
+  assert.equal(db.get(pt(3, 0))?.name, "lone \ud800 surrogate");
+  assert.equal(db.get(pt(4, 0))?.name, "");
+});
+
+Deno.test("the scanner replaces invalid UTF-8 in a name as decoding the whole file does", () => {
+  const bytes = encode('[{"name": "a?b?", "location": {"latitude": 1, "longitude": 2}}]');
+  bytes[12] = 0xff; // not UTF-8 at all
+  bytes[14] = 0xe6; // a three-byte sequence cut short by the quote
+  assertScansLikeGeneral(bytes);
+  const { db } = buildFeatureDb(scanFeatureBytes(bytes)!);
+  assert.equal(db.get(pt(1, 2))?.name, "a\ufffdb\ufffd");
+});
+
+Deno.test("the scanner declines every other shape, valid or not, for the general path", () => {
+  const feature = (body: string) => `[${body}]`;
+  const usual = '{"name": "a", "location": {"latitude": 1, "longitude": 2}}';
+  const cases: [string, string][] = [
+    ["not an array", '{"name": "a"}'],
+    ["a number", "7"],
+    ["empty file", ""],
+    ["only whitespace", " \n"],
+    ["a byte order mark", "\ufeff[]"],
+    [
+      "keys in another order",
+      feature('{"location": {"latitude": 1, "longitude": 2}, "name": "a"}'),
+    ],
+    [
+      "coordinates in another order",
+      feature('{"name": "a", "location": {"longitude": 2, "latitude": 1}}'),
+    ],
+    ["no name", feature('{"location": {"latitude": 1, "longitude": 2}}')],
+    ["no location", feature('{"name": "a"}')],
+    ["an extra key", feature('{"name": "a", "location": {"latitude": 1, "longitude": 2}, "x": 1}')],
+    [
+      "a name that is not a string",
+      feature('{"name": 5, "location": {"latitude": 1, "longitude": 2}}'),
+    ],
+    [
+      "a string coordinate",
+      feature('{"name": "a", "location": {"latitude": "1", "longitude": 2}}'),
+    ],
+    ["a fraction", feature('{"name": "a", "location": {"latitude": 1.5, "longitude": 2}}')],
+    ["a whole fraction", feature('{"name": "a", "location": {"latitude": 1.0, "longitude": 2}}')],
+    ["an exponent", feature('{"name": "a", "location": {"latitude": 1e7, "longitude": 2}}')],
+    ["minus zero", feature('{"name": "a", "location": {"latitude": -0, "longitude": 2}}')],
+    ["a leading zero", feature('{"name": "a", "location": {"latitude": 01, "longitude": 2}}')],
+    ["no number", feature('{"name": "a", "location": {"latitude": , "longitude": 2}}')],
+    ["a lone minus", feature('{"name": "a", "location": {"latitude": 1, "longitude": -}}')],
+    ["a plus sign", feature('{"name": "a", "location": {"latitude": +1, "longitude": 2}}')],
+    [
+      "latitude out of range",
+      feature('{"name": "a", "location": {"latitude": 900000001, "longitude": 2}}'),
+    ],
+    [
+      "longitude out of range",
+      feature('{"name": "a", "location": {"latitude": 1, "longitude": -1800000001}}'),
+    ],
+    [
+      "eleven digits",
+      feature('{"name": "a", "location": {"latitude": 00000000001, "longitude": 2}}'),
+    ],
+    ["a bad escape", feature('{"name": "a\\x", "location": {"latitude": 1, "longitude": 2}}')],
+    [
+      "a raw control character",
+      feature('{"name": "a\tb", "location": {"latitude": 1, "longitude": 2}}'),
+    ],
+    ["null", "[null]"],
+    ["a trailing comma", `[${usual},]`],
+    ["a missing comma", `[${usual} ${usual}]`],
+    ["something after the array", `[${usual}] x`],
+    ["a second array", "[] []"],
+    ["unterminated", `[${usual}`],
+    ["cut inside a feature", `[${usual.slice(0, 30)}`],
+  ];
+  for (const [what, text] of cases) {
+    assert.equal(scanFeatureBytes(encode(text)), undefined, what);
+    assert.equal(scanInChunks(encode(text), 3), undefined, `${what}, in chunks`);
+  }
+});
+
+Deno.test("the scanner declines a feature longer than its limit, and keeps memory bounded", () => {
+  const long = "x".repeat(5000);
+  const text = `[{"name": "${long}", "location": {"latitude": 1, "longitude": 2}}]`;
+  const scanner = createFeatureScanner({ chunkBytes: 512, maxFeatureBytes: 2048 });
+  const bytes = encode(text);
+  let accepted = true;
+  for (let at = 0; at < bytes.length && accepted; at += 512) {
+    const piece = bytes.subarray(at, at + 512);
+    scanner.space().set(piece);
+    accepted = scanner.add(piece.length);
+  }
+  assert.equal(accepted, false);
+  // Below the limit, the same feature is read across many chunks.
+  const roomy = createFeatureScanner({ chunkBytes: 512, maxFeatureBytes: 8192 });
+  for (let at = 0; at < bytes.length; at += 512) {
+    const piece = bytes.subarray(at, at + 512);
+    roomy.space().set(piece);
+    assert.ok(roomy.add(piece.length));
+  }
+  assert.equal(buildFeatureDb(roomy.finish()!).db.get(pt(1, 2))?.name, long);
+});
+
+Deno.test("buildFeatureDb() keeps the first feature at a point and names the later ones", () => {
+  const text = JSON.stringify([
+    { name: "first", location: pt(1, 1) },
+    { name: "other", location: pt(2, 2) },
+    { name: "second", location: pt(1, 1) },
+    { name: "third", location: pt(2, 2) },
+    { name: "last", location: pt(3, 3) },
+  ]);
+  const { db, duplicates } = buildFeatureDb(scanFeatureBytes(encode(text))!);
+  assert.equal(db.size, 3);
+  assert.deepEqual(duplicates.map((d) => [d.index, d.firstIndex]), [[2, 0], [3, 1]]);
+  assert.deepEqual([db.nameAt(0), db.nameAt(1), db.nameAt(2)], ["first", "other", "last"]);
+  assert.equal(db.get(pt(3, 3))?.name, "last");
+});
