@@ -28,4 +28,21 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "increment < 0",
     kind: "guard against a value that cannot occur",
   },
+  // At the boundary both branches give the same value.
+  // toE7: degrees 0 (or -0) rounds to e7 0, and `e7 !== 0` is false either way.
+  {
+    file: "lib/core/geo.ts",
+    mutator: "EqualityOperator",
+    original: "degrees < 0",
+    replacement: "degrees <= 0",
+    kind: "boundary where both branches agree",
+  },
+  // saturateInt32: at INT32_MAX exactly, Math.trunc(INT32_MAX) is INT32_MAX.
+  {
+    file: "lib/core/geo.ts",
+    mutator: "EqualityOperator",
+    original: "value >= INT32_MAX",
+    replacement: "value > INT32_MAX",
+    kind: "boundary where both branches agree",
+  },
 ];
