@@ -49,9 +49,9 @@ interface StoredScore extends ModuleScore {
   testsHash: string;
 }
 
-/** A hash of the test files' contents (the incremental cache's key beside the code itself). */
+/** A hash of the test command and files' contents (the incremental cache's key beside the code). */
 function hashFiles(paths: readonly string[]): string {
-  const hash = createHash("sha256");
+  const hash = createHash("sha256").update(TEST_FLAGS).update("\0");
   for (const path of paths) hash.update(path).update("\0").update(readFileSync(path)).update("\0");
   return hash.digest("hex").slice(0, 16);
 }

@@ -45,4 +45,21 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "value > INT32_MAX",
     kind: "boundary where both branches agree",
   },
+  // routeChat's fast path: a message of n UTF-16 units has at most 3n UTF-8 bytes, so below the
+  // limit it skips encoding. Always encoding (true), or encoding at exactly 3n = limit (where the
+  // bytes cannot exceed it), gives the same answer, only slower.
+  {
+    file: "lib/core/handlers.ts",
+    mutator: "ConditionalExpression",
+    original: "message.length * 3 > maxNoteBytes",
+    replacement: "true",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  {
+    file: "lib/core/handlers.ts",
+    mutator: "EqualityOperator",
+    original: "message.length * 3 > maxNoteBytes",
+    replacement: "message.length * 3 >= maxNoteBytes",
+    kind: "fast path: the slow path gives the same answer",
+  },
 ];
