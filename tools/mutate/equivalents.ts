@@ -62,4 +62,66 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "message.length * 3 >= maxNoteBytes",
     kind: "fast path: the slow path gives the same answer",
   },
+  // lib/notes/memory.ts. A place already the newest, unlinked and linked again, stays newest.
+  {
+    file: "lib/notes/memory.ts",
+    mutator: "ConditionalExpression",
+    original: "place !== newestPlace",
+    replacement: "true",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // The array of notes preallocated or grown as filled: the same array.
+  {
+    file: "lib/notes/memory.ts",
+    mutator: "ArrayDeclaration",
+    original: "new Array<RouteNote>(messages.length)",
+    replacement: "new Array()",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // The numeric location key is a fast path beside the string key: any mutant that only sends
+  // more locations (or other ones within range) to the string key keys them as well.
+  ...[
+    [
+      "(latitude | 0) !== latitude || (longitude | 0) !== longitude ||\n" +
+      "      latitude < -MAX_LATITUDE_E7 || latitude > MAX_LATITUDE_E7",
+      "true",
+    ],
+    ["-MAX_LATITUDE_E7", "+MAX_LATITUDE_E7"],
+    ["latitude < -MAX_LATITUDE_E7", "latitude <= -MAX_LATITUDE_E7"],
+    ["latitude > MAX_LATITUDE_E7", "latitude >= MAX_LATITUDE_E7"],
+  ].map(([original, replacement]) => ({
+    file: "lib/notes/memory.ts",
+    mutator: replacement === "true"
+      ? "ConditionalExpression"
+      : replacement.startsWith("+")
+      ? "UnaryOperator"
+      : "EqualityOperator",
+    original,
+    replacement,
+    kind: "fast path: the slow path gives the same answer",
+  })),
+  // Offsetting the latitude by -2^30 instead of +2^30 still gives every valid latitude its own
+  // high half, and none of them makes a NaN or infinite double.
+  {
+    file: "lib/notes/memory.ts",
+    mutator: "ArithmeticOperator",
+    original: "latitude + 2 ** 30",
+    replacement: "latitude - 2 ** 30",
+    kind: "another encoding as good",
+  },
+  // close() empties the Map: only memory use shows it (a closed store is not used again).
+  {
+    file: "lib/notes/memory.ts",
+    mutator: "BlockStatement",
+    original: "{\n      byKey.clear();…",
+    replacement: "{}",
+    kind: "memory released on close",
+  },
+  {
+    file: "lib/notes/memory.ts",
+    mutator: "CallExpression",
+    original: "byKey.clear();",
+    replacement: ";",
+    kind: "memory released on close",
+  },
 ];
