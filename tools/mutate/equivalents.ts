@@ -124,4 +124,23 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: ";",
     kind: "memory released on close",
   },
+  // lib/grpc/call_registry.ts. A second settle() of a settled call: without the early return it
+  // runs #onSettled again, whose delete finds nothing and whose wake-up finds no waiter (they
+  // remove themselves, and idle() adds none when nothing is in flight), and it completes nothing.
+  {
+    file: "lib/grpc/call_registry.ts",
+    mutator: "ConditionalExpression",
+    original: 'this.#state === "settled"',
+    replacement: "false",
+    kind: "guard whose absence does nothing twice",
+  },
+  // A waiter left in the set after it woke: woken again later, resolve() is a no-op; only
+  // memory shows it.
+  {
+    file: "lib/grpc/call_registry.ts",
+    mutator: "CallExpression",
+    original: "this.#idleWaiters.delete(wake);",
+    replacement: ";",
+    kind: "memory released on close",
+  },
 ];
