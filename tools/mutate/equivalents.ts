@@ -115,14 +115,14 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     mutator: "BlockStatement",
     original: "{\n      byKey.clear();…",
     replacement: "{}",
-    kind: "memory released on close",
+    kind: "memory released",
   },
   {
     file: "lib/notes/memory.ts",
     mutator: "CallExpression",
     original: "byKey.clear();",
     replacement: ";",
-    kind: "memory released on close",
+    kind: "memory released",
   },
   // lib/grpc/call_registry.ts. A second settle() of a settled call: without the early return it
   // runs #onSettled again, whose delete finds nothing and whose wake-up finds no waiter (they
@@ -141,6 +141,6 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     mutator: "CallExpression",
     original: "this.#idleWaiters.delete(wake);",
     replacement: ";",
-    kind: "memory released on close",
+    kind: "memory released",
   },
 ];
