@@ -4,6 +4,12 @@
  * @module
  */
 
+/** Every single step of a test (a call, a log line, an exit) must finish within this. */
+export const STEP_MS = 10_000;
+
+/** A call deadline one {@linkcode STEP_MS} from now. */
+export const deadline = (): number => Date.now() + STEP_MS;
+
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));

@@ -22,7 +22,7 @@
  */
 
 import postgres from "postgres";
-import { isCi } from "./_python.ts";
+import { freePort, isCi } from "./_env.ts";
 
 const BINARIES = ["initdb", "pg_ctl", "postgres"];
 const INSTALL_HINT = "install Debian's postgresql (`apt-get install postgresql`)";
@@ -215,13 +215,6 @@ async function run(
   }).output();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return { ok: success, output: (decode(stdout) + decode(stderr)).trim() };
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { isCi } from "./_env.ts";
 import { type ProcessRun, runProcess } from "./_process.ts";
 
 /** How to get a Python the interop tests can use. */
@@ -30,15 +31,6 @@ export function findPython(): { python?: string; reason: string } {
     }
   }
   return { reason: reasons.join("; ") };
-}
-
-/** Whether this runs in CI (`CI=true`), where a missing tool fails instead of skipping. */
-export function isCi(): boolean {
-  try {
-    return Deno.env.get("CI") === "true";
-  } catch {
-    return false;
-  }
 }
 
 /** What a Python script run by {@linkcode runPython} did. */

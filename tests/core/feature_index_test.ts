@@ -124,6 +124,10 @@ Deno.test("createFeatureDb() throws a TypeError naming the entry that is not a f
       [good, good, good, { name: "x", location: { latitude: "1", longitude: 2 } }],
       /^Cannot read feature 3: location\.latitude and location\.longitude must be E7 integers/,
     ],
+    [
+      [good, { name: "x", location: { latitude: 1, longitude: "2" } }],
+      /^Cannot read feature 1: location\.latitude and location\.longitude must be E7 integers/,
+    ],
   ];
   for (const [entries, message] of cases) {
     assert.throws(() => createFeatureDb(entries), (error) => {

@@ -673,3 +673,41 @@ Deno.test("routeChat() ends with UNAVAILABLE naming the note when the notes stor
     },
   );
 });
+
+Deno.test("routeChat(): a store that fails with no Error at all still ends the call with UNAVAILABLE", async () => {
+  const failing: RouteNotesStore = {
+    exchange: () => Promise.reject(undefined),
+    close: () => Promise.resolve(),
+  };
+  const { handlers } = setup({ notes: failing });
+  await assert.rejects(
+    collect(handlers.routeChat(from([{ location: pt(4, 4), message: "a" }]), ctx())),
+    (error: unknown) => {
+      assert.ok(error instanceof RpcError, `${error}`);
+      assert.equal(error.code, Code.UNAVAILABLE);
+      assert.equal(error.message, "note[0] was not exchanged: the notes store failed: undefined");
+      return true;
+    },
+  );
+});
+
+Deno.test("routeChat() reads an input iterator that has no return() method", async () => {
+  const { handlers } = setup();
+  const notes = [{ location: pt(6, 6), message: "a" }, { location: pt(6, 6), message: "b" }];
+  // A bare iterator: next() only, as the AsyncIterator protocol allows.
+  const bare: AsyncIterable<RouteNoteInput> = {
+    [Symbol.asyncIterator]: () => {
+      let i = 0;
+      return {
+        next: () =>
+          Promise.resolve(
+            i < notes.length
+              ? { done: false, value: notes[i++] }
+              : { done: true, value: undefined },
+          ),
+      };
+    },
+  };
+  const replies = await collect(handlers.routeChat(bare, ctx()));
+  assert.deepEqual(replies.map((n) => n.message), ["a"]);
+});

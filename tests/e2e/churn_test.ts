@@ -10,13 +10,13 @@ import assert from "node:assert/strict";
 import { createRouteGuideClient } from "../../lib/grpc/client.ts";
 import { startServer } from "../_server.ts";
 import { type TempDb, writeGridDb } from "../_db.ts";
+import { EMPIRE_STATE } from "../_places.ts";
 
 const CYCLES = 40;
 const BOX = {
   lo: { latitude: 400000000, longitude: -750000000 },
   hi: { latitude: 420000000, longitude: -730000000 },
 };
-const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 
 /**
  * Long listings make the crash likely (streams still have data queued when

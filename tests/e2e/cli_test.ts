@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { runClient } from "../../lib/cli/client.ts";
+import { BROOKLYN_BRIDGE, EMPIRE_STATE } from "../_places.ts";
 import { ROOT, runClientProcess, SERVER_FLAGS, startServer } from "../_server.ts";
 
 async function runServerProcess(
@@ -82,18 +83,29 @@ Deno.test("client list prints an aligned table, or one JSON feature per line", a
 
 Deno.test("client record sends random features, or the points of a file", async () => {
   await using server = await startServer();
+  // Random picks from two named features the server also has: every point passes a feature.
+  const db = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(
+    db,
+    JSON.stringify([
+      { name: "Empire State Building, New York, NY", location: EMPIRE_STATE },
+      { name: "Brooklyn Bridge, New York, NY", location: BROOKLYN_BRIDGE },
+    ]),
+  );
   const random = await runClientProcess([
     "--target",
     server.target,
+    "--db",
+    db,
     "record",
     "--count",
     "7",
     "--json",
-  ]);
+  ]).finally(() => Deno.remove(db));
   assert.equal(random.code, 0, random.stderr);
   const [summary] = jsonLines(random.stdout) as { point_count: number; feature_count: number }[];
   assert.equal(summary.point_count, 7);
-  assert.ok(summary.feature_count >= 1);
+  assert.equal(summary.feature_count, 7);
 
   const file = await Deno.makeTempFile({ suffix: ".txt" });
   try {
@@ -290,7 +302,8 @@ Deno.test("the tour with --json writes only JSON lines on stdout", async () => {
   const r = await runClientProcess(["--target", server.target, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const lines = jsonLines(r.stdout) as Record<string, unknown>[];
-  assert.ok(lines.length >= 10);
+  // On a fresh server: its fixed calls, list, summary and chat replies make 15 lines.
+  assert.equal(lines.length, 15, r.stdout);
   assert.ok(lines.some((l) => l.name === "Empire State Building, New York, NY"));
   assert.ok(lines.some((l) => l.point_count === 10));
   assert.ok(lines.some((l) => typeof l.message === "string"));

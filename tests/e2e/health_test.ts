@@ -28,10 +28,8 @@ import {
 } from "../../lib/grpc/client.ts";
 import { makeTestCerts, tlsTest } from "../_certs.ts";
 import { startServer, waitForStderr } from "../_server.ts";
-import { within } from "../_async.ts";
-
-/** Every single step (a call, a message, a log line) must finish within this. */
-const STEP_MS = 10_000;
+import { STEP_MS, within } from "../_async.ts";
+import { rejectsWith } from "../_assert.ts";
 
 /** A serving status as the health proto's enum names it. */
 type ServingStatus = "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN";
@@ -89,18 +87,6 @@ function check(client: HealthClient, service: string): Promise<ServingStatus> {
   });
 }
 
-/** Asserts that a promise rejects with a grpc-js error of `code`. */
-async function rejectsWithCode(promise: Promise<unknown>, code: number, what: string) {
-  await assert.rejects(promise, (error: grpc.ServiceError) => {
-    assert.equal(
-      error.code,
-      code,
-      `${what}: expected ${codeName(code)}, got ${codeName(error.code)}: ${error.details}`,
-    );
-    return true;
-  }, what);
-}
-
 /** A Watch whose messages are read one at a time. */
 function watch(client: HealthClient, service: string) {
   const call = client.watch({ service });
@@ -155,14 +141,14 @@ Deno.test("health Check: the server and RouteGuide are SERVING; an unknown name 
   try {
     assert.equal(await check(client, ""), "SERVING");
     assert.equal(await check(client, "routeguide.RouteGuide"), "SERVING");
-    await rejectsWithCode(
+    await rejectsWith(
       check(client, "no.such.Service"),
       Code.NOT_FOUND,
       "Check(no.such.Service)",
     );
     // The name is matched exactly: not a prefix, not case-insensitively.
-    await rejectsWithCode(check(client, "routeguide"), Code.NOT_FOUND, "Check(routeguide)");
-    await rejectsWithCode(
+    await rejectsWith(check(client, "routeguide"), Code.NOT_FOUND, "Check(routeguide)");
+    await rejectsWith(
       check(client, "RouteGuide.RouteGuide"),
       Code.NOT_FOUND,
       "Check(RouteGuide.RouteGuide)",
@@ -277,9 +263,9 @@ tlsTest(
     try {
       assert.equal(await check(plainHealth, ""), "SERVING");
       assert.equal(await check(plainHealth, "routeguide.RouteGuide"), "SERVING");
-      await rejectsWithCode(check(plainHealth, "no.such.Service"), Code.NOT_FOUND, "health port");
+      await rejectsWith(check(plainHealth, "no.such.Service"), Code.NOT_FOUND, "health port");
       // The main port speaks TLS only: a plaintext client cannot connect.
-      await rejectsWithCode(check(plainMain, ""), Code.UNAVAILABLE, "plaintext to the TLS port");
+      await rejectsWith(check(plainMain, ""), Code.UNAVAILABLE, "plaintext to the TLS port");
       // ...while a TLS client gets the same answer there.
       assert.equal(await check(tlsMain, ""), "SERVING");
       // The health port serves health alone, not RouteGuide.

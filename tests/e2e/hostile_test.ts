@@ -40,17 +40,14 @@ import {
   type RawConnection,
   settingsFrame,
 } from "../_h2.ts";
-import { collect, sleep, waitFor, within } from "../_async.ts";
+import { collect, STEP_MS, waitFor, within } from "../_async.ts";
 import { rejectsWith } from "../_assert.ts";
+import { EMPIRE_STATE, EMPIRE_STATE_NAME } from "../_places.ts";
+import { varint } from "../_proto.ts";
 
-const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
-const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
 const SERVICE = "/routeguide.RouteGuide";
 
 // ---------------------------------------------------------------- helpers
-
-/** How long any one awaited step (a reply, a frame, a close) may take on a busy machine. */
-const STEP_MS = 10_000;
 
 /**
  * Runs `attempt` again while it fails with `code`, which means the server
@@ -202,17 +199,6 @@ function metadataClient(target: string): GrpcRouteGuide {
   return new Ctor(target, grpc.credentials.createInsecure(), {
     "grpc.use_local_subchannel_pool": 1,
   }) as unknown as GrpcRouteGuide;
-}
-
-/** Protobuf varint. */
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 127) {
-    out.push((n & 127) | 128);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
 }
 
 /** A Point {latitude: 1} followed by an unknown length-delimited field 15 of `padding` bytes. */
@@ -520,9 +506,11 @@ Deno.test("8a. 300 RouteChats on one grpc-js connection: 100 run, 200 wait in th
     let release!: () => void;
     const gate = new Promise<void>((resolve) => release = resolve);
     let running = 0;
+    let written = 0;
     const chats = Array.from({ length: 300 }, async (_, i) => {
       const notes = async function* () {
         yield { location: here, message: `chat ${i}` };
+        written++;
         await gate;
       };
       let replies = 0;
@@ -534,8 +522,9 @@ Deno.test("8a. 300 RouteChats on one grpc-js connection: 100 run, 200 wait in th
     const all = Promise.allSettled(chats);
     try {
       await waitFor(() => running === 100, "100 chats running");
-      // The rest stay queued by grpc-js (the server's SETTINGS say 100), not refused.
-      await sleep(500);
+      // The rest stay queued by grpc-js (the server's SETTINGS say 100), not refused: every
+      // chat has handed its note to grpc-js, and still only 100 got the seed back.
+      await waitFor(() => written === 300, "all 300 notes handed to grpc-js");
       assert.equal(running, 100);
     } finally {
       release();

@@ -21,14 +21,12 @@ import { connect as http2Connect } from "node:http2";
 import { createRouteGuideClient, type RouteNote } from "../../lib/grpc/client.ts";
 import { collectText, TextLineReader } from "../_lines.ts";
 import { CLIENT_FLAGS, ROOT, type ServerProcess, startServer } from "../_server.ts";
-import { sleep, waitFor, within } from "../_async.ts";
+import { sleep, STEP_MS, waitFor, within } from "../_async.ts";
+import { EMPIRE_STATE } from "../_places.ts";
 
 const HOLDER = `${ROOT}tests/fixtures/hold_stream.ts`;
-const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
 /** How long the server may take to reclaim a frozen client's connection. */
 const RECLAIM_MS = 10_000;
-/** How long any other awaited step may take on a busy machine. */
-const STEP_MS = 10_000;
 
 /** A client process holding one RouteChat open; see tests/fixtures/hold_stream.ts. */
 interface Holder extends AsyncDisposable {

@@ -20,22 +20,8 @@ import { createRouteGuideClient, type RouteGuideClient } from "../../lib/grpc/cl
 import { collectText, TextLineReader } from "../_lines.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "../_server.ts";
 import { sleep, waitFor, within } from "../_async.ts";
-
-const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
-const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
-/** A small rectangle in lower Manhattan: a handful of features. */
-const LOWER_MANHATTAN = {
-  lo: { latitude: 407100000, longitude: -740200000 },
-  hi: { latitude: 406900000, longitude: -739800000 },
-};
-
-/** A port nothing listens on right now (bound, then released). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+import { EMPIRE_STATE, EMPIRE_STATE_NAME, LOWER_MANHATTAN } from "../_places.ts";
+import { freePort } from "../_env.ts";
 
 /** A server process started ahead of time that binds only when told. */
 interface Standby extends AsyncDisposable {
@@ -171,6 +157,23 @@ function runLoad(client: RouteGuideClient, stop: AbortSignal): Load {
 const DOWNTIME_MS = 300;
 
 /**
+ * Starts a server on a port picked by {@linkcode freePort}. The port is
+ * free only a moment ago: should another process take it first, the server
+ * fails to start and another port is tried (five times at most).
+ */
+async function startOnFreePort(): Promise<{ port: number; server: ServerProcess }> {
+  for (let attempt = 1;; attempt++) {
+    const port = freePort();
+    try {
+      return { port, server: await startServer({ args: ["--port", String(port)] }) };
+    } catch (error) {
+      if (attempt === 5) throw error;
+      console.log(`recovery: port ${port} was taken (${(error as Error).message}); another`);
+    }
+  }
+}
+
+/**
  * Starts the real server on a fixed port, SIGKILLs it, and binds a
  * replacement on the same port {@linkcode DOWNTIME_MS} later, while the same
  * client keeps calling: from before the kill (`inFlightAtKill`), or only
@@ -178,14 +181,13 @@ const DOWNTIME_MS = 300;
  * client reconnected by itself.
  */
 async function crashAndRestart(inFlightAtKill: boolean): Promise<void> {
-  const port = freePort();
+  const { port, server } = await startOnFreePort();
+  const crashed: ServerProcess = server;
   await using standby = await startStandby(["--host", "127.0.0.1", "--port", String(port)]);
   const client = createRouteGuideClient(`127.0.0.1:${port}`);
   const stop = new AbortController();
   let load: Load | undefined;
-  let crashed: ServerProcess | undefined;
   try {
-    crashed = await startServer({ args: ["--port", String(port)] });
     // startServer passes "--port 0" first; the later flag must win.
     assert.equal(crashed.port, port, crashed.readyLine);
     const first = await client.getFeature(EMPIRE_STATE, { deadline: Date.now() + 10_000 });
@@ -240,7 +242,7 @@ async function crashAndRestart(inFlightAtKill: boolean): Promise<void> {
     stop.abort();
     await load?.finished.catch(() => {});
     client.close();
-    await crashed?.stop("SIGKILL");
+    await crashed.stop("SIGKILL");
   }
 }
 

@@ -29,9 +29,7 @@ import { loadSync } from "@grpc/proto-loader";
 import { Code } from "../../lib/core/rpc_error.ts";
 import { assertPythonChecksPass, pythonTest } from "../_python.ts";
 import { ROOT, startServer, waitForStderr } from "../_server.ts";
-
-/** Every reflection exchange must finish within this. */
-const STEP_MS = 10_000;
+import { STEP_MS } from "../_async.ts";
 
 /** The `.proto` files inside the installed @grpc/reflection package. */
 const REFLECTION_PROTO_DIR = fileURLToPath(

@@ -12,9 +12,7 @@ import type { RouteNote } from "../../lib/core/notes_store.ts";
 import { ROOT, runClientProcess, SERVER_FLAGS, startServer } from "../_server.ts";
 import { collect, within } from "../_async.ts";
 import { createPgTests, type ThrowawayPostgres } from "../_postgres.ts";
-
-const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
-const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
+import { EMPIRE_STATE, EMPIRE_STATE_NAME } from "../_places.ts";
 
 const pg = createPgTests();
 

@@ -17,9 +17,7 @@ import { makeTestCerts, tlsTest } from "../_certs.ts";
 import type { RouteNote } from "../../lib/core/notes_store.ts";
 import { ROOT, SERVER_FLAGS, type ServerProcess, startServer } from "../_server.ts";
 import { collect, waitFor, within } from "../_async.ts";
-
-const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
-const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
+import { EMPIRE_STATE, EMPIRE_STATE_NAME } from "../_places.ts";
 
 /** A temporary folder, removed when disposed. */
 async function tempDir(): Promise<AsyncDisposable & { path: string }> {

@@ -21,7 +21,6 @@ import {
   type Feature,
   haversineMeters,
   type Point,
-  point,
   type RouteGuideClient,
   type RouteNote,
   RpcError,
@@ -35,31 +34,19 @@ import { writeGridDb } from "../_db.ts";
 import { type ServerProcess, startServer } from "../_server.ts";
 import { makeTestCerts, tlsTest } from "../_certs.ts";
 import { frame, FrameParser, FrameType } from "../_h2.ts";
-import { collect, sleep, waitFor } from "../_async.ts";
+import { collect, deadline, sleep, STEP_MS, waitFor } from "../_async.ts";
 import { rejectsWith } from "../_assert.ts";
-
-/** Every single step (a call, a log line, an exit) must finish within this. */
-const STEP_MS = 10_000;
-
-const EMPIRE_STATE = point(40.7484, -73.9857);
-const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
-const BROOKLYN_BRIDGE = point(40.7061, -73.9969);
-/** Every feature of the project's database lies in here. */
-const EVERYWHERE = { lo: point(40, -75), hi: point(42, -73) };
+import {
+  BROOKLYN_BRIDGE,
+  EMPIRE_STATE,
+  EMPIRE_STATE_NAME,
+  EVERYWHERE,
+  freshPoint,
+} from "../_places.ts";
 
 const DB = JSON.parse(
   await Deno.readTextFile(new URL("../../data/route_guide_db.json", import.meta.url)),
 ) as { name: string; location: Point }[];
-
-const deadline = () => Date.now() + STEP_MS;
-
-/** A random valid point far from every feature, so server-wide notes do not mix. */
-function freshPoint(): Point {
-  return {
-    latitude: -800000000 + Math.floor(Math.random() * 100000000),
-    longitude: Math.floor(Math.random() * 1000000000),
-  };
-}
 
 /** A request stream that yields `first`, then waits until `release()` and ends. */
 function held<T>(first: T[]) {
@@ -619,12 +606,14 @@ async function countingServer(fail?: () => never) {
       };
     },
   });
-  // The handler's error is the point of the test: keep it out of the output.
-  const logger = createLogger({ write: () => {} });
+  // The handler's error is the point of the test: keep it out of the output, for the test to read.
+  const lines: string[] = [];
+  const logger = createLogger({ format: "json", write: (line) => lines.push(line) });
   const server = await serve({ db: counted, host: "127.0.0.1", port: 0, logger });
   return {
     port: server.port,
     calls: () => calls,
+    lines,
     [Symbol.asyncDispose]: () => server.shutdown(1000).then(() => {}),
   };
 }
@@ -660,6 +649,32 @@ for (
     }
   });
 }
+
+Deno.test('a handler that throws: the client gets INTERNAL "internal error" and nothing of the error; the log gets it, stack included', async () => {
+  const secret = "password=hunter2 at db.internal:5432";
+  await using server = await countingServer(() => {
+    throw new Error(secret);
+  });
+  const client = createRouteGuideClient(`127.0.0.1:${server.port}`);
+  try {
+    await assert.rejects(client.getFeature(EMPIRE_STATE, { deadline: deadline() }), (error) => {
+      assert.ok(error instanceof RpcError, `not an RpcError: ${error}`);
+      assert.equal(error.code, Code.INTERNAL);
+      assert.equal(error.message, "internal error");
+      assert.doesNotMatch(JSON.stringify({ ...error, message: error.message }), /hunter2|Error:/);
+      return true;
+    });
+  } finally {
+    client.close();
+  }
+  const logged = server.lines.map((line) => JSON.parse(line))
+    .filter((line) => line.msg === "unexpected handler error");
+  assert.equal(logged.length, 1, `log lines: ${server.lines.join("\n")}`);
+  assert.equal(logged[0].level, "error");
+  assert.equal(logged[0].method, "GetFeature");
+  // The stack, not just the message: "Error: <message>" and then "    at <frame>" lines.
+  assert.match(logged[0].error, new RegExp(`^Error: ${secret}\n\\s+at `));
+});
 
 /**
  * A TCP proxy to `port` that cuts its first connection as the server's reply

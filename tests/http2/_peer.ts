@@ -37,6 +37,7 @@ export class Peer {
   /** Header lists of the HEADERS frames the server sent, decoded in order. */
   readonly headerLists: HeaderField[][] = [];
   readonly #decoder = new HpackDecoder();
+  #fragments: Uint8Array[] = [];
 
   /** Opens a connection; sends the preface and an empty SETTINGS unless `preface` is false. */
   constructor(options: ConnectionOptions & { preface?: boolean } = {}) {
@@ -61,13 +62,21 @@ export class Peer {
       if (bytes !== undefined) {
         for (const f of this.parser.push(bytes)) {
           got.push(f);
-          if (f.type === FrameType.HEADERS) this.headerLists.push(this.#decoder.decode(f.payload));
+          if (f.type === FrameType.HEADERS || f.type === FrameType.CONTINUATION) this.#block(f);
         }
       }
       if (bytes === undefined && done.length === 0) break;
     }
     this.events.push(...this.connection.takeEvents());
     return got;
+  }
+
+  /** Gathers a header block over HEADERS and its CONTINUATIONs; decodes it at END_HEADERS. */
+  #block(f: Frame): void {
+    this.#fragments.push(f.payload);
+    if ((f.flags & 0x4) === 0) return;
+    this.headerLists.push(this.#decoder.decode(concat(this.#fragments)));
+    this.#fragments = [];
   }
 
   /** Opens stream `id` with a gRPC request (END_STREAM when `endStream`). */

@@ -5,12 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { ErrorCode, FrameType } from "../../lib/http2/frames.ts";
 import { requestHeaderFault } from "../../lib/http2/connection.ts";
 import { HpackDecoder } from "../../lib/http2/hpack.ts";
 import {
   concat,
+  ErrorCode,
   frame,
+  FrameType,
   grpcRequestHeaders,
   hpackLiterals,
   parseSettings,
@@ -745,4 +746,151 @@ Deno.test("the client's SETTINGS_HEADER_TABLE_SIZE bounds our HPACK encoder (0: 
   // A decoder whose table may hold nothing reads both blocks: no entry was indexed.
   const blocks = peer.sent(FrameType.HEADERS).map((f) => decoder.decode(f.payload));
   assert.deepEqual(blocks, [headers, headers]);
+});
+
+Deno.test("content-length is checked to the byte, at the last DATA frame and at the trailers (RFC 9113 §8.1.1)", async (t) => {
+  const base = grpcRequestHeaders("/svc/Method");
+  const withLength = (n: number): [string, string][] => [...base, ["content-length", String(n)]];
+  const trailers = frame(
+    FrameType.HEADERS,
+    END_HEADERS | END_STREAM,
+    1,
+    hpackLiterals([["x", "y"]]),
+  );
+  const cases: [string, Uint8Array[], boolean][] = [
+    ["exactly 5 in one frame", [frame(FrameType.DATA, END_STREAM, 1, new Uint8Array(5))], true],
+    ["exactly 5 in two frames", [
+      frame(FrameType.DATA, 0, 1, new Uint8Array(3)),
+      frame(FrameType.DATA, END_STREAM, 1, new Uint8Array(2)),
+    ], true],
+    ["4, one short", [frame(FrameType.DATA, END_STREAM, 1, new Uint8Array(4))], false],
+    ["6, one over, before END_STREAM", [frame(FrameType.DATA, 0, 1, new Uint8Array(6))], false],
+    ["exactly 5, then trailers", [frame(FrameType.DATA, 0, 1, new Uint8Array(5)), trailers], true],
+    ["4, then trailers", [frame(FrameType.DATA, 0, 1, new Uint8Array(4)), trailers], false],
+  ];
+  for (const [name, frames, ok] of cases) {
+    await t.step(
+      `content-length 5, ${name}: ${ok ? "accepted" : "RST_STREAM PROTOCOL_ERROR"}`,
+      () => {
+        const peer = new Peer();
+        peer.request(1, false, withLength(5));
+        peer.send(...frames);
+        if (ok) {
+          assert.deepEqual(peer.resets(), []);
+          assert.ok(peer.events.some((e) => e.type === "data" && e.endStream));
+        } else {
+          assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+        }
+      },
+    );
+  }
+});
+
+Deno.test("padded DATA gives back the whole frame, padding included, to both windows (RFC 9113 §6.1, §6.9.1)", () => {
+  const peer = new Peer({ streamWindow: 65535, connectionWindow: 65535 });
+  peer.request(1);
+  // Each frame: 1 pad-length byte, 100 bytes of data, 255 of padding; all 356 count against the windows.
+  const padded = frame(
+    FrameType.DATA,
+    PADDED,
+    1,
+    concat([new Uint8Array([255]), new Uint8Array(100), new Uint8Array(255)]),
+  );
+  const given = (streamId: number) =>
+    peer.sent(FrameType.WINDOW_UPDATE).filter((f) => f.streamId === streamId)
+      .reduce((n, f) => n + readUint32(f.payload), 0);
+  // A client that sends only within the windows it was given (both start at 65,535, RFC 9113 §6.9.2).
+  let sent = 0;
+  for (let i = 0; i < 1000; i++) {
+    const room = Math.min(65535 + given(0), 65535 + given(1)) - sent;
+    assert.ok(room >= 356, `the windows closed after ${i} frames (${room} bytes left)`);
+    peer.send(padded);
+    sent += 356;
+    peer.connection.consumed(1, 100);
+    peer.pump();
+  }
+  assert.deepEqual(peer.resets(), []);
+  assert.equal(peer.goaway(), undefined);
+});
+
+Deno.test("a window may reach 2^31 - 1 exactly; one byte more is a FLOW_CONTROL_ERROR (RFC 9113 §6.9.1)", async (t) => {
+  await t.step("stream window", () => {
+    const peer = new Peer();
+    peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 10]]));
+    peer.request(1, true);
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(2 ** 31 - 1 - 10)));
+    assert.deepEqual(peer.resets(), []);
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(1)));
+    assertStreamError(peer, 1, ErrorCode.FLOW_CONTROL_ERROR);
+  });
+  await t.step("connection window", () => {
+    const peer = new Peer();
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 0, uint32(2 ** 31 - 1 - 65535)));
+    assert.equal(peer.goaway(), undefined);
+    assert.equal(peer.connection.windows.remote, 2 ** 31 - 1);
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 0, uint32(1)));
+    assertConnectionError(peer, ErrorCode.FLOW_CONTROL_ERROR);
+  });
+});
+
+Deno.test("a header block over the header-list limit + 16 KiB, however it is split, gets GOAWAY ENHANCE_YOUR_CALM", () => {
+  // The cap (maxHeaderListSize + 16,384 bytes of block) stops a CONTINUATION flood before END_HEADERS.
+  const cap = 400 + 16384;
+  const peer = new Peer({ maxHeaderListSize: 400 });
+  peer.send(frame(FrameType.HEADERS, 0, 1, new Uint8Array(16384)));
+  for (let left = cap - 16384; left > 0; left -= 100) {
+    peer.send(frame(FrameType.CONTINUATION, 0, 1, new Uint8Array(Math.min(100, left))));
+  }
+  assert.equal(peer.goaway(), undefined, "a block of exactly the cap was refused");
+  peer.send(frame(FrameType.CONTINUATION, 0, 1, new Uint8Array(1)));
+  assertConnectionError(peer, ErrorCode.ENHANCE_YOUR_CALM);
+});
+
+Deno.test("fits() counts both the stream window and the connection window", async (t) => {
+  const open = (streamWindow: number) => {
+    const peer = new Peer();
+    peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, streamWindow]]));
+    peer.request(1, true);
+    peer.connection.respond(1, [[":status", "200"]], { waitForTrailers: true });
+    peer.pump();
+    return peer;
+  };
+  await t.step("the stream window (10 bytes)", () => {
+    const peer = open(10);
+    assert.equal(peer.connection.fits(1, 10), true);
+    assert.equal(peer.connection.fits(1, 11), false);
+    peer.connection.sendData(1, new Uint8Array(4));
+    assert.equal(peer.connection.fits(1, 6), true);
+    assert.equal(peer.connection.fits(1, 7), false);
+  });
+  await t.step("the connection window (65,535 bytes, the stream's much wider)", () => {
+    const peer = open(1_000_000);
+    assert.equal(peer.connection.fits(1, 65535), true);
+    assert.equal(peer.connection.fits(1, 65536), false);
+    peer.connection.sendData(1, new Uint8Array(35));
+    assert.equal(peer.connection.fits(1, 65500), true);
+    assert.equal(peer.connection.fits(1, 65501), false);
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 0, uint32(1)));
+    assert.equal(peer.connection.fits(1, 65501), true);
+  });
+  await t.step("an unknown stream fits nothing", () => {
+    assert.equal(open(10).connection.fits(3, 0), false);
+  });
+});
+
+Deno.test("response headers over the client's MAX_FRAME_SIZE go out as HEADERS + CONTINUATION (RFC 9113 §4.3)", () => {
+  const peer = new Peer();
+  peer.request(1, true);
+  const big = "v".repeat(40_000);
+  peer.connection.respond(1, [[":status", "200"], ["x-big", big]]);
+  const frames = peer.pump().filter((f) => f.streamId === 1 && f.type !== FrameType.DATA);
+  assert.deepEqual(
+    frames.map((f) => [f.type, f.flags & END_HEADERS, f.payload.length <= 16384]),
+    [
+      [FrameType.HEADERS, 0, true],
+      [FrameType.CONTINUATION, 0, true],
+      [FrameType.CONTINUATION, END_HEADERS, true],
+    ],
+  );
+  assert.deepEqual(peer.headerLists, [[[":status", "200"], ["x-big", big]]]);
 });

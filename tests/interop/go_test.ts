@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { makeTestCerts, opensslProblem } from "../_certs.ts";
 import { buildGoClient, GO_PACKAGES, goProblem } from "../_go.ts";
 import { runProcess } from "../_process.ts";
-import { isCi } from "../_python.ts";
+import { isCi } from "../_env.ts";
 import { ROOT, type ServerProcess, startServer } from "../_server.ts";
 import { writeGridDb } from "../_db.ts";
 

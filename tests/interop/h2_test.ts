@@ -28,8 +28,9 @@ import {
 } from "../_h2.ts";
 import { runProcess } from "../_process.ts";
 import { waitFor } from "../_async.ts";
-import { isCi } from "../_python.ts";
+import { isCi } from "../_env.ts";
 import { ROOT, serveTwoFeatures, startServer } from "../_server.ts";
+import { varint } from "../_proto.ts";
 
 const SERVICE = "routeguide.RouteGuide";
 const CURL_TIMEOUT_MS = 30_000;
@@ -65,18 +66,6 @@ function curlTest(name: string, fn: (t: Deno.TestContext) => Promise<void>) {
 }
 
 // --- protobuf by hand (proto3 wire format), independent of lib/ ---------------
-
-/** A varint; negative int32 values take ten bytes (two's complement on 64 bits). */
-function varint(value: number): number[] {
-  let n = BigInt.asUintN(64, BigInt(value));
-  const out: number[] = [];
-  while (n > 0x7fn) {
-    out.push(Number(n & 0x7fn) | 0x80);
-    n >>= 7n;
-  }
-  out.push(Number(n));
-  return out;
-}
 
 /** The bytes of `Point { latitude, longitude }`. */
 function pointBytes(latitude: number, longitude: number): Uint8Array {

@@ -127,3 +127,40 @@ Deno.test("createMemoryNotesStore() starts a dropped location's successor empty"
   assert.deepEqual(await store.exchange({ location: a, message: "a5" }), []);
   await store.close();
 });
+
+Deno.test("createMemoryNotesStore(): a location written again moves to the newest end; the oldest is dropped", async () => {
+  const store = createMemoryNotesStore({ maxLocations: 3 });
+  const at = (latitude: number) => ({ latitude, longitude: 0 });
+  for (const lat of [1, 2, 3]) await store.exchange({ location: at(lat), message: `at ${lat}` });
+  // 2, in the middle of the write order, is written again: the order is now 1, 3, 2.
+  await store.exchange({ location: at(2), message: "again" });
+  await store.exchange({ location: at(4), message: "at 4" }); // drops 1, the oldest
+  assert.deepEqual(await store.exchange({ location: at(3), message: "x" }), [
+    { location: at(3), message: "at 3" },
+  ]);
+  assert.deepEqual(
+    (await store.exchange({ location: at(2), message: "y" })).map((n) => n.message),
+    ["at 2", "again"],
+  );
+  assert.deepEqual(await store.exchange({ location: at(1), message: "z" }), [], "1 was kept");
+});
+
+Deno.test("createMemoryNotesStore(): locations outside the valid range or not integers get keys of their own", async () => {
+  const store = createMemoryNotesStore();
+  // Pairs that differ: fractions with the same integer part; latitudes past ±90° whose
+  // packed numeric key would be NaN (and all NaNs are one Map key).
+  const pairs: [number, number, number, number][] = [
+    [1.5, 0, 1.2, 0],
+    [1073217536, 0, 1073217536, 5],
+    [-1074266112, 0, -1074266112, 7],
+  ];
+  for (const [lat1, lon1, lat2, lon2] of pairs) {
+    const first = { latitude: lat1, longitude: lon1 };
+    const second = { latitude: lat2, longitude: lon2 };
+    assert.deepEqual(await store.exchange({ location: first, message: "1" }), []);
+    assert.deepEqual(await store.exchange({ location: second, message: "2" }), [], `${lat2}`);
+    assert.deepEqual(await store.exchange({ location: first, message: "3" }), [
+      { location: first, message: "1" },
+    ]);
+  }
+});

@@ -233,6 +233,39 @@ function track(promise: Promise<unknown>): { settled: boolean } {
   return state;
 }
 
+/**
+ * Counts the timers started from now on that have neither fired nor been
+ * cleared: a restart the supervisor scheduled is one. Asserting none is
+ * pending shows "nothing will be started again" without sleeping.
+ */
+function pendingTimers(): { count(): number; [Symbol.dispose](): void } {
+  const original = { set: globalThis.setTimeout, clear: globalThis.clearTimeout };
+  const pending = new Set<unknown>();
+  globalThis.setTimeout = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const id = original.set(
+      (...a: unknown[]) => {
+        pending.delete(id);
+        fn(...a);
+      },
+      ms,
+      ...args,
+    );
+    pending.add(id);
+    return id;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((id?: number) => {
+    pending.delete(id);
+    original.clear(id);
+  }) as typeof clearTimeout;
+  return {
+    count: () => pending.size,
+    [Symbol.dispose]() {
+      globalThis.setTimeout = original.set;
+      globalThis.clearTimeout = original.clear;
+    },
+  };
+}
+
 /** Lets pending promise callbacks and short timers run. */
 const settle = () => sleep(10);
 
@@ -382,6 +415,7 @@ Deno.test("startWorkers() uses its defaults: console.log for output", async () =
 // startWorkers: a worker that dies before it is ready
 
 Deno.test("startWorkers() rejects when a worker exits before its ready line, and kills the others", async () => {
+  using timers = pendingTimers();
   const rig = createRig(3);
   const starting = startWorkers(rig.options);
   rig.fleet.slot(1).printReady();
@@ -403,13 +437,14 @@ Deno.test("startWorkers() rejects when a worker exits before its ready line, and
   assert.deepEqual(rig.fleet.slot(1).exit, KILLED);
   assert.deepEqual(rig.fleet.slot(3).exit, KILLED);
   assert.deepEqual(rig.output, ["error: cannot read the database"]);
-  // Nothing is started again (and the sanitizers see no timer left behind).
-  await sleep(rig.options.restartDelayMs! * 4);
+  // Nothing is started again: no worker now, and no restart pending.
+  assert.equal(timers.count(), 0, "a restart is pending");
   assert.equal(rig.fleet.started.length, 3);
   assert.deepEqual(errorLines(rig.log()), []);
 });
 
 Deno.test("startWorkers() says which signal killed a worker before its ready line", async () => {
+  using timers = pendingTimers();
   const rig = createRig(2);
   const starting = startWorkers(rig.options);
   rig.fleet.slot(1).die({ code: 139, signal: "SIGSEGV" });
@@ -418,7 +453,7 @@ Deno.test("startWorkers() says which signal killed a worker before its ready lin
     new Error("worker 1 was killed by SIGSEGV before it was ready; stopped the others"),
   );
   assert.deepEqual(rig.fleet.slot(2).signals, ["SIGKILL"]);
-  await sleep(rig.options.restartDelayMs! * 4);
+  assert.equal(timers.count(), 0, "a restart is pending");
   assert.equal(rig.fleet.started.length, 2);
 });
 
@@ -434,6 +469,7 @@ Deno.test("startWorkers() with one worker rejects without mentioning others", as
 });
 
 Deno.test("startWorkers() fails a worker that exits before its ready line while its stdout stays open", async () => {
+  using timers = pendingTimers();
   const rig = createRig(3);
   const starting = startWorkers(rig.options);
   rig.fleet.slot(1).printReady();
@@ -446,7 +482,7 @@ Deno.test("startWorkers() fails a worker that exits before its ready line while 
   );
   assert.deepEqual(rig.fleet.slot(1).signals, ["SIGKILL"]);
   assert.deepEqual(rig.fleet.slot(3).signals, ["SIGKILL"]);
-  await sleep(rig.options.restartDelayMs! * 4);
+  assert.equal(timers.count(), 0, "a restart is pending");
   assert.equal(rig.fleet.started.length, 3);
 });
 
@@ -701,13 +737,14 @@ Deno.test("Supervisor.signal() holds a signal for a restarted worker until its r
 });
 
 Deno.test("Supervisor.stop() sends the signal to every worker and resolves true when all exit 0", async () => {
+  using timers = pendingTimers();
   const { supervisor, fleet, log } = await startReady(3);
   // Resolving within 10 s of a 60 s timeout: it waited for the exits, not the timeout.
   assert.equal(await within(supervisor.stop("SIGTERM", 60_000), 10_000, "stop"), true);
   assert.deepEqual(fleet.started.map((w) => w.signals), [["SIGTERM"], ["SIGTERM"], ["SIGTERM"]]);
   assert.deepEqual(fleet.started.map((w) => w.exit), Array(3).fill({ code: 0, signal: null }));
-  // Workers that exit on stop are not started again, and nothing is logged.
-  await sleep(20);
+  // Workers that exit on stop are not started again (none pending), and nothing is logged.
+  assert.equal(timers.count(), 0, "a restart is pending");
   assert.equal(fleet.started.length, 3);
   assert.deepEqual(noticeAndAbove(log()), []);
 });
@@ -730,6 +767,7 @@ Deno.test("Supervisor.stop() resolves false when a worker exits with another cod
 });
 
 Deno.test("Supervisor.stop() kills workers still running after timeoutMs, with a warning", async () => {
+  using timers = pendingTimers();
   const { supervisor, fleet, log } = await startReady(3);
   fleet.slot(2).answer = stubborn;
   const timeoutMs = 40;
@@ -745,12 +783,13 @@ Deno.test("Supervisor.stop() kills workers still running after timeoutMs, with a
     noticeAndAbove(log()).map(({ level, msg }) => ({ level, msg })),
     [{ level: "warn", msg: `workers still running after ${timeoutMs} ms; killing them` }],
   );
-  await sleep(20);
+  assert.equal(timers.count(), 0, "a restart is pending");
   assert.equal(fleet.started.length, 3);
 });
 
 Deno.test("Supervisor.stop() cancels a pending restart", async () => {
-  // A restart far off: one not cancelled would be a timer the test sanitizer reports.
+  using timers = pendingTimers();
+  // A restart far off: one not cancelled is a timer still pending after stop().
   const restartDelayMs = 60_000;
   const { supervisor, fleet, log } = await startReady(2, {
     restartDelayMs,
@@ -761,6 +800,7 @@ Deno.test("Supervisor.stop() cancels a pending restart", async () => {
   assert.equal(errorLines(log()).length, 1, "the restart is scheduled");
   assert.equal(await within(supervisor.stop("SIGTERM", 60_000), 10_000, "stop"), true);
   await settle();
+  assert.equal(timers.count(), 0, "the restart is still pending after stop()");
   assert.equal(fleet.started.length, 2, "a worker was started after stop()");
   assert.equal(supervisor.restarts, 0);
 });

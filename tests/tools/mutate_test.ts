@@ -1,0 +1,157 @@
+/**
+ * The mutation tool's own parts, on small inputs: the module → tests table,
+ * target expansion, the log-call ignorer, scores (timeouts killed,
+ * equivalents left out) and the incremental cache's file names.
+ */
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { missingPaths, MODULE_TESTS, modulesFor } from "../../tools/mutate/table.ts";
+import { calleeName, shouldIgnore } from "../../tools/mutate/ignore_logs.ts";
+import {
+  cacheFile,
+  type Equivalent,
+  forgetUnkilled,
+  type MutantOutcome,
+  percent,
+  sameCode,
+  scoreModule,
+  sumScores,
+  textAt,
+} from "../../tools/mutate/score.ts";
+
+Deno.test("the table names only files that exist, and every module has a test file", () => {
+  assert.deepEqual(missingPaths(MODULE_TESTS, existsSync), []);
+  for (const [module, tests] of Object.entries(MODULE_TESTS)) {
+    assert.ok(tests.length > 0, `${module} has no tests`);
+  }
+  assert.deepEqual(missingPaths({ "a.ts": ["b.ts", "a.ts"] }, (p) => p === "a.ts"), ["b.ts"]);
+});
+
+Deno.test("targets: a module, a folder (trailing slash or not), or an error naming the target", () => {
+  const table = { "lib/x/a.ts": ["t"], "lib/x/b.ts": ["t"], "lib/xy/c.ts": ["t"] };
+  assert.deepEqual(modulesFor("lib/x/a.ts", table), ["lib/x/a.ts"]);
+  assert.deepEqual(modulesFor("./lib/x/", table), ["lib/x/a.ts", "lib/x/b.ts"]);
+  assert.deepEqual(modulesFor("lib", table), ["lib/x/a.ts", "lib/x/b.ts", "lib/xy/c.ts"]);
+  assert.throws(() => modulesFor("lib/z", table), /"lib\/z" names no module/);
+});
+
+Deno.test("log calls are left unmutated; other calls are not", () => {
+  const call = (callee: object) => ({ node: { type: "CallExpression", callee } } as never);
+  const member = (name: string) => ({
+    type: "MemberExpression",
+    property: { type: "Identifier", name },
+  });
+  assert.equal(shouldIgnore(call(member("log"))), "a log call");
+  assert.equal(shouldIgnore(call(member("error"))), "a log call");
+  assert.equal(
+    shouldIgnore({
+      node: { type: "OptionalCallExpression", callee: member("onUnexpectedError") },
+    } as never),
+    "a log call",
+  );
+  assert.equal(shouldIgnore(call(member("push"))), undefined);
+  assert.equal(shouldIgnore(call({ type: "Identifier", name: "settle" })), undefined);
+  assert.equal(shouldIgnore({ node: { type: "BinaryExpression" } } as never), undefined);
+  assert.equal(calleeName({ type: "CallExpression" }), undefined);
+});
+
+const at = (line: number, column: number, endLine: number, endColumn: number) => ({
+  start: { line, column },
+  end: { line: endLine, column: endColumn },
+});
+
+Deno.test("textAt() cuts a location out of the source, on one line or several", () => {
+  const source = "let a = b > c;\nif (x) {\n  y();\n}\n";
+  assert.equal(textAt(source, at(1, 9, 1, 14)), "b > c");
+  assert.equal(textAt(source, at(2, 8, 4, 2)), "{\n  y();\n}");
+});
+
+Deno.test("scores: timeouts count as killed; equivalents and ignored are left out; errors apart", () => {
+  const source = "if (a > b) f();\n";
+  const gt = at(1, 5, 1, 10);
+  const results: MutantOutcome[] = [
+    { mutatorName: "EqualityOperator", replacement: "a >= b", status: "Survived", location: gt },
+    { mutatorName: "EqualityOperator", replacement: "a <= b", status: "Killed", location: gt },
+    { mutatorName: "ConditionalExpression", replacement: "true", status: "Timeout", location: gt },
+    {
+      mutatorName: "ConditionalExpression",
+      replacement: "false",
+      status: "Survived",
+      location: gt,
+    },
+    { mutatorName: "BlockStatement", status: "Ignored", location: gt },
+    { mutatorName: "BlockStatement", status: "CompileError", location: gt },
+  ];
+  const equivalents: Equivalent[] = [
+    {
+      file: "m.ts",
+      mutator: "EqualityOperator",
+      original: "a > b",
+      replacement: "a >= b",
+      kind: "test",
+    },
+    // Another module's: does not apply.
+    {
+      file: "n.ts",
+      mutator: "ConditionalExpression",
+      original: "a > b",
+      replacement: "false",
+      kind: "test",
+    },
+  ];
+  const score = scoreModule("m.ts", source, results, equivalents);
+  assert.deepEqual(score, {
+    killed: 1,
+    timedOut: 1,
+    survived: 1,
+    equivalent: 1,
+    ignored: 1,
+    errors: 1,
+    survivors: [{
+      line: 1,
+      mutator: "ConditionalExpression",
+      original: "a > b",
+      replacement: "false",
+    }],
+  });
+  assert.equal(percent(score), (100 * 2) / 3);
+  assert.equal(percent({ killed: 0, timedOut: 0, survived: 0 }), undefined);
+  const sum = sumScores([score, score]);
+  assert.equal(sum.killed, 2);
+  assert.equal(sum.survived, 2);
+  assert.equal(sum.equivalent, 2);
+  assert.deepEqual(sum.survivors, []);
+});
+
+Deno.test("each module's incremental results have their own cache file under .mutation-cache/", () => {
+  assert.equal(cacheFile("lib/http2/flow.ts"), ".mutation-cache/lib__http2__flow.json");
+  assert.equal(cacheFile("lib/core/geo.ts", "/tmp/c"), "/tmp/c/lib__core__geo.json");
+});
+
+Deno.test("tests changed: the cache forgets the mutants they did not kill, keeps the killed", () => {
+  const report = {
+    files: {
+      "lib/a.ts": {
+        mutants: [
+          { id: "1", status: "Killed" },
+          { id: "2", status: "Survived" },
+          { id: "3", status: "Timeout" },
+          { id: "4", status: "NoCoverage" },
+        ],
+      },
+      "lib/b.ts": { mutants: [{ id: "5", status: "Survived" }] },
+    },
+  };
+  assert.equal(forgetUnkilled(report), 3);
+  assert.deepEqual(report.files["lib/a.ts"].mutants.map((m) => m.id), ["1", "3"]);
+  assert.deepEqual(report.files["lib/b.ts"].mutants, []);
+  assert.equal(forgetUnkilled({}), 0);
+});
+
+Deno.test("an equivalent's code ending in … matches by its beginning (long blocks)", () => {
+  assert.equal(sameCode("a > b", "a > b"), true);
+  assert.equal(sameCode("a > b", "a > bc"), false);
+  assert.equal(sameCode("{\n  const keys…", "{\n  const keys = new Float64Array(n);\n}"), true);
+  assert.equal(sameCode("{\n  const keys…", "{\n  return;\n}"), false);
+});

@@ -1,0 +1,245 @@
+/**
+ * Mutants that behave exactly as the original code, so no test can tell
+ * them apart. Each is matched by module, mutator, the exact code replaced
+ * and the exact replacement; `kind` groups them in docs/mutation.md, which
+ * gives the reason for each kind.
+ *
+ * @module
+ */
+
+import type { Equivalent } from "./score.ts";
+
+/** The known equivalent mutants. */
+export const EQUIVALENTS: readonly Equivalent[] = [
+  // InFlow.consume: `increment` is min(unacked, shortfall) with shortfall > 0 and unacked >= 0
+  // (bytes consumed are never negative), so it is 0 or more; for 0, returning early or going
+  // on (available += 0, return 0) is the same.
+  {
+    file: "lib/http2/flow.ts",
+    mutator: "ConditionalExpression",
+    original: "increment <= 0",
+    replacement: "false",
+    kind: "guard against a value that cannot occur",
+  },
+  {
+    file: "lib/http2/flow.ts",
+    mutator: "EqualityOperator",
+    original: "increment <= 0",
+    replacement: "increment < 0",
+    kind: "guard against a value that cannot occur",
+  },
+  // At the boundary both branches give the same value.
+  // toE7: degrees 0 (or -0) rounds to e7 0, and `e7 !== 0` is false either way.
+  {
+    file: "lib/core/geo.ts",
+    mutator: "EqualityOperator",
+    original: "degrees < 0",
+    replacement: "degrees <= 0",
+    kind: "boundary where both branches agree",
+  },
+  // saturateInt32: at INT32_MAX exactly, Math.trunc(INT32_MAX) is INT32_MAX.
+  {
+    file: "lib/core/geo.ts",
+    mutator: "EqualityOperator",
+    original: "value >= INT32_MAX",
+    replacement: "value > INT32_MAX",
+    kind: "boundary where both branches agree",
+  },
+  // routeChat's fast path: a message of n UTF-16 units has at most 3n UTF-8 bytes, so below the
+  // limit it skips encoding. Always encoding (true), or encoding at exactly 3n = limit (where the
+  // bytes cannot exceed it), gives the same answer, only slower.
+  {
+    file: "lib/core/handlers.ts",
+    mutator: "ConditionalExpression",
+    original: "message.length * 3 > maxNoteBytes",
+    replacement: "true",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  {
+    file: "lib/core/handlers.ts",
+    mutator: "EqualityOperator",
+    original: "message.length * 3 > maxNoteBytes",
+    replacement: "message.length * 3 >= maxNoteBytes",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // lib/notes/memory.ts. A place already the newest, unlinked and linked again, stays newest.
+  {
+    file: "lib/notes/memory.ts",
+    mutator: "ConditionalExpression",
+    original: "place !== newestPlace",
+    replacement: "true",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // The array of notes preallocated or grown as filled: the same array.
+  {
+    file: "lib/notes/memory.ts",
+    mutator: "ArrayDeclaration",
+    original: "new Array<RouteNote>(messages.length)",
+    replacement: "new Array()",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // The numeric location key is a fast path beside the string key: any mutant that only sends
+  // more locations (or other ones within range) to the string key keys them as well.
+  ...[
+    [
+      "(latitude | 0) !== latitude || (longitude | 0) !== longitude ||\n" +
+      "      latitude < -MAX_LATITUDE_E7 || latitude > MAX_LATITUDE_E7",
+      "true",
+    ],
+    ["-MAX_LATITUDE_E7", "+MAX_LATITUDE_E7"],
+    ["latitude < -MAX_LATITUDE_E7", "latitude <= -MAX_LATITUDE_E7"],
+    ["latitude > MAX_LATITUDE_E7", "latitude >= MAX_LATITUDE_E7"],
+  ].map(([original, replacement]) => ({
+    file: "lib/notes/memory.ts",
+    mutator: replacement === "true"
+      ? "ConditionalExpression"
+      : replacement.startsWith("+")
+      ? "UnaryOperator"
+      : "EqualityOperator",
+    original,
+    replacement,
+    kind: "fast path: the slow path gives the same answer",
+  })),
+  // Offsetting the latitude by -2^30 instead of +2^30 still gives every valid latitude its own
+  // high half, and none of them makes a NaN or infinite double.
+  {
+    file: "lib/notes/memory.ts",
+    mutator: "ArithmeticOperator",
+    original: "latitude + 2 ** 30",
+    replacement: "latitude - 2 ** 30",
+    kind: "another encoding as good",
+  },
+  // close() empties the Map: only memory use shows it (a closed store is not used again).
+  {
+    file: "lib/notes/memory.ts",
+    mutator: "BlockStatement",
+    original: "{\n      byKey.clear();…",
+    replacement: "{}",
+    kind: "memory released",
+  },
+  {
+    file: "lib/notes/memory.ts",
+    mutator: "CallExpression",
+    original: "byKey.clear();",
+    replacement: ";",
+    kind: "memory released",
+  },
+  // lib/grpc/call_registry.ts. A second settle() of a settled call: without the early return it
+  // runs #onSettled again, whose delete finds nothing and whose wake-up finds no waiter (they
+  // remove themselves, and idle() adds none when nothing is in flight), and it completes nothing.
+  {
+    file: "lib/grpc/call_registry.ts",
+    mutator: "ConditionalExpression",
+    original: 'this.#state === "settled"',
+    replacement: "false",
+    kind: "guard whose absence does nothing twice",
+  },
+  // A waiter left in the set after it woke: woken again later, resolve() is a no-op; only
+  // memory shows it.
+  {
+    file: "lib/grpc/call_registry.ts",
+    mutator: "CallExpression",
+    original: "this.#idleWaiters.delete(wake);",
+    replacement: ";",
+    kind: "memory released",
+  },
+  // lib/http2/huffman.ts (reasons in docs/mutation.md, by kind).
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "ArithmeticOperator",
+    original: "a - b",
+    replacement: "a + b",
+    kind: "stable sort tie-break",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "EqualityOperator",
+    original: "i < symbols.length",
+    replacement: "i <= symbols.length",
+    kind: "one step past a typed array's end",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "EqualityOperator",
+    original: "symbol < CODE_LENGTHS.length",
+    replacement: "symbol <= CODE_LENGTHS.length",
+    kind: "one step past a typed array's end",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "EqualityOperator",
+    original: "nibble < 16",
+    replacement: "nibble <= 16",
+    kind: "one step past a typed array's end",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "ArithmeticOperator",
+    original: "bytes.length * 8 / 5",
+    replacement: "bytes.length * 8 * 5",
+    kind: "buffer size or reuse only",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "ConditionalExpression",
+    original: "scratch !== undefined && scratch.length >= maxLength",
+    replacement: "false",
+    kind: "buffer size or reuse only",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "EqualityOperator",
+    original: "scratch.length >= maxLength",
+    replacement: "scratch.length > maxLength",
+    kind: "buffer size or reuse only",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "EqualityOperator",
+    original: "length > 24",
+    replacement: "length >= 24",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "EqualityOperator",
+    original: "pending >= 8",
+    replacement: "pending > 8",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "AssignmentOperator",
+    original: "acc &= (1 << pending) - 1",
+    replacement: "acc |= (1 << pending) - 1",
+    kind: "bits that are ones already",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "ConditionalExpression",
+    original: "bytes.length <= CHUNK",
+    replacement: "false",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "EqualityOperator",
+    original: "bytes.length <= CHUNK",
+    replacement: "bytes.length < CHUNK",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "BlockStatement",
+    original: "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
+    replacement: "{}",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  {
+    file: "lib/http2/huffman.ts",
+    mutator: "EqualityOperator",
+    original: "i < bytes.length",
+    replacement: "i <= bytes.length",
+    kind: "one step past a typed array's end",
+  },
+];

@@ -1,0 +1,77 @@
+/**
+ * Which test files cover each module the mutation tool may mutate. A mutant
+ * is run against these files only: the whole suite for every mutant would
+ * take days. A module missing here cannot be mutated (the tool says so).
+ *
+ * @module
+ */
+
+/** Module (relative to the project root) → the test files that cover it. */
+export const MODULE_TESTS: Readonly<Record<string, readonly string[]>> = {
+  "lib/core/feature_index.ts": [
+    "lib/core/feature_index.ts",
+    "tests/core/feature_index_test.ts",
+    "tests/core/handlers_test.ts",
+    "tests/data/feature_file_test.ts",
+  ],
+  "lib/core/feature_scan.ts": [
+    "lib/core/feature_scan.ts",
+    "tests/core/feature_scan_test.ts",
+    "tests/data/feature_file_test.ts",
+  ],
+  "lib/core/geo.ts": [
+    "tests/core/geo_test.ts",
+    "tests/core/feature_index_test.ts",
+    "tests/core/handlers_test.ts",
+  ],
+  "lib/core/handlers.ts": ["tests/core/handlers_test.ts"],
+  // Its one function is checked by its own doc example.
+  "lib/core/points.ts": ["lib/core/points.ts", "tests/core/geo_test.ts"],
+  "lib/core/rpc_error.ts": ["tests/core/rpc_error_test.ts", "tests/core/handlers_test.ts"],
+  "lib/core/usage_error.ts": ["tests/server/config_test.ts"],
+  "lib/notes/memory.ts": ["tests/notes/memory_test.ts"],
+  "lib/grpc/call_registry.ts": ["tests/grpc/call_registry_test.ts"],
+  "lib/grpc/adapter.ts": ["tests/grpc/client_test.ts", "tests/grpc/native_transport_test.ts"],
+  "lib/server/listener.ts": ["tests/server/listener_test.ts"],
+  "lib/http2/flow.ts": ["tests/http2/flow_test.ts", "tests/http2/connection_test.ts"],
+  "lib/http2/frames.ts": ["tests/http2/connection_test.ts", "tests/http2/fuzz_test.ts"],
+  "lib/http2/hpack.ts": ["tests/http2/hpack_test.ts", "tests/http2/connection_test.ts"],
+  "lib/http2/huffman.ts": ["tests/http2/huffman_test.ts", "tests/http2/hpack_test.ts"],
+  "lib/http2/connection.ts": [
+    "tests/http2/connection_test.ts",
+    "tests/http2/fuzz_test.ts",
+    "tests/http2/server_test.ts",
+  ],
+  "lib/http2/emitter.ts": ["tests/http2/server_test.ts", "tests/grpc/native_transport_test.ts"],
+  "lib/http2/server.ts": ["tests/http2/server_test.ts", "tests/grpc/native_transport_test.ts"],
+};
+
+/** Paths named in `table` (modules and tests) that `exists` says are missing. */
+export function missingPaths(
+  table: Readonly<Record<string, readonly string[]>>,
+  exists: (path: string) => boolean,
+): string[] {
+  const all = new Set([...Object.keys(table), ...Object.values(table).flat()]);
+  return [...all].filter((path) => !exists(path)).sort();
+}
+
+/**
+ * The modules a command-line target names: a module in the table, or every
+ * module of the table under a folder. Throws naming the target when it
+ * names none.
+ */
+export function modulesFor(
+  target: string,
+  table: Readonly<Record<string, readonly string[]>> = MODULE_TESTS,
+): string[] {
+  const clean = target.replace(/^\.\//, "").replace(/\/+$/, "");
+  if (clean in table) return [clean];
+  const under = Object.keys(table).filter((module) => module.startsWith(`${clean}/`));
+  if (under.length === 0) {
+    throw new Error(
+      `${JSON.stringify(target)} names no module in tools/mutate/table.ts ` +
+        `(mapped: ${Object.keys(table).join(", ")})`,
+    );
+  }
+  return under.sort();
+}
