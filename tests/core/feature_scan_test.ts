@@ -251,3 +251,53 @@ Deno.test("buildFeatureDb() keeps the first feature at a point and names the lat
   assert.deepEqual([db.nameAt(0), db.nameAt(1), db.nameAt(2)], ["first", "other", "last"]);
   assert.equal(db.get(pt(3, 3))?.name, "last");
 });
+
+Deno.test("the scanner waits for a feature exactly as long as its limit, and declines one byte more", () => {
+  const feature = '{"name": "a", "location": {"latitude": 1, "longitude": 2}}';
+  const length = encode(feature).length;
+  // "[" and the whole feature arrive first: the feature is read, its separator is still to come,
+  // so the unread part is the feature itself (`length` bytes).
+  for (const [limit, accepted] of [[length, true], [length - 1, false]] as const) {
+    const scanner = createFeatureScanner({ chunkBytes: length + 1, maxFeatureBytes: limit });
+    const first = encode(`[${feature}`);
+    scanner.space().set(first);
+    assert.equal(scanner.add(first.length), accepted, `limit ${limit}`);
+    if (!accepted) continue;
+    scanner.space().set(encode("]"));
+    assert.ok(scanner.add(1));
+    assert.deepEqual(scanner.finish()?.latitudes, new Int32Array([1]));
+  }
+});
+
+Deno.test("the scanner reads a name larger than its name buffer (500 KB, in 4 KiB chunks)", () => {
+  // Under the default 1 MiB feature limit, but more than the 256 KiB of names decoded at a time
+  // plus a chunk, and more than half as much again.
+  const long = "n".repeat(500_000);
+  const text = `[{"name": "a", "location": {"latitude": 1, "longitude": 1}},` +
+    `{"name": "${long}", "location": {"latitude": 2, "longitude": 2}},` +
+    `{"name": "z", "location": {"latitude": 3, "longitude": 3}}]`;
+  const columns = scanInChunks(encode(text), 4096);
+  assert.ok(columns !== undefined, "the scanner declined it");
+  const { db } = buildFeatureDb(columns);
+  assert.deepEqual([db.nameAt(0), db.nameAt(1).length, db.nameAt(2)], ["a", 500_000, "z"]);
+  assert.equal(db.nameAt(1), long);
+});
+
+Deno.test("the scanner reuses its buffer: it holds the unread part and one chunk, not the file", () => {
+  const features = randomFeatures(2000, 5);
+  const bytes = encode(JSON.stringify(features));
+  const chunk = 1024;
+  const scanner = createFeatureScanner({ chunkBytes: chunk });
+  let largest = 0;
+  for (let at = 0; at < bytes.length; at += chunk) {
+    const piece = bytes.subarray(at, Math.min(bytes.length, at + chunk));
+    const space = scanner.space();
+    largest = Math.max(largest, space.buffer.byteLength);
+    space.set(piece);
+    assert.ok(scanner.add(piece.length));
+  }
+  assert.equal(scanner.finish()?.latitudes.length, 2000);
+  // Every feature here is far shorter than a chunk: unread part + a chunk + the end marker.
+  assert.ok(largest <= 2 * chunk + 1, `the buffer grew to ${largest} bytes`);
+  assert.ok(bytes.length > 50 * chunk);
+});
