@@ -301,3 +301,13 @@ Deno.test("the scanner reuses its buffer: it holds the unread part and one chunk
   assert.ok(largest <= 2 * chunk + 1, `the buffer grew to ${largest} bytes`);
   assert.ok(bytes.length > 50 * chunk);
 });
+
+Deno.test("the scanner takes the size hint of a million-feature file (108 MB)", () => {
+  const text = '[{"name": "a", "location": {"latitude": 1, "longitude": 2}}]';
+  const scanner = createFeatureScanner({ sizeHint: 108_000_000 });
+  const length = new TextEncoder().encodeInto(text, scanner.space()).written;
+  assert.ok(scanner.add(length));
+  const columns = scanner.finish();
+  assert.deepEqual(columns?.latitudes, new Int32Array([1]));
+  assert.deepEqual(columns?.longitudes, new Int32Array([2]));
+});

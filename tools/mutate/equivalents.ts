@@ -242,4 +242,13 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "i <= bytes.length",
     kind: "one step past a typed array's end",
   },
+  // feature_scan.ts: the read buffer's first size. space() grows a buffer without room for a
+  // chunk and the end marker before it hands it out, so a smaller first buffer reads the same.
+  {
+    file: "lib/core/feature_scan.ts",
+    mutator: "ArithmeticOperator",
+    original: "chunkBytes + 1",
+    replacement: "chunkBytes - 1",
+    kind: "buffer size or reuse only",
+  },
 ];
