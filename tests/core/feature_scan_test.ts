@@ -281,6 +281,17 @@ Deno.test("the scanner reads a name larger than its name buffer (500 KB, in 4 Ki
   const { db } = buildFeatureDb(columns);
   assert.deepEqual([db.nameAt(0), db.nameAt(1).length, db.nameAt(2)], ["a", 500_000, "z"]);
   assert.equal(db.nameAt(1), long);
+  // With chunks larger than the name buffer's piece, each chunk grows the name by more than half
+  // the buffer: the buffer must grow to what the name needs, not only by half.
+  const huge = "h".repeat(3_000_000);
+  const scanner = createFeatureScanner({ chunkBytes: 1 << 20, maxFeatureBytes: 4 << 20 });
+  const bytes = encode(`[{"name": "${huge}", "location": {"latitude": 1, "longitude": 1}}]`);
+  for (let at = 0; at < bytes.length; at += 1 << 20) {
+    const piece = bytes.subarray(at, at + (1 << 20));
+    scanner.space().set(piece);
+    assert.ok(scanner.add(piece.length));
+  }
+  assert.equal(buildFeatureDb(scanner.finish()!).db.nameAt(0), huge);
 });
 
 Deno.test("the scanner reuses its buffer: it holds the unread part and one chunk, not the file", () => {
@@ -288,6 +299,8 @@ Deno.test("the scanner reuses its buffer: it holds the unread part and one chunk
   const bytes = encode(JSON.stringify(features));
   const chunk = 1024;
   const scanner = createFeatureScanner({ chunkBytes: chunk });
+  // Room for one chunk ("bytes read at a time") is what it offers.
+  assert.equal(scanner.space().length, chunk);
   let largest = 0;
   for (let at = 0; at < bytes.length; at += chunk) {
     const piece = bytes.subarray(at, Math.min(bytes.length, at + chunk));
