@@ -259,4 +259,11 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "true",
     kind: "buffer size or reuse only",
   },
+  {
+    file: "lib/core/feature_scan.ts",
+    mutator: "EqualityOperator",
+    original: "this.#start > 0",
+    replacement: "this.#start >= 0",
+    kind: "buffer size or reuse only",
+  },
 ];
