@@ -302,10 +302,12 @@ Deno.test("the scanner reuses its buffer: it holds the unread part and one chunk
   // Room for one chunk ("bytes read at a time") is what it offers.
   assert.equal(scanner.space().length, chunk);
   let largest = 0;
+  const buffers = new Set<ArrayBufferLike>();
   for (let at = 0; at < bytes.length; at += chunk) {
     const piece = bytes.subarray(at, Math.min(bytes.length, at + chunk));
     const space = scanner.space();
     largest = Math.max(largest, space.buffer.byteLength);
+    buffers.add(space.buffer);
     space.set(piece);
     assert.ok(scanner.add(piece.length));
   }
@@ -313,6 +315,11 @@ Deno.test("the scanner reuses its buffer: it holds the unread part and one chunk
   // Every feature here is far shorter than a chunk: unread part + a chunk + the end marker.
   assert.ok(largest <= 2 * chunk + 1, `the buffer grew to ${largest} bytes`);
   assert.ok(bytes.length > 50 * chunk);
+  // It grows to the longest unread part plus a chunk once, then is reused.
+  assert.ok(
+    buffers.size <= 10,
+    `${buffers.size} buffers for ${Math.ceil(bytes.length / chunk)} chunks`,
+  );
 });
 
 Deno.test("the scanner takes the size hint of a million-feature file (108 MB)", () => {
