@@ -206,6 +206,8 @@ Deno.test("the scanner declines every other shape, valid or not, for the general
     ["a missing comma", `[${usual} ${usual}]`],
     ["something after the array", `[${usual}] x`],
     ["a second array", "[] []"],
+    ["a feature after the array", `[${usual}] ${usual}]`],
+    ["a feature after an empty array", `[] ${usual}]`],
     ["unterminated", `[${usual}`],
     ["cut inside a feature", `[${usual.slice(0, 30)}`],
   ];
