@@ -291,4 +291,12 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "false",
     kind: "buffer size or reuse only",
   },
+  // feature_scan.ts: names not decoded into a piece every 256 KiB but at the end: the names buffer grows to hold them all (memory), the names are the same.
+  {
+    file: "lib/core/feature_scan.ts",
+    mutator: "CallExpression",
+    original: "this.#names.flushWhenLarge();",
+    replacement: ";",
+    kind: "buffer size or reuse only",
+  },
 ];
