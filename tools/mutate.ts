@@ -91,7 +91,10 @@ async function mutateModule(module: string, concurrency: number): Promise<Stored
     mutator: { excludedMutations: ["StringLiteral"] },
     ignorers: ["log-calls"],
     plugins: ["./tools/mutate/ignore_logs.ts"],
-    reporters: ["progress-append-only"],
+    // The event recorder writes each mutant's result as it is tested, so an interrupted run
+    // still shows its survivors (Stryker writes the incremental file only at the end).
+    reporters: ["progress-append-only", "event-recorder"],
+    eventReporter: { baseDir: `${CACHE}/events/${module.replaceAll("/", "_")}` },
     tempDirName: ".stryker-tmp",
     cleanTempDir: "always",
     logLevel: "warn",

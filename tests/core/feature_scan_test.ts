@@ -206,6 +206,8 @@ Deno.test("the scanner declines every other shape, valid or not, for the general
     ["a missing comma", `[${usual} ${usual}]`],
     ["something after the array", `[${usual}] x`],
     ["a second array", "[] []"],
+    ["a feature after the array", `[${usual}] ${usual}]`],
+    ["a feature after an empty array", `[] ${usual}]`],
     ["unterminated", `[${usual}`],
     ["cut inside a feature", `[${usual.slice(0, 30)}`],
   ];
@@ -250,4 +252,84 @@ Deno.test("buildFeatureDb() keeps the first feature at a point and names the lat
   assert.deepEqual(duplicates.map((d) => [d.index, d.firstIndex]), [[2, 0], [3, 1]]);
   assert.deepEqual([db.nameAt(0), db.nameAt(1), db.nameAt(2)], ["first", "other", "last"]);
   assert.equal(db.get(pt(3, 3))?.name, "last");
+});
+
+Deno.test("the scanner waits for a feature exactly as long as its limit, and declines one byte more", () => {
+  const feature = '{"name": "a", "location": {"latitude": 1, "longitude": 2}}';
+  const length = encode(feature).length;
+  // "[" and the whole feature arrive first: the feature is read, its separator is still to come,
+  // so the unread part is the feature itself (`length` bytes).
+  for (const [limit, accepted] of [[length, true], [length - 1, false]] as const) {
+    const scanner = createFeatureScanner({ chunkBytes: length + 1, maxFeatureBytes: limit });
+    const first = encode(`[${feature}`);
+    scanner.space().set(first);
+    assert.equal(scanner.add(first.length), accepted, `limit ${limit}`);
+    if (!accepted) continue;
+    scanner.space().set(encode("]"));
+    assert.ok(scanner.add(1));
+    assert.deepEqual(scanner.finish()?.latitudes, new Int32Array([1]));
+  }
+});
+
+Deno.test("the scanner reads a name larger than its name buffer (500 KB, in 4 KiB chunks)", () => {
+  // Under the default 1 MiB feature limit, but more than the 256 KiB of names decoded at a time
+  // plus a chunk, and more than half as much again.
+  const long = "n".repeat(500_000);
+  const text = `[{"name": "a", "location": {"latitude": 1, "longitude": 1}},` +
+    `{"name": "${long}", "location": {"latitude": 2, "longitude": 2}},` +
+    `{"name": "z", "location": {"latitude": 3, "longitude": 3}}]`;
+  const columns = scanInChunks(encode(text), 4096);
+  assert.ok(columns !== undefined, "the scanner declined it");
+  const { db } = buildFeatureDb(columns);
+  assert.deepEqual([db.nameAt(0), db.nameAt(1).length, db.nameAt(2)], ["a", 500_000, "z"]);
+  assert.equal(db.nameAt(1), long);
+  // With chunks larger than the name buffer's piece, each chunk grows the name by more than half
+  // the buffer: the buffer must grow to what the name needs, not only by half.
+  const huge = "h".repeat(3_000_000);
+  const scanner = createFeatureScanner({ chunkBytes: 1 << 20, maxFeatureBytes: 4 << 20 });
+  const bytes = encode(`[{"name": "${huge}", "location": {"latitude": 1, "longitude": 1}}]`);
+  for (let at = 0; at < bytes.length; at += 1 << 20) {
+    const piece = bytes.subarray(at, at + (1 << 20));
+    scanner.space().set(piece);
+    assert.ok(scanner.add(piece.length));
+  }
+  assert.equal(buildFeatureDb(scanner.finish()!).db.nameAt(0), huge);
+});
+
+Deno.test("the scanner reuses its buffer: it holds the unread part and one chunk, not the file", () => {
+  const features = randomFeatures(2000, 5);
+  const bytes = encode(JSON.stringify(features));
+  const chunk = 1024;
+  const scanner = createFeatureScanner({ chunkBytes: chunk });
+  // Room for one chunk ("bytes read at a time") is what it offers.
+  assert.equal(scanner.space().length, chunk);
+  let largest = 0;
+  const buffers = new Set<ArrayBufferLike>();
+  for (let at = 0; at < bytes.length; at += chunk) {
+    const piece = bytes.subarray(at, Math.min(bytes.length, at + chunk));
+    const space = scanner.space();
+    largest = Math.max(largest, space.buffer.byteLength);
+    buffers.add(space.buffer);
+    space.set(piece);
+    assert.ok(scanner.add(piece.length));
+  }
+  assert.equal(scanner.finish()?.latitudes.length, 2000);
+  // Every feature here is far shorter than a chunk: unread part + a chunk + the end marker.
+  assert.ok(largest <= 2 * chunk + 1, `the buffer grew to ${largest} bytes`);
+  assert.ok(bytes.length > 50 * chunk);
+  // It grows to the longest unread part plus a chunk once, then is reused.
+  assert.ok(
+    buffers.size <= 10,
+    `${buffers.size} buffers for ${Math.ceil(bytes.length / chunk)} chunks`,
+  );
+});
+
+Deno.test("the scanner takes the size hint of a million-feature file (108 MB)", () => {
+  const text = '[{"name": "a", "location": {"latitude": 1, "longitude": 2}}]';
+  const scanner = createFeatureScanner({ sizeHint: 108_000_000 });
+  const length = new TextEncoder().encodeInto(text, scanner.space()).written;
+  assert.ok(scanner.add(length));
+  const columns = scanner.finish();
+  assert.deepEqual(columns?.latitudes, new Int32Array([1]));
+  assert.deepEqual(columns?.longitudes, new Int32Array([2]));
 });
