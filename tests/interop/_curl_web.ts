@@ -10,6 +10,9 @@
 
 import assert from "node:assert/strict";
 import { runProcess } from "../_process.ts";
+import { fields, pointBytes } from "../_proto.ts";
+
+export { pointBytes };
 
 /** Every curl run is bounded. */
 const CURL_TIMEOUT_MS = 20_000;
@@ -119,52 +122,6 @@ export async function curlTransfers(
 }
 
 // --- protobuf by hand (proto3 wire format) -------------------------------------
-
-/** A varint; negative int32 values take ten bytes (two's complement on 64 bits). */
-function varint(value: number): number[] {
-  let n = BigInt.asUintN(64, BigInt(value));
-  const out: number[] = [];
-  while (n > 0x7fn) {
-    out.push(Number(n & 0x7fn) | 0x80);
-    n >>= 7n;
-  }
-  out.push(Number(n));
-  return out;
-}
-
-/** The bytes of `Point { latitude = 1; longitude = 2; }`. */
-export function pointBytes(latitude: number, longitude: number): Uint8Array {
-  return new Uint8Array([0x08, ...varint(latitude), 0x10, ...varint(longitude)]);
-}
-
-/** Reads a message's fields: varints as int32, length-delimited ones as bytes. */
-function fields(bytes: Uint8Array): Map<number, number | Uint8Array> {
-  const out = new Map<number, number | Uint8Array>();
-  let at = 0;
-  const readVarint = () => {
-    let n = 0n;
-    for (let shift = 0n;; shift += 7n) {
-      assert.ok(at < bytes.length, "a varint runs past the end of the message");
-      const b = bytes[at++];
-      n |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return n;
-    }
-  };
-  while (at < bytes.length) {
-    const key = Number(readVarint());
-    const [field, wire] = [key >> 3, key & 7];
-    if (wire === 0) {
-      out.set(field, Number(BigInt.asIntN(32, readVarint())));
-    } else if (wire === 2) {
-      const length = Number(readVarint());
-      out.set(field, bytes.slice(at, at + length));
-      at += length;
-    } else {
-      assert.fail(`unexpected wire type ${wire} for field ${field}`);
-    }
-  }
-  return out;
-}
 
 /** Decodes `Feature { string name = 1; Point location = 2; }`. */
 export function decodeFeature(

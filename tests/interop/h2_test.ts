@@ -30,7 +30,7 @@ import { runProcess } from "../_process.ts";
 import { waitFor } from "../_async.ts";
 import { isCi } from "../_env.ts";
 import { ROOT, serveTwoFeatures, startServer } from "../_server.ts";
-import { varint } from "../_proto.ts";
+import { fields, pointBytes } from "../_proto.ts";
 
 const SERVICE = "routeguide.RouteGuide";
 const CURL_TIMEOUT_MS = 30_000;
@@ -66,40 +66,6 @@ function curlTest(name: string, fn: (t: Deno.TestContext) => Promise<void>) {
 }
 
 // --- protobuf by hand (proto3 wire format), independent of lib/ ---------------
-
-/** The bytes of `Point { latitude, longitude }`. */
-function pointBytes(latitude: number, longitude: number): Uint8Array {
-  return new Uint8Array([0x08, ...varint(latitude), 0x10, ...varint(longitude)]);
-}
-
-/** Reads a message's fields: varints as int32, length-delimited ones as bytes. */
-function fields(bytes: Uint8Array): Map<number, number | Uint8Array> {
-  const out = new Map<number, number | Uint8Array>();
-  let at = 0;
-  const readVarint = () => {
-    let n = 0n;
-    for (let shift = 0n;; shift += 7n) {
-      assert.ok(at < bytes.length, "a varint runs past the end of the message");
-      const b = bytes[at++];
-      n |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return n;
-    }
-  };
-  while (at < bytes.length) {
-    const key = Number(readVarint());
-    const [field, wire] = [key >> 3, key & 7];
-    if (wire === 0) {
-      out.set(field, Number(BigInt.asIntN(32, readVarint())));
-    } else if (wire === 2) {
-      const length = Number(readVarint());
-      out.set(field, bytes.slice(at, at + length));
-      at += length;
-    } else {
-      assert.fail(`unexpected wire type ${wire} for field ${field}`);
-    }
-  }
-  return out;
-}
 
 /** Decodes a `Feature`: name and location. */
 function decodeFeature(bytes: Uint8Array) {
