@@ -52,7 +52,7 @@ export interface Reply {
 }
 
 /** Parses `Name: value` lines into a map with lower-cased names. */
-function fieldBlock(lines: string[]): Map<string, string> {
+export function fieldBlock(lines: string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of lines) {
     const colon = line.indexOf(":");

@@ -31,6 +31,7 @@ import { waitFor } from "../_async.ts";
 import { isCi } from "../_env.ts";
 import { ROOT, serveTwoFeatures, startServer } from "../_server.ts";
 import { fields, pointBytes } from "../_proto.ts";
+import { fieldBlock } from "./_curl_web.ts";
 
 const SERVICE = "routeguide.RouteGuide";
 const CURL_TIMEOUT_MS = 30_000;
@@ -103,16 +104,6 @@ interface CurlReply {
   body: Uint8Array;
   /** curl's stderr, and the raw header dump, for messages. */
   log: string;
-}
-
-/** Parses `Name: value` lines into a map with lower-cased names. */
-function fieldBlock(lines: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of lines) {
-    const colon = line.indexOf(":");
-    if (colon > 0) out.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-  }
-  return out;
 }
 
 /**
