@@ -32,21 +32,15 @@ import {
 import { makeClientCertCases, makeTestCerts, type TestCerts, tlsTest } from "../_certs.ts";
 import { ROOT, runClientProcess, type ServerProcess, startServer } from "../_server.ts";
 import { assertPythonChecksPass, pythonTest } from "../_python.ts";
-import { waitFor, within } from "../_async.ts";
+import { deadline, STEP_MS, waitFor, within } from "../_async.ts";
+import {
+  BROOKLYN_BRIDGE,
+  EMPIRE_STATE,
+  EMPIRE_STATE_NAME,
+  freshPoint,
+  LOWER_MANHATTAN,
+} from "../_places.ts";
 import { rejectsWith } from "../_assert.ts";
-
-const EMPIRE_STATE = { latitude: 407484000, longitude: -739857000 };
-const EMPIRE_STATE_NAME = "Empire State Building, New York, NY";
-const BROOKLYN_BRIDGE = { latitude: 407061000, longitude: -739969000 };
-/** Lower Manhattan; the CLI README example lists features here. */
-const LOWER_MANHATTAN = {
-  lo: { latitude: 407100000, longitude: -740200000 },
-  hi: { latitude: 406900000, longitude: -739800000 },
-};
-/** Every single step (a call, a handshake, a log line) must finish within this. */
-const STEP_MS = 10_000;
-
-const deadline = () => Date.now() + STEP_MS;
 
 /** Our client over TLS to `localhost:PORT`, trusting the test CA, with an optional client cert. */
 async function tlsClient(
@@ -63,14 +57,6 @@ async function tlsClient(
       key: client && await Deno.readFile(client.key),
     }),
   });
-}
-
-/** A random valid point no feature sits on (the database is between 40°N and 42°N). */
-function freshPoint() {
-  return {
-    latitude: -800000000 + Math.floor(Math.random() * 100000000),
-    longitude: Math.floor(Math.random() * 1000000000),
-  };
 }
 
 /** A RouteChat whose notes are pushed one at a time, with replies read one at a time. */

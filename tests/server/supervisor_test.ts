@@ -26,7 +26,7 @@ import {
   type WorkerExit,
   type WorkerProcess,
 } from "../../lib/server/supervisor.ts";
-import { sleep, waitFor, within } from "../_async.ts";
+import { waitFor, within } from "../_async.ts";
 import { TextLineReader } from "../_lines.ts";
 import { SERVER_FLAGS } from "../_server.ts";
 
@@ -266,8 +266,12 @@ function pendingTimers(): { count(): number; [Symbol.dispose](): void } {
   };
 }
 
-/** Lets pending promise callbacks and short timers run. */
-const settle = () => sleep(10);
+/**
+ * One macrotask turn, no time: every promise callback queued so far by the
+ * fake fleet (it does no I/O) and by the supervisor's reactions to it runs
+ * first, so a check after it sees everything that has happened by now.
+ */
+const drain = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 const errorLines = (log: LogLine[]) => log.filter((l) => l.level === "error");
 
@@ -354,7 +358,7 @@ Deno.test("startWorkers() resolves only once the last worker printed its ready l
     "loading features",
     "listening on 127.0.0.1:50051 (201 features, 3 workers)",
   );
-  await settle();
+  await drain();
   assert.equal(state.settled, false, "resolved before worker 3 was ready");
   rig.fleet.slot(3).printReady();
   const supervisor = await within(starting, 10_000, "startWorkers");
@@ -491,7 +495,7 @@ Deno.test("startWorkers() fails when a worker's stdout ends before its ready lin
   const starting = startWorkers(rig.options);
   rig.fleet.slot(1).printReady();
   rig.fleet.slot(2).endStdout();
-  await settle();
+  await drain();
   rig.fleet.slot(2).die({ code: 1, signal: null });
   await assert.rejects(
     within(starting, 10_000, "startWorkers"),
@@ -505,7 +509,7 @@ Deno.test("startWorkers() does not fail the start for a worker that dies after i
   const starting = startWorkers(rig.options);
   await waitFor(() => rig.fleet.slot(1).unread === 0, "worker 1's ready line to be read");
   rig.fleet.slot(1).die({ code: 1, signal: null });
-  await settle();
+  await drain();
   rig.fleet.slot(2).printReady();
   const supervisor = await within(starting, 10_000, "startWorkers");
   await waitFor(() => rig.fleet.started.length === 3, "worker 1 to start again");
@@ -703,7 +707,7 @@ Deno.test("Supervisor.signal() sends the signal to every running worker", async 
       ["SIGHUP", "SIGHUP"],
       ["SIGHUP"],
     ]);
-    await settle();
+    await drain();
     assert.equal(supervisor.restarts, 1);
   } finally {
     await cleanUp(supervisor);
@@ -799,7 +803,7 @@ Deno.test("Supervisor.stop() cancels a pending restart", async () => {
   await fleet.slot(1).status;
   assert.equal(errorLines(log()).length, 1, "the restart is scheduled");
   assert.equal(await within(supervisor.stop("SIGTERM", 60_000), 10_000, "stop"), true);
-  await settle();
+  await drain();
   assert.equal(timers.count(), 0, "the restart is still pending after stop()");
   assert.equal(fleet.started.length, 2, "a worker was started after stop()");
   assert.equal(supervisor.restarts, 0);
@@ -1031,7 +1035,7 @@ Deno.test("spawnWorker() runs a child whose stdout lines, kill and exit status r
   });
   // Once it has exited, kill() does nothing (and does not throw).
   worker.kill("SIGKILL");
-  await settle();
+  await drain();
 });
 
 Deno.test("spawnWorker() passes flags, the script's arguments and env, and splits CRLF and unterminated lines", async () => {
@@ -1077,12 +1081,14 @@ Deno.test("stdinClosed() resolves in a child when its parent closes the child's 
   const lines = new TextLineReader(child.stdout);
   try {
     assert.equal(await within(lines.next(), 20_000, "waiting"), "waiting");
-    // Still waiting while stdin is open.
+    // Still waiting while stdin is open, data included: 1 MiB is more than a pipe holds, so the
+    // write completes only if the child kept reading, and fails if it exited early.
     const next = lines.next();
     const state = track(next);
-    await sleep(50);
+    const stdin = child.stdin.getWriter();
+    await within(stdin.write(new Uint8Array(1 << 20)), 20_000, "the child to read 1 MiB");
     assert.equal(state.settled, false, "stdinClosed() resolved with stdin still open");
-    await child.stdin.close();
+    await stdin.close();
     assert.equal(await within(next, 20_000, "closed"), "closed");
     assert.equal(await within(lines.next(), 20_000, "end"), undefined);
     const status = await within(child.status, 20_000, "exit");

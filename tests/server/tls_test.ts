@@ -11,10 +11,7 @@ import { ConnectionTracker, listen } from "../../lib/server/listener.ts";
 import { createTlsListener } from "../../lib/server/tls.ts";
 import { createLogger } from "../../lib/server/telemetry.ts";
 import { makeTestCerts, type TestCerts, tlsTest } from "../_certs.ts";
-import { waitFor, within } from "../_async.ts";
-
-/** How long any one awaited step may take on a busy machine. */
-const STEP_MS = 10_000;
+import { STEP_MS, waitFor, within } from "../_async.ts";
 
 /** A deadline short enough for a test, long enough that a handshake on loopback beats it. */
 const SHORT_SILENCE_MS = 300;

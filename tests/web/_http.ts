@@ -7,6 +7,7 @@
 
 import http2 from "node:http2";
 import { Buffer } from "node:buffer";
+import { varint } from "../_proto.ts";
 
 /** What a request got back. */
 export interface RawResponse {
@@ -114,19 +115,6 @@ export function envelopes(body: Uint8Array): { flags: number; data: Uint8Array }
     out.push({ flags: body[at], data: body.subarray(at + 5, at + 5 + length) });
     at += 5 + length;
   }
-  return out;
-}
-
-/** A varint's bytes. */
-function varint(value: number): number[] {
-  const out: number[] = [];
-  // Negative int32s are 10-byte varints.
-  let v = BigInt.asUintN(64, BigInt(value));
-  while (v >= 0x80n) {
-    out.push(Number(v & 0x7fn) | 0x80);
-    v >>= 7n;
-  }
-  out.push(Number(v));
   return out;
 }
 
