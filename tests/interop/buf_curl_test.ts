@@ -10,8 +10,10 @@
  * `deadline_exceeded`. buf reads and prints JSON but sends proto (binary)
  * on the wire, so the cases are named "proto".
  *
- * `buf` runs as `deno run npm:@bufbuild/buf@1.75.0` (pinned in the import
- * map and the lock). Against our server by default; set
+ * `buf` runs as `deno run npm:@bufbuild/buf@1.75.0` with a config and a
+ * lock of its own (`buf.deno.json`, `buf.deno.lock`: pinned, frozen, its
+ * install script denied), so its 96 MB binary is fetched by this test only,
+ * never by a first `deno task server`. Against our server by default; set
  * `ROUTEGUIDE_WEB_REFERENCE` to run them against a reference (see
  * `tests/_web.ts`).
  *
@@ -41,6 +43,8 @@ const FEATURES = readFeatures(DB_PATH);
 const TARGET = await startSharedWebTarget();
 const SCHEMA = `${ROOT}protos/route_guide.proto`;
 const BUF = "npm:@bufbuild/buf@1.75.0";
+/** buf's own config and lock, beside this file. */
+const BUF_CONFIG = new URL("./buf.deno.json", import.meta.url).pathname;
 /** Every buf run is bounded. */
 const RUN_TIMEOUT_MS = 15_000;
 
@@ -81,6 +85,8 @@ async function bufCurl(target: WebTarget, options: BufCurlOptions): Promise<BufR
     "--allow-env",
     "--allow-run",
     "--allow-sys",
+    "--config",
+    BUF_CONFIG,
     BUF,
     "curl",
     "--schema",
