@@ -24,7 +24,7 @@ import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Stryker } from "@stryker-mutator/core";
-import { missingPaths, MODULE_TESTS, modulesFor } from "./mutate/table.ts";
+import { COMMAND_RUNNER, missingPaths, MODULE_TESTS, modulesFor } from "./mutate/table.ts";
 import { EQUIVALENTS } from "./mutate/equivalents.ts";
 import {
   cacheFile,
@@ -43,6 +43,48 @@ const SCORES = `${CACHE}/scores.json`;
 const TEST_FLAGS =
   "--no-check --doc --allow-net --allow-read --allow-write --allow-env --allow-run --allow-sys=uid,gid";
 
+/**
+ * The permissions of the in-process runner's worker (a forked `deno run`): those of the tests,
+ * and the project's deno.json (its import map) from the sandbox, Stryker's cwd there. The lock
+ * is not frozen: Deno rewrites the sandbox's copy (pruned to what the worker loads, at the
+ * locked versions), which a frozen lock refuses.
+ */
+const WORKER_ARGS = [
+  "run",
+  "--config=deno.json",
+  "--frozen=false",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-sys",
+];
+
+/**
+ * Stryker's test-runner options for a module: the in-process runner (tools/mutate/deno_runner.ts)
+ * with per-test coverage, or, for the modules table.ts lists in COMMAND_RUNNER, `deno test` per
+ * mutant. In process, a mutant's run costs its covering tests only: a timeout of 3 s beyond 1.5 ×
+ * their time is plenty; a `deno test` run starts a process and loads every file first.
+ */
+export function runnerOptions(module: string, tests: readonly string[]): Record<string, unknown> {
+  if (module in COMMAND_RUNNER) {
+    return {
+      testRunner: "command",
+      commandRunner: { command: `deno test ${TEST_FLAGS} ${tests.join(" ")}` },
+      coverageAnalysis: "off",
+      timeoutMS: 10_000,
+    };
+  }
+  return {
+    testRunner: "deno",
+    denoRunner: { testFiles: [...tests] },
+    testRunnerNodeArgs: WORKER_ARGS,
+    coverageAnalysis: "perTest",
+    timeoutMS: 3_000,
+  };
+}
+
 /** What scores.json holds per module. */
 interface StoredScore extends ModuleScore {
   date: string;
@@ -50,8 +92,8 @@ interface StoredScore extends ModuleScore {
 }
 
 /** A hash of the test command and files' contents (the incremental cache's key beside the code). */
-function hashFiles(paths: readonly string[]): string {
-  const hash = createHash("sha256").update(TEST_FLAGS).update("\0");
+function hashFiles(paths: readonly string[], runner: string): string {
+  const hash = createHash("sha256").update(TEST_FLAGS).update("\0").update(runner).update("\0");
   for (const path of paths) hash.update(path).update("\0").update(readFileSync(path)).update("\0");
   return hash.digest("hex").slice(0, 16);
 }
@@ -72,7 +114,7 @@ function forgetSurvivors(file: string): number {
 async function mutateModule(module: string, concurrency: number): Promise<StoredScore> {
   const tests = MODULE_TESTS[module];
   const incrementalFile = cacheFile(module, CACHE);
-  const testsHash = hashFiles(tests);
+  const testsHash = hashFiles(tests, module in COMMAND_RUNNER ? "command" : "deno");
   const previous = readJson<Record<string, StoredScore>>(SCORES, {})[module];
   if (previous !== undefined && previous.testsHash !== testsHash && existsSync(incrementalFile)) {
     console.log(
@@ -80,17 +122,14 @@ async function mutateModule(module: string, concurrency: number): Promise<Stored
     );
   }
   const options = {
-    testRunner: "command",
-    commandRunner: { command: `deno test ${TEST_FLAGS} ${tests.join(" ")}` },
+    ...runnerOptions(module, tests),
     mutate: [module],
-    coverageAnalysis: "off",
     concurrency,
-    timeoutMS: 10_000,
     incremental: true,
     incrementalFile,
     mutator: { excludedMutations: ["StringLiteral"] },
     ignorers: ["log-calls"],
-    plugins: ["./tools/mutate/ignore_logs.ts"],
+    plugins: ["./tools/mutate/ignore_logs.ts", "./tools/mutate/deno_runner.ts"],
     // The event recorder writes each mutant's result as it is tested, so an interrupted run
     // still shows its survivors (Stryker writes the incremental file only at the end).
     reporters: ["progress-append-only", "event-recorder"],

@@ -46,6 +46,12 @@ export const MODULE_TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/http2/server.ts": ["tests/http2/server_test.ts", "tests/grpc/native_transport_test.ts"],
 };
 
+/**
+ * Modules mutated with Stryker's command runner (`deno test` per mutant)
+ * rather than in process (tools/mutate/deno_runner.ts), each with why.
+ */
+export const COMMAND_RUNNER: Readonly<Record<string, string>> = {};
+
 /** Paths named in `table` (modules and tests) that `exists` says are missing. */
 export function missingPaths(
   table: Readonly<Record<string, readonly string[]>>,
