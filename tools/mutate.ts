@@ -24,7 +24,8 @@ import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Stryker } from "@stryker-mutator/core";
-import { COMMAND_RUNNER, missingPaths, MODULE_TESTS, modulesFor } from "./mutate/table.ts";
+import { missingPaths, MODULE_TESTS, modulesFor } from "./mutate/table.ts";
+import { type Runner, runnerFor, runnerOptions, TEST_FLAGS } from "./mutate/runner_options.ts";
 import { EQUIVALENTS } from "./mutate/equivalents.ts";
 import {
   cacheFile,
@@ -39,52 +40,6 @@ import {
 
 const CACHE = ".mutation-cache";
 const SCORES = `${CACHE}/scores.json`;
-/** The flags of `deno task test` (doc examples included), without type checks (Stryker's instrumented code would fail them). */
-const TEST_FLAGS =
-  "--no-check --doc --allow-net --allow-read --allow-write --allow-env --allow-run --allow-sys=uid,gid";
-
-/**
- * The permissions of the in-process runner's worker (a forked `deno run`): those of the tests,
- * and the project's deno.json (its import map) from the sandbox, Stryker's cwd there. The lock
- * is not frozen: Deno rewrites the sandbox's copy (pruned to what the worker loads, at the
- * locked versions), which a frozen lock refuses.
- */
-const WORKER_ARGS = [
-  "run",
-  "--config=deno.json",
-  "--frozen=false",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
-];
-
-/**
- * Stryker's test-runner options for a module: the in-process runner (tools/mutate/deno_runner.ts)
- * with per-test coverage, or, for the modules table.ts lists in COMMAND_RUNNER, `deno test` per
- * mutant. In process, a mutant's run costs its covering tests only: a timeout of 3 s beyond 1.5 ×
- * their time is plenty; a `deno test` run starts a process and loads every file first.
- */
-export function runnerOptions(module: string, tests: readonly string[]): Record<string, unknown> {
-  if (module in COMMAND_RUNNER) {
-    return {
-      testRunner: "command",
-      commandRunner: { command: `deno test ${TEST_FLAGS} ${tests.join(" ")}` },
-      coverageAnalysis: "off",
-      timeoutMS: 10_000,
-    };
-  }
-  return {
-    testRunner: "deno",
-    denoRunner: { testFiles: [...tests] },
-    testRunnerNodeArgs: WORKER_ARGS,
-    coverageAnalysis: "perTest",
-    timeoutMS: 3_000,
-  };
-}
-
 /** What scores.json holds per module. */
 interface StoredScore extends ModuleScore {
   date: string;
@@ -111,10 +66,13 @@ function forgetSurvivors(file: string): number {
 }
 
 /** Runs Stryker on one module; returns its score. */
-async function mutateModule(module: string, concurrency: number): Promise<StoredScore> {
+async function mutateModule(
+  module: string,
+  { concurrency, runner }: { concurrency: number; runner: Runner },
+): Promise<StoredScore> {
   const tests = MODULE_TESTS[module];
   const incrementalFile = cacheFile(module, CACHE);
-  const testsHash = hashFiles(tests, module in COMMAND_RUNNER ? "command" : "deno");
+  const testsHash = hashFiles(tests, runner);
   const previous = readJson<Record<string, StoredScore>>(SCORES, {})[module];
   if (previous !== undefined && previous.testsHash !== testsHash && existsSync(incrementalFile)) {
     console.log(
@@ -122,7 +80,7 @@ async function mutateModule(module: string, concurrency: number): Promise<Stored
     );
   }
   const options = {
-    ...runnerOptions(module, tests),
+    ...runnerOptions(runner, tests),
     mutate: [module],
     concurrency,
     incremental: true,
@@ -158,18 +116,29 @@ function line(name: string, s: ModuleScore): string {
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { concurrency: { type: "string", default: "1" }, help: { type: "boolean" } },
+    options: {
+      concurrency: { type: "string", default: "1" },
+      runner: { type: "string" },
+      help: { type: "boolean" },
+    },
     allowPositionals: true,
   });
   if (values.help) {
     console.log(
-      "deno task mutate [--concurrency N] [folder|file...]   (default: every mapped module)",
+      "deno task mutate [--concurrency N] [--runner deno|command] [folder|file...]\n" +
+        "  (default: every mapped module, each with the runner tools/mutate/table.ts gives it)",
     );
     return 0;
   }
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     console.error(`--concurrency must be a positive integer, got ${values.concurrency}`);
+    return 2;
+  }
+  try {
+    runnerFor("", values.runner);
+  } catch (error) {
+    console.error((error as Error).message);
     return 2;
   }
   const missing = missingPaths(MODULE_TESTS, existsSync);
@@ -188,7 +157,8 @@ async function main(args: string[]): Promise<number> {
   }
   mkdirSync(CACHE, { recursive: true });
   for (const module of modules) {
-    const score = await mutateModule(module, concurrency);
+    const runner = runnerFor(module, values.runner);
+    const score = await mutateModule(module, { concurrency, runner });
     const scores = readJson<Record<string, StoredScore>>(SCORES, {});
     scores[module] = score;
     writeFileSync(SCORES, JSON.stringify(scores, null, 2) + "\n");

@@ -24,13 +24,13 @@
  */
 
 import {
+  createTestCollector,
   docExamples,
   docTestModule,
   failureMessage,
   runTest,
   selectTests,
   type TestDefinition,
-  testDefinition,
 } from "./deno_tests.ts";
 
 /** The instrumented code's shared state (`globalThis.__stryker__`). */
@@ -252,7 +252,7 @@ export class DenoTestRunner {
     for (const fileName of this.#files) {
       const url = new URL(fileName, `file://${Deno.cwd()}/`).href;
       if (/_test\.[cm]?[jt]sx?$/.test(fileName)) {
-        setDenoTest((...args: unknown[]) => add(testDefinition(args), fileName, url));
+        setDenoTest(createTestCollector((definition) => add(definition, fileName, url)));
         await import(url);
       } else {
         for (const definition of await docTests(fileName)) add(definition, fileName, url);

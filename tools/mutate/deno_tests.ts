@@ -87,6 +87,21 @@ export function testDefinition(args: readonly unknown[]): TestDefinition {
   return { name, fn: fn as TestFn, ignore: options.ignore === true, only: options.only === true };
 }
 
+/** A stand-in for `Deno.test`, with its `ignore` and `only` forms. */
+export interface TestCollector {
+  (...args: unknown[]): void;
+  ignore(...args: unknown[]): void;
+  only(...args: unknown[]): void;
+}
+
+/** A `Deno.test` stand-in handing each registered test to `add`. */
+export function createTestCollector(add: (definition: TestDefinition) => void): TestCollector {
+  const collector = (...args: unknown[]) => add(testDefinition(args));
+  collector.ignore = (...args: unknown[]) => add({ ...testDefinition(args), ignore: true });
+  collector.only = (...args: unknown[]) => add({ ...testDefinition(args), only: true });
+  return collector;
+}
+
 /** The tests to run of those registered: the `only` ones when there are any, else all. */
 export function selectTests<T extends TestDefinition>(tests: readonly T[]): T[] {
   const only = tests.filter((t) => t.only);
