@@ -39,6 +39,9 @@ import {
 } from "./mutate/score.ts";
 
 const CACHE = ".mutation-cache";
+/** Run in each sandbox before its tests (Stryker's build command), on the sandbox's files only. */
+const SANDBOX_BUILD =
+  "deno run --no-config --allow-read=deno.json --allow-write=deno.json tools/mutate/sandbox_env.ts";
 const SCORES = `${CACHE}/scores.json`;
 /** What scores.json holds per module. */
 interface StoredScore extends ModuleScore {
@@ -92,6 +95,8 @@ async function mutateModule(
     // still shows its survivors (Stryker writes the incremental file only at the end).
     reporters: ["progress-append-only", "event-recorder"],
     eventReporter: { baseDir: `${CACHE}/events/${module.replaceAll("/", "_")}` },
+    // Spawned servers may read the active mutant (tools/mutate/sandbox_env.ts).
+    buildCommand: SANDBOX_BUILD,
     tempDirName: ".stryker-tmp",
     cleanTempDir: "always",
     logLevel: "warn",

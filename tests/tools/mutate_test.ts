@@ -13,6 +13,7 @@ import {
   modulesFor,
 } from "../../tools/mutate/table.ts";
 import { runnerFor, runnerOptions } from "../../tools/mutate/runner_options.ts";
+import { allowActiveMutant, patchDenoJson } from "../../tools/mutate/sandbox_env.ts";
 import { calleeName, shouldIgnore } from "../../tools/mutate/ignore_logs.ts";
 import {
   cacheFile,
@@ -195,4 +196,26 @@ Deno.test("runner options: in process with per-test coverage, or deno test per m
     (command.commandRunner as { command: string }).command,
     /^deno test --no-check --doc .* tests\/a_test\.ts$/,
   );
+});
+
+Deno.test("the sandbox's tasks may read __STRYKER_ACTIVE_MUTANT__ wherever they list env names", () => {
+  assert.equal(
+    allowActiveMutant("deno run --allow-env=GRPC_*,no_proxy --allow-net server.ts"),
+    "deno run --allow-env=GRPC_*,no_proxy,__STRYKER_ACTIVE_MUTANT__ --allow-net server.ts",
+  );
+  // --allow-env with no list allows it already; a list that has it is left alone.
+  assert.equal(allowActiveMutant("deno test --allow-env x"), "deno test --allow-env x");
+  const once = "deno run --allow-env=A,__STRYKER_ACTIVE_MUTANT__ a.ts";
+  assert.equal(allowActiveMutant(once), once);
+  const patched = JSON.parse(patchDenoJson(JSON.stringify({
+    tasks: { a: "deno run --allow-env=A a.ts", b: { command: "deno run --allow-env=B b.ts" } },
+    imports: { x: "npm:x@1.0.0" },
+  })));
+  assert.deepEqual(patched, {
+    tasks: {
+      a: "deno run --allow-env=A,__STRYKER_ACTIVE_MUTANT__ a.ts",
+      b: { command: "deno run --allow-env=B,__STRYKER_ACTIVE_MUTANT__ b.ts" },
+    },
+    imports: { x: "npm:x@1.0.0" },
+  });
 });
