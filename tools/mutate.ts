@@ -25,6 +25,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Stryker } from "@stryker-mutator/core";
 import { missingPaths, MODULE_TESTS, modulesFor } from "./mutate/table.ts";
+import { type Runner, runnerFor, runnerOptions, TEST_FLAGS } from "./mutate/runner_options.ts";
 import { EQUIVALENTS } from "./mutate/equivalents.ts";
 import {
   cacheFile,
@@ -38,11 +39,10 @@ import {
 } from "./mutate/score.ts";
 
 const CACHE = ".mutation-cache";
+/** Run in each sandbox before its tests (Stryker's build command), on the sandbox's files only. */
+const SANDBOX_BUILD =
+  "deno run --no-config --allow-read=deno.json --allow-write=deno.json tools/mutate/sandbox_env.ts";
 const SCORES = `${CACHE}/scores.json`;
-/** The flags of `deno task test` (doc examples included), without type checks (Stryker's instrumented code would fail them). */
-const TEST_FLAGS =
-  "--no-check --doc --allow-net --allow-read --allow-write --allow-env --allow-run --allow-sys=uid,gid";
-
 /** What scores.json holds per module. */
 interface StoredScore extends ModuleScore {
   date: string;
@@ -50,8 +50,8 @@ interface StoredScore extends ModuleScore {
 }
 
 /** A hash of the test command and files' contents (the incremental cache's key beside the code). */
-function hashFiles(paths: readonly string[]): string {
-  const hash = createHash("sha256").update(TEST_FLAGS).update("\0");
+function hashFiles(paths: readonly string[], runner: string): string {
+  const hash = createHash("sha256").update(TEST_FLAGS).update("\0").update(runner).update("\0");
   for (const path of paths) hash.update(path).update("\0").update(readFileSync(path)).update("\0");
   return hash.digest("hex").slice(0, 16);
 }
@@ -69,10 +69,13 @@ function forgetSurvivors(file: string): number {
 }
 
 /** Runs Stryker on one module; returns its score. */
-async function mutateModule(module: string, concurrency: number): Promise<StoredScore> {
+async function mutateModule(
+  module: string,
+  { concurrency, runner }: { concurrency: number; runner: Runner },
+): Promise<StoredScore> {
   const tests = MODULE_TESTS[module];
   const incrementalFile = cacheFile(module, CACHE);
-  const testsHash = hashFiles(tests);
+  const testsHash = hashFiles(tests, runner);
   const previous = readJson<Record<string, StoredScore>>(SCORES, {})[module];
   if (previous !== undefined && previous.testsHash !== testsHash && existsSync(incrementalFile)) {
     console.log(
@@ -80,21 +83,20 @@ async function mutateModule(module: string, concurrency: number): Promise<Stored
     );
   }
   const options = {
-    testRunner: "command",
-    commandRunner: { command: `deno test ${TEST_FLAGS} ${tests.join(" ")}` },
+    ...runnerOptions(runner, tests),
     mutate: [module],
-    coverageAnalysis: "off",
     concurrency,
-    timeoutMS: 10_000,
     incremental: true,
     incrementalFile,
     mutator: { excludedMutations: ["StringLiteral"] },
     ignorers: ["log-calls"],
-    plugins: ["./tools/mutate/ignore_logs.ts"],
+    plugins: ["./tools/mutate/ignore_logs.ts", "./tools/mutate/deno_runner.ts"],
     // The event recorder writes each mutant's result as it is tested, so an interrupted run
     // still shows its survivors (Stryker writes the incremental file only at the end).
     reporters: ["progress-append-only", "event-recorder"],
     eventReporter: { baseDir: `${CACHE}/events/${module.replaceAll("/", "_")}` },
+    // Spawned servers may read the active mutant (tools/mutate/sandbox_env.ts).
+    buildCommand: SANDBOX_BUILD,
     tempDirName: ".stryker-tmp",
     cleanTempDir: "always",
     logLevel: "warn",
@@ -119,18 +121,29 @@ function line(name: string, s: ModuleScore): string {
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { concurrency: { type: "string", default: "1" }, help: { type: "boolean" } },
+    options: {
+      concurrency: { type: "string", default: "1" },
+      runner: { type: "string" },
+      help: { type: "boolean" },
+    },
     allowPositionals: true,
   });
   if (values.help) {
     console.log(
-      "deno task mutate [--concurrency N] [folder|file...]   (default: every mapped module)",
+      "deno task mutate [--concurrency N] [--runner deno|command] [folder|file...]\n" +
+        "  (default: every mapped module, each with the runner tools/mutate/table.ts gives it)",
     );
     return 0;
   }
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     console.error(`--concurrency must be a positive integer, got ${values.concurrency}`);
+    return 2;
+  }
+  try {
+    runnerFor("", values.runner);
+  } catch (error) {
+    console.error((error as Error).message);
     return 2;
   }
   const missing = missingPaths(MODULE_TESTS, existsSync);
@@ -149,7 +162,8 @@ async function main(args: string[]): Promise<number> {
   }
   mkdirSync(CACHE, { recursive: true });
   for (const module of modules) {
-    const score = await mutateModule(module, concurrency);
+    const runner = runnerFor(module, values.runner);
+    const score = await mutateModule(module, { concurrency, runner });
     const scores = readJson<Record<string, StoredScore>>(SCORES, {});
     scores[module] = score;
     writeFileSync(SCORES, JSON.stringify(scores, null, 2) + "\n");

@@ -1,12 +1,19 @@
 /**
  * The mutation tool's own parts, on small inputs: the module → tests table,
- * target expansion, the log-call ignorer, scores (timeouts killed,
+ * target expansion, the runner chosen per module, the log-call ignorer, scores (timeouts killed,
  * equivalents left out) and the incremental cache's file names.
  */
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { missingPaths, MODULE_TESTS, modulesFor } from "../../tools/mutate/table.ts";
+import {
+  COMMAND_RUNNER,
+  missingPaths,
+  MODULE_TESTS,
+  modulesFor,
+} from "../../tools/mutate/table.ts";
+import { runnerFor, runnerOptions } from "../../tools/mutate/runner_options.ts";
+import { allowActiveMutant, patchDenoJson } from "../../tools/mutate/sandbox_env.ts";
 import { calleeName, shouldIgnore } from "../../tools/mutate/ignore_logs.ts";
 import {
   cacheFile,
@@ -154,4 +161,61 @@ Deno.test("an equivalent's code ending in … matches by its beginning (long blo
   assert.equal(sameCode("a > b", "a > bc"), false);
   assert.equal(sameCode("{\n  const keys…", "{\n  const keys = new Float64Array(n);\n}"), true);
   assert.equal(sameCode("{\n  const keys…", "{\n  return;\n}"), false);
+});
+
+Deno.test("each module runs in process unless the table names it for the command runner, with why", () => {
+  for (const [module, why] of Object.entries(COMMAND_RUNNER)) {
+    assert.ok(module in MODULE_TESTS, `${module} is not in MODULE_TESTS`);
+    assert.ok(why.length > 0, `${module}: no reason given`);
+  }
+  const table = { "lib/x/slow.ts": "its tests reach it in a spawned server only" };
+  assert.equal(runnerFor("lib/x/fast.ts", undefined, table), "deno");
+  assert.equal(runnerFor("lib/x/slow.ts", undefined, table), "command");
+  assert.equal(runnerFor("lib/x/slow.ts", "deno", table), "deno");
+  assert.equal(runnerFor("lib/x/fast.ts", "command", table), "command");
+  assert.throws(() => runnerFor("lib/x/fast.ts", "jest", table), {
+    name: "TypeError",
+    message: "--runner must be deno or command, got jest",
+  });
+});
+
+Deno.test("runner options: in process with per-test coverage, or deno test per mutant", () => {
+  const inProcess = runnerOptions("deno", ["tests/a_test.ts", "lib/a.ts"]);
+  assert.equal(inProcess.testRunner, "deno");
+  assert.deepEqual(inProcess.denoRunner, { testFiles: ["tests/a_test.ts", "lib/a.ts"] });
+  assert.equal(inProcess.coverageAnalysis, "perTest");
+  // The worker reads the sandbox's deno.json (its import map), with the tests' permissions.
+  const args = inProcess.testRunnerNodeArgs as string[];
+  assert.equal(args[0], "run");
+  assert.ok(args.includes("--config=deno.json"));
+  assert.ok(!args.includes("-A") && !args.includes("--allow-all"));
+  const command = runnerOptions("command", ["tests/a_test.ts"]);
+  assert.equal(command.testRunner, "command");
+  assert.equal(command.coverageAnalysis, "off");
+  assert.match(
+    (command.commandRunner as { command: string }).command,
+    /^deno test --no-check --doc .* tests\/a_test\.ts$/,
+  );
+});
+
+Deno.test("the sandbox's tasks may read __STRYKER_ACTIVE_MUTANT__ wherever they list env names", () => {
+  assert.equal(
+    allowActiveMutant("deno run --allow-env=GRPC_*,no_proxy --allow-net server.ts"),
+    "deno run --allow-env=GRPC_*,no_proxy,__STRYKER_ACTIVE_MUTANT__ --allow-net server.ts",
+  );
+  // --allow-env with no list allows it already; a list that has it is left alone.
+  assert.equal(allowActiveMutant("deno test --allow-env x"), "deno test --allow-env x");
+  const once = "deno run --allow-env=A,__STRYKER_ACTIVE_MUTANT__ a.ts";
+  assert.equal(allowActiveMutant(once), once);
+  const patched = JSON.parse(patchDenoJson(JSON.stringify({
+    tasks: { a: "deno run --allow-env=A a.ts", b: { command: "deno run --allow-env=B b.ts" } },
+    imports: { x: "npm:x@1.0.0" },
+  })));
+  assert.deepEqual(patched, {
+    tasks: {
+      a: "deno run --allow-env=A,__STRYKER_ACTIVE_MUTANT__ a.ts",
+      b: { command: "deno run --allow-env=B,__STRYKER_ACTIVE_MUTANT__ b.ts" },
+    },
+    imports: { x: "npm:x@1.0.0" },
+  });
 });
