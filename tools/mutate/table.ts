@@ -6,6 +6,61 @@
  * @module
  */
 
+/** What reaches lib/http2's server and its request emitter, in process. */
+const HTTP2_SERVER_TESTS = [
+  "tests/http2/server_test.ts",
+  "tests/http2/grpc_deadline_test.ts",
+  "tests/grpc/native_transport_test.ts",
+  "tests/grpc/streams_test.ts",
+  "tests/grpc/deadline_test.ts",
+];
+
+/** lib/http1's modules, each covered by every test of tests/http1 (servers in process). */
+const HTTP1_MODULES = ["exchange", "parser", "response", "server"];
+const HTTP1_TESTS = [
+  "abuse",
+  "backpressure",
+  "exchange",
+  "fuzz",
+  "parser",
+  "response",
+  "server",
+].map((name) => `tests/http1/${name}_test.ts`);
+
+/** lib/web's modules, each covered by every test of tests/web (in process). */
+const WEB_MODULES = [
+  "bridge",
+  "codes",
+  "compression",
+  "connect",
+  "cors",
+  "envelope",
+  "exchange",
+  "from_http2",
+  "grpc_json",
+  "grpc_web",
+  "handler",
+  "healthz",
+  "methods",
+  "negotiate",
+  "static_files",
+  "status_details",
+];
+const WEB_TESTS = [
+  "bridge",
+  "compression",
+  "connect",
+  "cors",
+  "envelope",
+  "grpc_web",
+  "handler",
+  "healthz",
+  "methods",
+  "negotiate",
+  "static_files",
+  "status_details",
+].map((name) => `tests/web/${name}_test.ts`);
+
 /** Module (relative to the project root) → the test files that cover it. */
 export const MODULE_TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/core/feature_index.ts": [
@@ -32,18 +87,29 @@ export const MODULE_TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/notes/memory.ts": ["tests/notes/memory_test.ts"],
   "lib/grpc/call_registry.ts": ["tests/grpc/call_registry_test.ts"],
   "lib/grpc/adapter.ts": ["tests/grpc/client_test.ts", "tests/grpc/native_transport_test.ts"],
-  "lib/server/listener.ts": ["tests/server/listener_test.ts"],
+  "lib/server/listener.ts": [
+    "tests/server/listener_test.ts",
+    "tests/server/tls_test.ts",
+    "tests/server/refusals_test.ts",
+  ],
   "lib/http2/flow.ts": ["tests/http2/flow_test.ts", "tests/http2/connection_test.ts"],
-  "lib/http2/frames.ts": ["tests/http2/connection_test.ts", "tests/http2/fuzz_test.ts"],
-  "lib/http2/hpack.ts": ["tests/http2/hpack_test.ts", "tests/http2/connection_test.ts"],
-  "lib/http2/huffman.ts": ["tests/http2/huffman_test.ts", "tests/http2/hpack_test.ts"],
-  "lib/http2/connection.ts": [
+  "lib/http2/frames.ts": [
     "tests/http2/connection_test.ts",
     "tests/http2/fuzz_test.ts",
     "tests/http2/server_test.ts",
   ],
-  "lib/http2/emitter.ts": ["tests/http2/server_test.ts", "tests/grpc/native_transport_test.ts"],
-  "lib/http2/server.ts": ["tests/http2/server_test.ts", "tests/grpc/native_transport_test.ts"],
+  "lib/http2/hpack.ts": ["tests/http2/hpack_test.ts", "tests/http2/connection_test.ts"],
+  "lib/http2/huffman.ts": ["tests/http2/huffman_test.ts", "tests/http2/hpack_test.ts"],
+  "lib/http2/connection.ts": [
+    "tests/http2/connection_test.ts",
+    "tests/http2/flow_test.ts",
+    "tests/http2/fuzz_test.ts",
+    "tests/http2/server_test.ts",
+  ],
+  "lib/http2/emitter.ts": HTTP2_SERVER_TESTS,
+  "lib/http2/server.ts": HTTP2_SERVER_TESTS,
+  ...Object.fromEntries(HTTP1_MODULES.map((m) => [`lib/http1/${m}.ts`, HTTP1_TESTS])),
+  ...Object.fromEntries(WEB_MODULES.map((m) => [`lib/web/${m}.ts`, WEB_TESTS])),
 };
 
 /**
