@@ -23,7 +23,6 @@
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { Stryker } from "@stryker-mutator/core";
 import { missingPaths, MODULE_TESTS, modulesFor } from "./mutate/table.ts";
 import { type Runner, runnerFor, runnerOptions, TEST_FLAGS } from "./mutate/runner_options.ts";
 import { EQUIVALENTS } from "./mutate/equivalents.ts";
@@ -68,6 +67,21 @@ function forgetSurvivors(file: string): number {
   return forgotten;
 }
 
+/** As much of `@stryker-mutator/core`'s API as this tool uses. */
+interface StrykerModule {
+  Stryker: new (options: Record<string, unknown>) => { runMutationTest(): Promise<unknown[]> };
+}
+
+/**
+ * StrykerJS, from the import map of `tools/mutate/deno.json` (the task runs with that config):
+ * it stays out of the project's lock, which Deno fetches whole on a first run. The specifier is
+ * a variable so that `deno check` of the project does not resolve it.
+ */
+function loadStryker(): Promise<StrykerModule> {
+  const specifier: string = "@stryker-mutator/core";
+  return import(specifier) as Promise<StrykerModule>;
+}
+
 /** Runs Stryker on one module; returns its score. */
 async function mutateModule(
   module: string,
@@ -102,9 +116,8 @@ async function mutateModule(
     logLevel: "warn",
     fileLogLevel: "off",
   };
-  // Stryker's types want its LogLevel enum for the two log levels: the strings are its values.
-  const results = await new Stryker(options as unknown as ConstructorParameters<typeof Stryker>[0])
-    .runMutationTest();
+  const { Stryker } = await loadStryker();
+  const results = await new Stryker(options).runMutationTest();
   const source = readFileSync(module, "utf8");
   const score = scoreModule(module, source, results as unknown as MutantOutcome[], EQUIVALENTS);
   return { ...score, date: new Date().toISOString().slice(0, 10), testsHash };
