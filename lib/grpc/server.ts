@@ -12,6 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Socket } from "node:net";
 import { HealthImplementation } from "grpc-health-check";
 import { addReflection } from "./reflection.ts";
+import { requestFraming } from "./request_framing.ts";
 import type { RouteGuideBinding } from "./adapter.ts";
 import type { Http2Headers, Http2ServerOptions, RequestHandler } from "../http2/server.ts";
 import { useNativeTransport } from "./native_transport.ts";
@@ -161,7 +162,8 @@ export function createGrpcServer(
   const limits = options.limits ?? {};
   const server = new grpc.Server({
     ...grpcServerOptions(limits, options.keepalive ?? {}),
-    interceptors: options.interceptors ?? [],
+    // The message splitter first: it must get grpc-js's own call object.
+    interceptors: [requestFraming(), ...options.interceptors ?? []],
   });
   const http2Options = http2OptionsFor(limits);
   const transport = useNativeTransport(server, {
