@@ -12,12 +12,8 @@
  * right after the chunk arrives, and nothing writes to a chunk once the
  * transport delivered it (`lib/http2/`).
  *
- * The same interceptor has each uncompressed message deserialized at once
- * rather than in grpc-js's `async` method (see {@linkcode requestFraming}).
- *
- * The reach into grpc-js (the call's `decoder` and
- * `decompressAndMaybePush`, the first interceptor getting grpc-js's base
- * call) is kept to this module, and
+ * The reach into grpc-js (the call's `decoder` property, the first
+ * interceptor getting grpc-js's base call) is kept to this module, and
  * `tests/grpc/request_framing_test.ts` fails if a grpc-js upgrade moves it.
  *
  * @module
@@ -133,20 +129,10 @@ export class MessageSplitter {
   }
 }
 
-/** A queued request message of grpc-js's base server call. */
-interface QueueEntry {
-  type: string;
-  compressedMessage: Buffer;
-  parsedMessage: unknown;
-}
-
-/** The parts of grpc-js's base server call this module replaces or uses. */
-interface CallSeam {
+/** The part of grpc-js's base server call this module replaces. */
+interface DecoderSeam {
   decoder?: { write?: unknown; readState?: unknown };
   maxReceiveMessageSize?: unknown;
-  decompressAndMaybePush?: (entry: QueueEntry) => unknown;
-  maybePushNextMessage?: () => void;
-  handler?: { deserialize?: (bytes: Buffer) => unknown };
 }
 
 /**
@@ -154,65 +140,27 @@ interface CallSeam {
  * expects, or `undefined` when it does.
  */
 export function framingFault(call: object): string | undefined {
-  const seam = call as CallSeam;
+  const seam = call as DecoderSeam;
   if (typeof seam.decoder?.write !== "function" || typeof seam.decoder.readState !== "number") {
     return "grpc-js's server call has no decoder with write() and readState: lib/grpc/request_framing.ts needs updating";
   }
-  for (const name of ["maxReceiveMessageSize", "handler"] as const) {
-    if (seam[name] == null) {
-      return `grpc-js's server call has no ${name}: lib/grpc/request_framing.ts needs updating`;
-    }
+  if (typeof seam.maxReceiveMessageSize !== "number") {
+    return "grpc-js's server call has no maxReceiveMessageSize: lib/grpc/request_framing.ts needs updating";
   }
-  for (const name of ["decompressAndMaybePush", "maybePushNextMessage"] as const) {
-    if (typeof seam[name] !== "function") {
-      return `grpc-js's server call has no ${name}(): lib/grpc/request_framing.ts needs updating`;
-    }
-  }
-  return undefined;
-}
-
-/**
- * Deserializes an uncompressed request message at once, where grpc-js's
- * `decompressAndMaybePush` is an `async` function (a promise and a
- * microtask per message) even when there is nothing to decompress. The
- * message keeps its place in the call's queue, as there. A compressed
- * message, or one the deserializer throws on, goes to grpc-js's own method,
- * which answers it as it always did (its status and details).
- */
-function decodeNow(
-  this: CallSeam,
-  own: (entry: QueueEntry) => unknown,
-  entry: QueueEntry,
-): unknown {
-  const bytes = entry.compressedMessage;
-  // grpc-js takes a flag of 1 as compressed and any other as not.
-  if (bytes[0] === 1) return own.call(this, entry);
-  let message: unknown;
-  try {
-    message = this.handler!.deserialize!(bytes.subarray(PREFIX_BYTES));
-  } catch {
-    return own.call(this, entry);
-  }
-  entry.parsedMessage = message;
-  entry.type = "READABLE";
-  this.maybePushNextMessage!();
   return undefined;
 }
 
 /**
  * A server interceptor, to be the first of a server's, that gives each
- * call a {@linkcode MessageSplitter} in place of grpc-js's decoder and
- * deserializes its uncompressed messages at once. It adds no link to the
- * call's chain. A call that does not look as expected is left as it is.
+ * call a {@linkcode MessageSplitter} in place of grpc-js's decoder. It adds
+ * no link to the call's chain. A call that does not look as expected keeps
+ * grpc-js's decoder.
  */
 export function requestFraming(): grpc.ServerInterceptor {
   return (_method, call) => {
     if (framingFault(call) === undefined) {
-      const seam = call as CallSeam;
+      const seam = call as DecoderSeam;
       seam.decoder = new MessageSplitter(seam.maxReceiveMessageSize as number);
-      // On this call only: grpc-js's class and its other calls are untouched.
-      const own = seam.decompressAndMaybePush!;
-      seam.decompressAndMaybePush = (entry) => decodeNow.call(seam, own, entry);
     }
     // The same call, not a new link: grpc-js's type asks for a link.
     return call as grpc.ServerInterceptingCall;
