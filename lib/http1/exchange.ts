@@ -53,8 +53,9 @@ export interface Http1Exchange {
    */
   respond(status: number, headers: Readonly<Record<string, ResponseHeaderValue>>): void;
   /**
-   * Queues response bytes; `done` runs once they are written to the socket
-   * (or the connection closed). Returns `false` when the caller should wait for `done`.
+   * Queues response bytes; `done` runs soon while the bytes waiting are
+   * under the high-water mark, else once they are written to the socket (or
+   * the connection closed). Returns `false` when the caller should wait for `done`.
    */
   write(chunk: Uint8Array, done?: () => void): boolean;
   /** Ends the response, after `chunk` when given (with 200 and no headers if none were sent). */

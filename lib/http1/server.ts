@@ -258,24 +258,50 @@ class Connection implements ExchangeOwner {
     this.#keepAlive = false;
   }
 
-  /** Queues bytes (and a callback for when they are on the socket); false past the high-water mark. */
+  /**
+   * Queues bytes, and a callback: run soon while what waits is under the
+   * high-water mark (the bytes leave at this turn's flush; a writer that
+   * waited for the socket write would hold its next piece, a call's
+   * trailers, out of that write), else once they are on the socket. False
+   * past the high-water mark.
+   */
   queue(bytes: Uint8Array | undefined, done?: () => void): boolean {
     if (bytes) {
       this.#out.push(bytes);
       this.#outBytes += bytes.length;
     }
-    if (done) this.#dones.push(done);
     if (!this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
+      queueMicrotask(this.#flushSoon);
     }
-    return this.#outBytes + this.#socket.writableLength < this.#hooks.limits.highWaterMark;
+    const under = this.#outBytes + this.#socket.writableLength < this.#hooks.limits.highWaterMark;
+    if (done !== undefined) {
+      if (under && !this.#closed) queueMicrotask(done);
+      else this.#dones.push(done);
+    }
+    return under;
   }
 
   queueAll(pieces: Uint8Array[], done?: () => void): boolean {
     for (let i = 0; i < pieces.length - 1; i++) this.queue(pieces[i]);
     return this.queue(pieces[pieces.length - 1], done);
   }
+
+  /**
+   * Flushes at the end of this run of microtasks, or, while a response is
+   * under way (its head out, its end not yet), at the end of this turn of
+   * the event loop: grpc-js sends a call's headers, then its message after
+   * a promise, then its trailers, and they leave in one socket write rather
+   * than two or three.
+   */
+  readonly #flushSoon = () => {
+    const exchange = this.#exchange;
+    if (exchange !== undefined && exchange.headSent && !exchange.finished && !this.#closed) {
+      setImmediate(this.#flushNow);
+    } else this.#flush();
+  };
+
+  readonly #flushNow = () => this.#flush();
 
   #flush(): void {
     this.#flushQueued = false;
