@@ -62,6 +62,11 @@ export interface Http1Exchange {
   end(chunk?: Uint8Array): void;
   /** Ends the exchange at once, its response unfinished: the connection closes and `signal` aborts. */
   abort(): void;
+  /**
+   * Calls `expire` once, `ms` from now, unless the response has ended or
+   * the exchange aborted by then, on the server's one timer.
+   */
+  expireAfter(ms: number, expire: () => void): void;
 }
 
 /** What an exchange needs from its connection. */
@@ -82,6 +87,8 @@ export interface ExchangeOwner {
   responseEnded(requestEnded: boolean): void;
   /** Drops the connection. */
   destroy(): void;
+  /** Something of this connection's is due at `at` (`Date.now()` time): the server's timer must fire by then. */
+  watch(at: number): void;
   /** A body callback threw. */
   handlerFailed(): void;
 }
@@ -113,6 +120,8 @@ export class Exchange implements Http1Exchange {
   #framing: BodyFraming | undefined;
   #lengthLeft = 0;
   #finished = false;
+  #expireAt = Infinity;
+  #onExpire: (() => void) | undefined;
 
   /** Made by the server for each request head. */
   constructor(connection: ExchangeOwner, head: RequestHead, socket: Socket) {
@@ -229,6 +238,26 @@ export class Exchange implements Http1Exchange {
     this.#finished = true;
     if (this.#framing === "chunked") this.#connection.queue(LAST_CHUNK);
     this.#connection.responseEnded(this.#requestEnded);
+  }
+
+  /** Calls `expire` `ms` from now unless the response ended or the exchange aborted by then. */
+  expireAfter(ms: number, expire: () => void): void {
+    this.#onExpire = expire;
+    this.#expireAt = Date.now() + ms;
+    this.#connection.watch(this.#expireAt);
+  }
+
+  /** When (`Date.now()`) {@linkcode expireAfter}'s callback is due; `Infinity` for none. */
+  get expireAt(): number {
+    return this.#expireAt;
+  }
+
+  /** Called by the connection at {@linkcode expireAt}. */
+  expire(): void {
+    const expire = this.#onExpire;
+    this.#expireAt = Infinity;
+    this.#onExpire = undefined;
+    if (expire !== undefined && !this.#finished && !this.#controller.signal.aborted) expire();
   }
 
   /** Ends the exchange at once, its response unfinished: the connection closes. */

@@ -136,8 +136,9 @@ export class Http1Server {
     let next = Infinity;
     for (const connection of this.#connections) {
       const due = connection.dueAt;
-      if (due <= now) connection.timedOut();
-      else if (due < next) next = due;
+      if (due <= now) connection.timedOut(now);
+      const after = connection.dueAt;
+      if (after < next) next = after;
     }
     if (next !== Infinity) this.#watch(next);
   };
@@ -496,15 +497,23 @@ class Connection implements ExchangeOwner {
     this.#hooks.watch(this.#dueAt);
   }
 
-  /** When the connection's timeout is due (`Date.now()` time); `Infinity` for none. */
+  /** When the connection's timeout or its exchange's deadline is due (`Date.now()` time); `Infinity` for none. */
   get dueAt(): number {
-    return this.#dueAt;
+    if (this.#closed) return Infinity;
+    const expireAt = this.#exchange?.expireAt ?? Infinity;
+    return expireAt < this.#dueAt ? expireAt : this.#dueAt;
   }
 
-  /** Called by the server's timer: the timeout is due. */
-  timedOut(): void {
+  watch(at: number): void {
+    this.#hooks.watch(at);
+  }
+
+  /** Called by the server's timer: the exchange's deadline or the connection's timeout is due. */
+  timedOut(now: number): void {
+    const exchange = this.#exchange;
+    if (exchange !== undefined && exchange.expireAt <= now) exchange.expire();
     const kind = this.#timerKind;
-    if (kind === undefined || this.#closed) return;
+    if (kind === undefined || this.#closed || this.#dueAt > now) return;
     this.#arm(undefined);
     if (kind !== "head" || this.#exchange !== undefined) return this.destroy();
     const ms = this.#hooks.limits.headTimeoutMs;
