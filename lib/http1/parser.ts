@@ -160,7 +160,12 @@ export class RequestParser {
   receive(bytes: Uint8Array): number {
     if (this.#failure) throw this.#failure;
     try {
-      return this.#run(bytes);
+      // A plain view: socket reads are Buffers, whose subarray() makes a
+      // Buffer each time, costly in Deno; body pieces are plain views too.
+      const view = Object.getPrototypeOf(bytes) === Uint8Array.prototype
+        ? bytes
+        : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return this.#run(view);
     } catch (error) {
       if (error instanceof Http1ParseError) this.#failure = error;
       throw error;
