@@ -84,10 +84,8 @@ async function load(options: LazyWebHandlerOptions) {
 /** A web handler that loads `lib/web/` on its first request. */
 export function createLazyWebHandler(options: LazyWebHandlerOptions): LazyWebHandler {
   let loading: ReturnType<typeof load> | undefined;
-  // Once loaded, requests are served at once: no promise reaction per request.
-  let ready: Awaited<ReturnType<typeof load>> | undefined;
   const loaded = () => {
-    loading ??= load(options).then((modules) => ready = modules, (error) => {
+    loading ??= load(options).catch((error) => {
       options.logger.log("error", "cannot load the web protocols", {
         error: String(error?.stack ?? error),
       });
@@ -97,11 +95,9 @@ export function createLazyWebHandler(options: LazyWebHandlerOptions): LazyWebHan
     return loading;
   };
   const serve = (exchange: HttpExchange) => {
-    if (ready !== undefined) return ready.handler(exchange);
     loaded().then(({ handler }) => handler(exchange), () => exchange.abort());
   };
   const http2: RequestHandler = (stream: Http2ServerStream, headers: Http2Headers) => {
-    if (ready !== undefined) return ready.handler(ready.exchangeFromHttp2(stream, headers));
     loaded().then(
       ({ handler, exchangeFromHttp2 }) => handler(exchangeFromHttp2(stream, headers)),
       () => stream.destroy(),
