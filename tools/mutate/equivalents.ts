@@ -28,6 +28,15 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "increment < 0",
     kind: "guard against a value that cannot occur",
   },
+  // lib/http2/emitter.ts (killh2b). off(): one listener left kept as an array of one instead of
+  // the function itself; listenerCount, emit and on read both shapes alike.
+  {
+    file: "lib/http2/emitter.ts",
+    mutator: "ConditionalExpression",
+    original: "rest.length === 1",
+    replacement: "false",
+    kind: "buffer size or reuse only",
+  },
   // At the boundary both branches give the same value.
   // toE7: degrees 0 (or -0) rounds to e7 0, and `e7 !== 0` is false either way.
   {

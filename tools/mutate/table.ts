@@ -106,7 +106,7 @@ export const MODULE_TESTS: Readonly<Record<string, readonly string[]>> = {
     "tests/http2/fuzz_test.ts",
     "tests/http2/server_test.ts",
   ],
-  "lib/http2/emitter.ts": HTTP2_SERVER_TESTS,
+  "lib/http2/emitter.ts": ["tests/http2/emitter_test.ts", ...HTTP2_SERVER_TESTS],
   "lib/http2/server.ts": HTTP2_SERVER_TESTS,
   ...Object.fromEntries(HTTP1_MODULES.map((m) => [`lib/http1/${m}.ts`, HTTP1_TESTS])),
   ...Object.fromEntries(WEB_MODULES.map((m) => [`lib/web/${m}.ts`, WEB_TESTS])),
