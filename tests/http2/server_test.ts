@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import {
+  grpcTimeoutMs,
   headerList,
   Http2Server,
   type Http2ServerStream,
@@ -30,6 +31,7 @@ import {
   settingsFrame,
 } from "../_h2.ts";
 import { readUint32 } from "./_peer.ts";
+import { waitFor } from "../_async.ts";
 
 const END_HEADERS = 0x4;
 const ACK = 0x1;
@@ -60,7 +62,8 @@ class FakeSocket extends EventEmitter {
   end(callback?: () => void): void {
     this.writableEnded = true;
     this.writable = false;
-    callback?.();
+    // As a real socket's: called back once the bytes left, not within end().
+    if (callback !== undefined) queueMicrotask(callback);
   }
 
   destroy(): void {
@@ -267,4 +270,327 @@ Deno.test("isPlainGrpc(): application/grpc and application/grpc+proto, with or w
   ) {
     assert.ok(!isPlainGrpc(type), String(type));
   }
+});
+
+/** A server, one session on a {@linkcode FakeSocket} past the preface, and the streams it got. */
+function openSession(options: ConstructorParameters<typeof Http2Server>[0] = {}) {
+  const server = new Http2Server(options);
+  const streams: { stream: Http2ServerStream; headers: Record<string, unknown> }[] = [];
+  server.on("stream", (stream: Http2ServerStream, headers: Record<string, unknown>) => {
+    streams.push({ stream, headers });
+  });
+  const socket = new FakeSocket();
+  const session = server.accept(socket as unknown as Socket);
+  socket.send(PREFACE, settingsFrame(), frame(FrameType.SETTINGS, ACK, 0));
+  return { server, session, socket, streams };
+}
+
+/** A GOAWAY frame's debug data as text (RFC 9113 §6.8: after last-stream-id and error code). */
+function goawayDebug(f: Frame): string {
+  return new TextDecoder().decode(f.payload.subarray(8));
+}
+
+Deno.test("session.ping(): a PING whose ACK (same 8 bytes, RFC 9113 §6.7) calls back with the round trip; other ACKs are ignored", async () => {
+  const { session, socket } = openSession();
+  const calls: [Error | null, number, Uint8Array][] = [];
+  const acked = Promise.withResolvers<void>();
+  const started = performance.now();
+  assert.equal(
+    session.ping((error, ms, payload) => (calls.push([error, ms, payload]), acked.resolve())),
+    true,
+  );
+  assert.equal(session.ping((error, ms, payload) => calls.push([error, ms, payload])), true);
+  const pings = () =>
+    socket.parser.frames.filter((f) => f.type === FrameType.PING && (f.flags & ACK) === 0);
+  await socket.next((f) => f.type === FrameType.PING && (f.flags & ACK) === 0);
+  await socket.roundTrip(1);
+  const [first, second] = pings();
+  assert.equal(first.payload.length, 8);
+  assert.notDeepEqual(first.payload, second.payload, "two pings with the same payload");
+  // An ACK of a payload never sent, then the first one's ACK twice.
+  socket.send(frame(FrameType.PING, ACK, 0, new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9])));
+  socket.send(frame(FrameType.PING, ACK, 0, first.payload));
+  socket.send(frame(FrameType.PING, ACK, 0, first.payload));
+  await acked.promise;
+  const elapsed = performance.now() - started;
+  await socket.roundTrip(2);
+  assert.equal(calls.length, 1, "one ACK called back more than once, or the other ping's");
+  const [error, ms, payload] = calls[0];
+  assert.equal(error, null);
+  assert.ok(ms >= 0 && ms <= elapsed, `round trip ${ms} ms, ${elapsed} ms elapsed`);
+  assert.deepEqual(new Uint8Array(payload), first.payload);
+
+  // The second ping is still waiting when the socket closes: it fails; no ping after.
+  socket.destroy();
+  assert.equal(calls.length, 2);
+  assert.ok(calls[1][0] instanceof Error, "a pending ping not failed on close");
+  assert.equal(session.ping(() => {}), false);
+});
+
+Deno.test("session.goaway(code, lastStreamId, opaqueData): a GOAWAY with them; throws once destroyed", async () => {
+  const { session, socket } = openSession();
+  session.goaway(ErrorCode.ENHANCE_YOUR_CALM, 0, new TextEncoder().encode("slow down"));
+  const sent = await socket.next((f) => f.type === FrameType.GOAWAY);
+  assert.deepEqual(parseGoaway(sent), { lastStreamId: 0, errorCode: ErrorCode.ENHANCE_YOUR_CALM });
+  assert.equal(goawayDebug(sent), "slow down");
+  // An error code ends the connection (RFC 9113 §5.4.1).
+  await waitFor(() => socket.writableEnded, "the socket to end after GOAWAY with an error");
+
+  // NO_ERROR: open streams go on (RFC 9113 §6.8), the socket stays open.
+  const other = openSession();
+  other.session.goaway();
+  const plain = await other.socket.next((f) => f.type === FrameType.GOAWAY);
+  assert.equal(parseGoaway(plain).errorCode, ErrorCode.NO_ERROR);
+  assert.equal(plain.payload.length, 8, "debug data without opaqueData");
+  await other.socket.roundTrip(1);
+  assert.equal(other.socket.writableEnded, false);
+  other.session.destroy();
+  assert.throws(() => other.session.goaway(), /destroyed/);
+  socket.destroy();
+});
+
+Deno.test("session.close(): GOAWAY NO_ERROR, the open stream goes on, the socket ends after it; callbacks on close", async () => {
+  const { server, session, socket, streams } = openSession();
+  socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
+  await socket.roundTrip(1);
+  assert.equal(streams.length, 1);
+  const events: string[] = [];
+  session.on("close", () => events.push("session close"));
+  server.close(() => events.push("server callback"));
+  server.on("close", () => events.push("server close"));
+  assert.equal(session.closed, false);
+  session.close(() => events.push("session callback"));
+  assert.equal(session.closed, true);
+  session.close(); // a second close changes nothing
+  const goaway = await socket.next((f) => f.type === FrameType.GOAWAY);
+  assert.deepEqual(parseGoaway(goaway), { lastStreamId: 1, errorCode: ErrorCode.NO_ERROR });
+  await socket.roundTrip(2);
+  assert.equal(socket.writableEnded, false, "the socket ended with a stream open");
+  assert.equal(parseGoaway(goaway).errorCode, ErrorCode.NO_ERROR);
+  assert.equal(socket.parser.frames.filter((f) => f.type === FrameType.GOAWAY).length, 1);
+
+  // The stream ends both ways: the socket ends.
+  const { stream } = streams[0];
+  stream.respond({ ":status": 200, "content-type": "application/grpc" });
+  stream.end();
+  socket.send(frame(FrameType.DATA, 0x1, 1));
+  await socket.next((f) => f.type === FrameType.DATA && (f.flags & 0x1) === 0x1);
+  await waitFor(() => socket.writableEnded, "the socket to end after the last stream");
+  assert.deepEqual(events, []);
+  assert.equal(session.destroyed, false);
+  socket.destroy(); // the client closes its side
+  assert.equal(session.destroyed, true);
+  assert.deepEqual(events, [
+    "server callback",
+    "server close",
+    "session close",
+    "session callback",
+  ]);
+  // Closing a destroyed session calls back soon, and sends nothing.
+  const late = Promise.withResolvers<void>();
+  session.close(late.resolve);
+  await late.promise;
+});
+
+Deno.test("session.destroy(code): GOAWAY with the code, the socket cut, open streams closed (CANCEL, not aborted)", async () => {
+  const { session, socket, streams } = openSession();
+  const sessionStreams: number[] = [];
+  session.on("stream", (stream: Http2ServerStream) => sessionStreams.push(stream.id));
+  socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
+  await socket.roundTrip(1);
+  assert.deepEqual(sessionStreams, [1], "the session's 'stream' event");
+  const { stream } = streams[0];
+  const closed = Promise.withResolvers<void>();
+  stream.on("close", closed.resolve);
+  assert.equal(session.destroyed, false);
+  session.destroy(ErrorCode.INTERNAL_ERROR);
+  assert.equal(session.destroyed, true);
+  assert.equal(socket.writableEnded, true);
+  await waitFor(() => socket.destroyed, "the socket to be cut once its last bytes left");
+  const goaway = socket.parser.frames.find((f) => f.type === FrameType.GOAWAY);
+  assert.ok(goaway !== undefined, "no GOAWAY");
+  assert.equal(parseGoaway(goaway).errorCode, ErrorCode.INTERNAL_ERROR);
+  await closed.promise;
+  assert.equal(stream.rstCode, ErrorCode.CANCEL);
+  assert.equal(stream.aborted, false);
+  assert.equal(stream.closed, true);
+  assert.equal(session.ping(() => {}), false);
+  session.destroy(); // again: nothing more
+});
+
+Deno.test("client RST_STREAM with an error code: the stream is aborted ('aborted', rstCode); with NO_ERROR it is not", async () => {
+  const { socket, streams } = openSession();
+  const request = (id: number) =>
+    socket.send(
+      frame(FrameType.HEADERS, END_HEADERS, id, hpackLiterals(grpcRequestHeaders("/s/M"))),
+    );
+  request(1);
+  request(3);
+  await socket.roundTrip(1);
+  const aborted: number[] = [];
+  const closes: Promise<void>[] = [];
+  for (const { stream } of streams) {
+    stream.on("aborted", () => aborted.push(stream.id));
+    const closed = Promise.withResolvers<void>();
+    stream.on("close", closed.resolve);
+    closes.push(closed.promise);
+  }
+  const rst = (id: number, code: number) => {
+    const payload = new Uint8Array(4);
+    new DataView(payload.buffer).setUint32(0, code);
+    socket.send(frame(FrameType.RST_STREAM, 0, id, payload));
+  };
+  rst(1, ErrorCode.CANCEL);
+  rst(3, ErrorCode.NO_ERROR);
+  await Promise.all(closes);
+  assert.deepEqual(aborted, [1]);
+  assert.deepEqual(streams.map(({ stream }) => [stream.aborted, stream.rstCode]), [
+    [true, ErrorCode.CANCEL],
+    [false, ErrorCode.NO_ERROR],
+  ]);
+  socket.destroy();
+});
+
+Deno.test("client GOAWAY: the session emits 'goaway' with its code and last stream id", async () => {
+  const { session, socket } = openSession();
+  const heard = Promise.withResolvers<[number, number]>();
+  session.on("goaway", (code: number, last: number) => heard.resolve([code, last]));
+  const payload = new Uint8Array(8);
+  new DataView(payload.buffer).setUint32(4, ErrorCode.NO_ERROR);
+  socket.send(frame(FrameType.GOAWAY, 0, 0, payload));
+  assert.deepEqual(await heard.promise, [ErrorCode.NO_ERROR, 0]);
+  socket.destroy();
+});
+
+Deno.test("session.state: both connection windows start at 65,535 (RFC 9113 §6.9.2); encrypted follows the socket", async () => {
+  const { session, socket } = openSession({ connectionWindow: 65535 });
+  await socket.roundTrip(1);
+  assert.deepEqual(session.state, { localWindowSize: 65535, remoteWindowSize: 65535 });
+  assert.equal(session.encrypted, false);
+  (socket as unknown as { encrypted: boolean }).encrypted = true;
+  assert.equal(session.encrypted, true);
+  socket.destroy();
+});
+
+Deno.test("Http2Server.close() with no session calls back and emits 'close'; address() is null", async () => {
+  const server = new Http2Server();
+  assert.equal(server.address(), null);
+  const events: string[] = [];
+  server.on("close", () => events.push("close"));
+  const done = Promise.withResolvers<void>();
+  server.close(() => (events.push("callback"), done.resolve()));
+  await done.promise;
+  assert.deepEqual(events, ["callback", "close"]);
+  // Once closed, a session that closes does not call back again.
+  const socket = new FakeSocket();
+  server.accept(socket as unknown as Socket);
+  socket.destroy();
+  assert.deepEqual(events, ["callback", "close", "close"]);
+});
+
+Deno.test("request headers: repeated names as arrays, the web bridge's protocol name dropped, grpc-timeout kept by the transport for application/grpc+proto and ;params", async () => {
+  const grace = 250;
+  const { socket, streams } = openSession({ deadlineGraceMs: grace });
+  const send = (id: number, extra: [string, string][], type = "application/grpc") =>
+    socket.send(
+      frame(
+        FrameType.HEADERS,
+        END_HEADERS,
+        id,
+        hpackLiterals([
+          ...grpcRequestHeaders("/s/M").filter(([n]) => n !== "content-type"),
+          ["content-type", type],
+          ...extra,
+        ]),
+      ),
+    );
+  const before = Date.now();
+  send(1, [["x-r", "a"], ["x-r", "b"], ["x-r", "c"], ["x-one", "1"]]);
+  send(
+    3,
+    [["routeguide-web-protocol", "grpc-web"], ["grpc-timeout", "2S"]],
+    "application/grpc+proto",
+  );
+  send(5, [["grpc-timeout", "3S"]], "application/grpc;charset=utf-8");
+  await socket.roundTrip(1);
+  const after = Date.now();
+  assert.deepEqual(streams[0].headers["x-r"], ["a", "b", "c"]);
+  assert.equal(streams[0].headers["x-one"], "1");
+  assert.equal("routeguide-web-protocol" in streams[1].headers, false);
+  for (const [i, seconds] of [[1, 2], [2, 3]]) {
+    const { stream, headers } = streams[i];
+    assert.equal(
+      headers["grpc-timeout"],
+      undefined,
+      `stream ${stream.id}: grpc-timeout reached the listener`,
+    );
+    assert.ok(
+      stream.grpcDeadline >= before + seconds * 1000 &&
+        stream.grpcDeadline <= after + seconds * 1000,
+    );
+    assert.equal(stream.resetAt, stream.grpcDeadline + grace);
+  }
+  socket.destroy();
+});
+
+Deno.test("grpcDeadlines: false: grpc-timeout reaches the listener and the stream is reset at timeout + deadlineGraceMs", async () => {
+  const { socket, streams } = openSession({ grpcDeadlines: false, deadlineGraceMs: 250 });
+  const before = Date.now();
+  socket.send(
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS,
+      1,
+      hpackLiterals([...grpcRequestHeaders("/s/M"), ["grpc-timeout", "1S"]]),
+    ),
+  );
+  await socket.roundTrip(1);
+  const after = Date.now();
+  const { stream, headers } = streams[0];
+  assert.equal(headers["grpc-timeout"], "1S");
+  assert.equal(stream.grpcDeadline, Infinity);
+  assert.ok(
+    stream.resetAt >= before + 1250 && stream.resetAt <= after + 1250,
+    `${stream.resetAt - before}`,
+  );
+  socket.destroy();
+});
+
+Deno.test("grpcTimeoutMs(): 1 to 8 ASCII digits and a unit H M S m u n (gRPC over HTTP/2, Timeout); anything else undefined", () => {
+  assert.equal(grpcTimeoutMs("1H"), 3_600_000);
+  assert.equal(grpcTimeoutMs("2M"), 120_000);
+  assert.equal(grpcTimeoutMs("3S"), 3000);
+  assert.equal(grpcTimeoutMs("4m"), 4);
+  assert.equal(grpcTimeoutMs("5000u"), 5);
+  assert.equal(grpcTimeoutMs("6000000n"), 6);
+  assert.equal(grpcTimeoutMs("0m"), 0);
+  assert.equal(grpcTimeoutMs("99999999S"), 99_999_999_000, "8 digits");
+  assert.equal(grpcTimeoutMs("09m"), 9);
+  for (const bad of ["S", "", "123456789S", "1x", "5", "1:S", "1/S", "-1S", " 1S", 5, undefined]) {
+    assert.equal(grpcTimeoutMs(bad), undefined, JSON.stringify(bad));
+  }
+});
+
+Deno.test("headerList(): pseudo-headers first, in their order, wherever they are given; undefined values left out", () => {
+  assert.deepEqual(
+    headerList({ "content-type": "a", ":status": 200, "x-n": undefined, "X-B": 7, ":extra": "e" }),
+    [[":status", "200"], [":extra", "e"], ["content-type", "a"], ["x-b", "7"]],
+  );
+  assert.deepEqual(headerList({ ":a": "1", ":b": "2", c: "3" }), [[":a", "1"], [":b", "2"], [
+    "c",
+    "3",
+  ]]);
+});
+
+Deno.test("stream.write(): true while little is queued, false once a window's worth (65,535 bytes, RFC 9113 §6.9.2) waits", async () => {
+  const { socket, streams } = openSession();
+  socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
+  await socket.roundTrip(1);
+  const { stream } = streams[0];
+  stream.respond({ ":status": 200 });
+  assert.equal(stream.write("hello"), true);
+  assert.equal(stream.write(new Uint8Array(70_000)), false);
+  const data = await socket.next((f) => f.type === FrameType.DATA);
+  assert.deepEqual([...data.payload.subarray(0, 5)], [...new TextEncoder().encode("hello")]);
+  socket.destroy();
 });
