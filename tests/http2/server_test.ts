@@ -481,11 +481,19 @@ Deno.test("Http2Server.close() with no session calls back and emits 'close'; add
   server.close(() => (events.push("callback"), done.resolve()));
   await done.promise;
   assert.deepEqual(events, ["callback", "close"]);
-  // Once closed, a session that closes does not call back again.
+
+  // A server not closed: its sessions closing do not close it.
+  const open = new Http2Server();
+  open.on("close", () => events.push("open server close"));
   const socket = new FakeSocket();
-  server.accept(socket as unknown as Socket);
+  open.accept(socket as unknown as Socket);
   socket.destroy();
-  assert.deepEqual(events, ["callback", "close", "close"]);
+  // close() without a callback.
+  const closed = Promise.withResolvers<void>();
+  open.on("close", closed.resolve);
+  open.close();
+  await closed.promise;
+  assert.deepEqual(events, ["callback", "close", "open server close"]);
 });
 
 Deno.test("request headers: repeated names as arrays, the web bridge's protocol name dropped, grpc-timeout kept by the transport for application/grpc+proto and ;params", async () => {
@@ -593,4 +601,32 @@ Deno.test("stream.write(): true while little is queued, false once a window's wo
   const data = await socket.next((f) => f.type === FrameType.DATA);
   assert.deepEqual([...data.payload.subarray(0, 5)], [...new TextEncoder().encode("hello")]);
   socket.destroy();
+});
+
+Deno.test("gRPC deadlines: the sweep at one call's deadline answers that call only, not a later one", async () => {
+  // The session's timers do not hold the process open: this one does, and bounds the test.
+  const bound = setTimeout(() => {}, 10_000);
+  const { socket, streams } = openSession();
+  const call = (id: number, timeout: string) =>
+    socket.send(
+      frame(
+        FrameType.HEADERS,
+        END_HEADERS,
+        id,
+        hpackLiterals([...grpcRequestHeaders("/s/M"), ["grpc-timeout", timeout]]),
+      ),
+    );
+  call(1, "20m");
+  call(3, "10S");
+  const answered = await socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1);
+  const fields = new HpackDecoder().decode(answered.payload);
+  assert.ok(fields.some(([n, v]) => n === "grpc-status" && v === "4"), JSON.stringify(fields));
+  await socket.roundTrip(1);
+  assert.equal(
+    socket.parser.frames.some((f) => f.type === FrameType.HEADERS && f.streamId === 3),
+    false,
+  );
+  assert.deepEqual(streams.map(({ stream }) => stream.deadlineExceeded), [true, false]);
+  socket.destroy();
+  clearTimeout(bound);
 });
