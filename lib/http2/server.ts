@@ -373,7 +373,8 @@ export class Http2ServerSession extends EventEmitter {
   /** Sends GOAWAY; new streams are ignored, open ones go on. */
   goaway(code: number = ErrorCode.NO_ERROR, lastStreamId?: number, opaqueData?: Uint8Array): void {
     if (this.#destroyed) throw new Error("the HTTP/2 session is destroyed");
-    const debug = opaqueData === undefined ? "" : new TextDecoder().decode(opaqueData);
+    // decode(undefined) is "".
+    const debug = new TextDecoder().decode(opaqueData);
     this.#connection.goaway(code, lastStreamId, debug);
     this.#process();
   }

@@ -293,6 +293,7 @@ function goawayDebug(f: Frame): string {
 Deno.test("session.ping(): a PING whose ACK (same 8 bytes, RFC 9113 §6.7) calls back with the round trip; other ACKs are ignored", async () => {
   const { session, socket } = openSession();
   const calls: [Error | null, number, Uint8Array][] = [];
+  await socket.roundTrip(100); // nothing left to flush: the ping must get its own
   const acked = Promise.withResolvers<void>();
   const started = performance.now();
   assert.equal(
@@ -329,6 +330,7 @@ Deno.test("session.ping(): a PING whose ACK (same 8 bytes, RFC 9113 §6.7) calls
 
 Deno.test("session.goaway(code, lastStreamId, opaqueData): a GOAWAY with them; throws once destroyed", async () => {
   const { session, socket } = openSession();
+  await socket.roundTrip(100); // nothing left to flush: goaway() must send its own
   session.goaway(ErrorCode.ENHANCE_YOUR_CALM, 0, new TextEncoder().encode("slow down"));
   const sent = await socket.next((f) => f.type === FrameType.GOAWAY);
   assert.deepEqual(parseGoaway(sent), { lastStreamId: 0, errorCode: ErrorCode.ENHANCE_YOUR_CALM });
@@ -338,6 +340,7 @@ Deno.test("session.goaway(code, lastStreamId, opaqueData): a GOAWAY with them; t
 
   // NO_ERROR: open streams go on (RFC 9113 §6.8), the socket stays open.
   const other = openSession();
+  await other.socket.roundTrip(100);
   other.session.goaway();
   const plain = await other.socket.next((f) => f.type === FrameType.GOAWAY);
   assert.equal(parseGoaway(plain).errorCode, ErrorCode.NO_ERROR);
@@ -402,20 +405,33 @@ Deno.test("session.destroy(code): GOAWAY with the code, the socket cut, open str
   const { stream } = streams[0];
   const closed = Promise.withResolvers<void>();
   stream.on("close", closed.resolve);
+  const received: number[] = [];
+  stream.on("data", (chunk: Uint8Array) => received.push(chunk.length));
+  await socket.roundTrip(2); // the stream flows
   assert.equal(session.destroyed, false);
-  session.destroy(ErrorCode.INTERNAL_ERROR);
+  session.destroy();
   assert.equal(session.destroyed, true);
   assert.equal(socket.writableEnded, true);
-  await waitFor(() => socket.destroyed, "the socket to be cut once its last bytes left");
+  // Data still arriving before the socket is cut goes to no stream.
+  socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array(10)));
   const goaway = socket.parser.frames.find((f) => f.type === FrameType.GOAWAY);
   assert.ok(goaway !== undefined, "no GOAWAY");
-  assert.equal(parseGoaway(goaway).errorCode, ErrorCode.INTERNAL_ERROR);
+  assert.equal(parseGoaway(goaway).errorCode, ErrorCode.NO_ERROR);
   await closed.promise;
+  // Cut once its last bytes left (end's callback), not on a timer.
+  assert.equal(socket.destroyed, true, "the socket was not cut once its last bytes left");
+  assert.deepEqual(received, [], "data for a destroyed session's stream was delivered");
   assert.equal(stream.rstCode, ErrorCode.CANCEL);
   assert.equal(stream.aborted, false);
   assert.equal(stream.closed, true);
   assert.equal(session.ping(() => {}), false);
   session.destroy(); // again: nothing more
+
+  // With a code: the GOAWAY carries it.
+  const other = openSession();
+  other.session.destroy(ErrorCode.INTERNAL_ERROR);
+  const coded = other.socket.parser.frames.find((f) => f.type === FrameType.GOAWAY);
+  assert.equal(coded && parseGoaway(coded).errorCode, ErrorCode.INTERNAL_ERROR);
 });
 
 Deno.test("client RST_STREAM with an error code: the stream is aborted ('aborted', rstCode); with NO_ERROR it is not", async () => {
