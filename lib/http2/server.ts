@@ -197,9 +197,6 @@ const NO_BYTES = new Uint8Array(0);
 /** A settled promise: `RESOLVED.then(f)` runs `f` as a microtask, cheaper than `queueMicrotask` here. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** How often a session looks for streams open past their deadline. */
-const DEADLINE_SWEEP_MS = 100;
-
 /** A server of HTTP/2 connections handed to it (as `node:http2`'s, for grpc-js). */
 export class Http2Server extends EventEmitter {
   readonly #options: Http2ServerOptions;
@@ -415,11 +412,10 @@ export class Http2ServerSession extends EventEmitter {
 
   /**
    * Used by streams: one of them has something due at `at` (`Date.now()`
-   * time; by default a sweep period from now). One timer per session, set
-   * for the earliest time due: with calls of equal timeouts it is set once
-   * per sweep, not once per call.
+   * time). One timer per session, set for the earliest time due: with calls
+   * of equal timeouts it is set once per sweep, not once per call.
    */
-  watchDeadlines(at: number = Date.now() + DEADLINE_SWEEP_MS): void {
+  watchDeadlines(at: number): void {
     if (at >= this.#sweepAt || this.#destroyed) return;
     clearTimeout(this.#sweepTimer);
     this.#sweepAt = at;

@@ -646,3 +646,168 @@ Deno.test("gRPC deadlines: the sweep at one call's deadline answers that call on
   socket.destroy();
   clearTimeout(bound);
 });
+
+/** A session with one request (stream 1, not ended) whose server stream the test gets. */
+async function oneRequest(options: ConstructorParameters<typeof Http2Server>[0] = {}) {
+  const opened = openSession(options);
+  opened.socket.send(
+    frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))),
+  );
+  await opened.socket.roundTrip(1000);
+  return { ...opened, stream: opened.streams[0].stream };
+}
+
+Deno.test("request body: 'data' starts the flow (not other listeners); 'end' once after END_STREAM, after the data, even on an empty DATA frame", async () => {
+  const { socket, stream } = await oneRequest();
+  assert.equal(stream.isPaused(), true);
+  const seen: string[] = [];
+  stream.on("end", () => seen.push("end"));
+  await socket.roundTrip(1);
+  assert.equal(stream.isPaused(), true, "an 'end' listener started the flow");
+  stream.on("data", (chunk: Uint8Array) => {
+    seen.push(`data ${chunk.length}`);
+    stream.pause();
+  });
+  await socket.roundTrip(2);
+  assert.equal(stream.isPaused(), false);
+  socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array(3)));
+  await socket.roundTrip(3);
+  assert.deepEqual(seen, ["data 3"], "'end' before END_STREAM");
+  // Paused with END_STREAM and data waiting: neither comes until resumed.
+  socket.send(frame(FrameType.DATA, 0x1, 1, new Uint8Array(4)));
+  await socket.roundTrip(4);
+  assert.deepEqual(seen, ["data 3"], "'data' or 'end' while paused");
+  stream.resume();
+  await socket.roundTrip(5);
+  assert.deepEqual(seen, ["data 3", "data 4"], "'end' while paused");
+  stream.resume();
+  await socket.roundTrip(6);
+  assert.deepEqual(seen, ["data 3", "data 4", "end"]);
+  // Pausing and resuming after the end: no second 'end'.
+  stream.pause();
+  stream.resume();
+  await socket.roundTrip(7);
+  assert.deepEqual(seen, ["data 3", "data 4", "end"]);
+  socket.destroy();
+});
+
+Deno.test("request body: END_STREAM on the HEADERS, or an empty DATA frame after the data, ends a flowing request", async () => {
+  const { socket, streams } = openSession();
+  const ends: number[] = [];
+  const sizes: number[] = [];
+  socket.send(
+    frame(FrameType.HEADERS, END_HEADERS | 0x1, 1, hpackLiterals(grpcRequestHeaders("/s/M"))),
+  );
+  socket.send(frame(FrameType.HEADERS, END_HEADERS, 3, hpackLiterals(grpcRequestHeaders("/s/M"))));
+  await socket.roundTrip(1);
+  for (const { stream } of streams) {
+    stream.on("data", (chunk: Uint8Array) => sizes.push(chunk.length));
+    stream.on("end", () => ends.push(stream.id));
+  }
+  await socket.roundTrip(2);
+  assert.deepEqual(ends, [1]);
+  socket.send(frame(FrameType.DATA, 0, 3, new Uint8Array(5)));
+  await socket.roundTrip(3);
+  socket.send(frame(FrameType.DATA, 0x1, 3));
+  await socket.roundTrip(4);
+  assert.deepEqual(ends, [1, 3]);
+  assert.deepEqual(sizes, [5]);
+  socket.destroy();
+});
+
+Deno.test("a closed stream: closed and destroyed, respond() and destroy() send nothing", async () => {
+  const { socket, stream } = await oneRequest();
+  assert.equal(stream.aborted, false);
+  assert.equal(stream.headersSent, false);
+  assert.equal(stream.destroyed, false);
+  const closed = Promise.withResolvers<void>();
+  stream.on("close", closed.resolve);
+  const payload = new Uint8Array(4);
+  new DataView(payload.buffer).setUint32(0, ErrorCode.CANCEL);
+  socket.send(frame(FrameType.RST_STREAM, 0, 1, payload));
+  await closed.promise;
+  assert.equal(stream.closed, true);
+  assert.equal(stream.destroyed, true);
+  stream.respond({ ":status": 200 });
+  stream.destroy();
+  await socket.roundTrip(1);
+  const sent = socket.parser.frames.filter((f) => f.streamId === 1);
+  assert.deepEqual(sent, [], "frames sent on a stream the client reset");
+  assert.equal(stream.headersSent, false);
+  socket.destroy();
+});
+
+Deno.test("respond() sends its HEADERS on its own; stream.resetAfter(ms) resets (CANCEL) a stream still open then", async () => {
+  const bound = setTimeout(() => {}, 10_000);
+  const { socket, stream } = await oneRequest();
+  stream.respond({ ":status": 200, "content-type": "application/grpc" });
+  await socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1);
+  assert.equal(stream.headersSent, true);
+  const before = Date.now();
+  stream.resetAfter(20);
+  const rst = await socket.next((f) => f.type === FrameType.RST_STREAM && f.streamId === 1);
+  assert.equal(readUint32(rst.payload), ErrorCode.CANCEL);
+  assert.ok(Date.now() - before >= 20, "reset before its time");
+  socket.destroy();
+  clearTimeout(bound);
+});
+
+Deno.test("the session's one deadline timer: set for the earliest deadline, the later one's cleared", async () => {
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  const delays: number[] = [];
+  const cleared: unknown[] = [];
+  const timers: unknown[] = [];
+  globalThis.setTimeout = ((f: () => void, ms?: number) => {
+    const timer = realSet(f, ms);
+    delays.push(ms ?? 0);
+    timers.push(timer);
+    return timer;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((timer?: number) => {
+    cleared.push(timer);
+    realClear(timer);
+  }) as typeof clearTimeout;
+  try {
+    const { socket, streams } = openSession();
+    await socket.roundTrip(1);
+    const call = (id: number, timeout: string) =>
+      socket.send(
+        frame(
+          FrameType.HEADERS,
+          END_HEADERS,
+          id,
+          hpackLiterals([...grpcRequestHeaders("/s/M"), ["grpc-timeout", timeout]]),
+        ),
+      );
+    const from = delays.length;
+    call(1, "60S");
+    const later = timers[delays.length - 1];
+    call(3, "30S");
+    call(5, "45S");
+    const mine = delays.slice(from);
+    assert.equal(mine.length, 2, `timers set: ${mine}`);
+    assert.ok(mine[0] > 59_000 && mine[0] <= 60_000, `${mine[0]}`);
+    assert.ok(mine[1] > 29_000 && mine[1] <= 30_000, `${mine[1]}`);
+    assert.ok(cleared.includes(later), "the later timer was left running");
+    assert.equal(streams.length, 3);
+    socket.destroy();
+  } finally {
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+  }
+});
+
+Deno.test("a reader starting to read reopens the client's window (WINDOW_UPDATE) without the client sending more", async () => {
+  // A stream window of 65,535: 40,000 bytes read is past half of it, worth an update.
+  const { socket, stream } = await oneRequest({ streamWindow: 65535, connectionWindow: 1 << 20 });
+  for (const n of [16384, 16384, 7232]) socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array(n)));
+  await socket.roundTrip(1);
+  const isUpdate = (f: Frame) => f.type === FrameType.WINDOW_UPDATE && f.streamId === 1;
+  assert.equal(socket.parser.frames.some(isUpdate), false, "window reopened with nothing read");
+  let received = 0;
+  stream.on("data", (chunk: Uint8Array) => received += chunk.length);
+  await socket.next(isUpdate);
+  assert.equal(received, 40000);
+  socket.destroy();
+});
