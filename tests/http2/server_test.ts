@@ -47,7 +47,12 @@ class FakeSocket extends EventEmitter {
   holding = false;
   #waiters: (() => void)[] = [];
 
-  setNoDelay(): void {}
+  /** What setNoDelay was last called with. */
+  noDelay?: boolean;
+
+  setNoDelay(noDelay?: boolean): void {
+    this.noDelay = noDelay;
+  }
 
   write(bytes: Uint8Array, callback?: (error?: Error | null) => void): boolean {
     this.parser.push(bytes);
@@ -483,6 +488,7 @@ Deno.test("session.state: both connection windows start at 65,535 (RFC 9113 §6.
   await socket.roundTrip(1);
   assert.deepEqual(session.state, { localWindowSize: 65535, remoteWindowSize: 65535 });
   assert.equal(session.encrypted, false);
+  assert.equal(socket.noDelay, true, "Nagle's algorithm left on: small frames wait");
   (socket as unknown as { encrypted: boolean }).encrypted = true;
   assert.equal(session.encrypted, true);
   socket.destroy();
@@ -606,14 +612,15 @@ Deno.test("headerList(): pseudo-headers first, in their order, wherever they are
   ]]);
 });
 
-Deno.test("stream.write(): true while little is queued, false once a window's worth (65,535 bytes, RFC 9113 §6.9.2) waits", async () => {
+Deno.test("stream.write(): true while less than 64 KiB is queued (about the client's first window, 65,535 bytes, RFC 9113 §6.9.2), false from then", async () => {
   const { socket, streams } = openSession();
   socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
   await socket.roundTrip(1);
   const { stream } = streams[0];
   stream.respond({ ":status": 200 });
   assert.equal(stream.write("hello"), true);
-  assert.equal(stream.write(new Uint8Array(70_000)), false);
+  assert.equal(stream.write(new Uint8Array(65536 - 6)), true, "64 KiB less a byte queued");
+  assert.equal(stream.write(new Uint8Array(1)), false, "64 KiB queued");
   const data = await socket.next((f) => f.type === FrameType.DATA);
   assert.deepEqual([...data.payload.subarray(0, 5)], [...new TextEncoder().encode("hello")]);
   socket.destroy();
@@ -708,6 +715,7 @@ Deno.test("request body: END_STREAM on the HEADERS, or an empty DATA frame after
   assert.deepEqual(ends, [1]);
   socket.send(frame(FrameType.DATA, 0, 3, new Uint8Array(5)));
   await socket.roundTrip(3);
+  assert.deepEqual(ends, [1], "'end' without END_STREAM");
   socket.send(frame(FrameType.DATA, 0x1, 3));
   await socket.roundTrip(4);
   assert.deepEqual(ends, [1, 3]);
