@@ -64,7 +64,11 @@ class FakeSocket extends EventEmitter {
     return !this.holding;
   }
 
+  /** How many times end() was called. */
+  ends = 0;
+
   end(callback?: () => void): void {
+    this.ends++;
     this.writableEnded = true;
     this.writable = false;
     // As a real socket's: called back once the bytes left, not within end().
@@ -185,7 +189,9 @@ Deno.test("write callbacks wait for the socket to drain once more than maxSocket
   socket.holding = true;
   socket.send(PREFACE, settingsFrame(), frame(FrameType.SETTINGS, ACK, 0));
   socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
-  await socket.next((f) => f.type === FrameType.DATA && f.payload.length === 1000);
+  const firstData = await socket.next((f) =>
+    f.type === FrameType.DATA && f.payload.length === 1000
+  );
   // Under the backlog when written: called back without waiting for the socket.
   await socket.roundTrip(1);
   assert.deepEqual(done, ["first"]);
@@ -197,6 +203,17 @@ Deno.test("write callbacks wait for the socket to drain once more than maxSocket
   assert.deepEqual(done, ["first"], "a write was called back with the socket's backlog full");
   socket.drain();
   assert.deepEqual(done, ["first", "second"]);
+
+  // Still waiting when the socket closes: called back then (nothing will drain it).
+  socket.writableLength = 1000;
+  writer.write(new Uint8Array(1000), () => done.push("third"));
+  await socket.next((f) =>
+    f.type === FrameType.DATA && f.payload.length === 1000 && f !== firstData
+  );
+  await socket.roundTrip(3);
+  assert.deepEqual(done, ["first", "second"]);
+  socket.destroy();
+  assert.deepEqual(done, ["first", "second", "third"]);
 });
 
 Deno.test("SETTINGS not acknowledged within settingsTimeoutMs: GOAWAY SETTINGS_TIMEOUT and the socket ends", async () => {
@@ -331,6 +348,7 @@ Deno.test("session.ping(): a PING whose ACK (same 8 bytes, RFC 9113 §6.7) calls
   assert.equal(calls.length, 2);
   assert.ok(calls[1][0] instanceof Error, "a pending ping not failed on close");
   assert.equal(session.ping(() => {}), false);
+  assert.equal(session.closed, true);
 });
 
 Deno.test("session.goaway(code, lastStreamId, opaqueData): a GOAWAY with them; throws once destroyed", async () => {
@@ -386,8 +404,12 @@ Deno.test("session.close(): GOAWAY NO_ERROR, the open stream goes on, the socket
   await waitFor(() => socket.writableEnded, "the socket to end after the last stream");
   assert.deepEqual(events, []);
   assert.equal(session.destroyed, false);
+  // Ended, not cut: the client may still read what was sent (it closes its side, below).
+  assert.equal(socket.destroyed, false, "the socket was cut, not ended");
+  assert.equal(socket.ends, 1);
   socket.destroy(); // the client closes its side
   assert.equal(session.destroyed, true);
+  assert.equal(session.closed, true);
   assert.deepEqual(events, [
     "server callback",
     "server close",
@@ -818,4 +840,64 @@ Deno.test("a reader starting to read reopens the client's window (WINDOW_UPDATE)
   await socket.next(isUpdate);
   assert.equal(received, 40000);
   socket.destroy();
+});
+
+Deno.test("a client that reads its ACKs may ping on: the count of unsent ACKs restarts at each write done", async () => {
+  const { socket } = openSession({ maxUnsentAcks: 3 });
+  for (let n = 1; n <= 10; n++) await socket.roundTrip(n);
+  assert.equal(socket.parser.frames.some((f) => f.type === FrameType.GOAWAY), false);
+  socket.destroy();
+});
+
+Deno.test("the server's SETTINGS go out at once, before the client sends anything (RFC 9113 §3.4)", async () => {
+  const server = new Http2Server();
+  const socket = new FakeSocket();
+  server.accept(socket as unknown as Socket);
+  const settings = await socket.next((f) => f.type === FrameType.SETTINGS);
+  assert.equal(settings.flags & ACK, 0);
+  socket.destroy();
+});
+
+Deno.test("session timers: cleared when the socket closes; a client that never closes is cut 2 s after the socket ends", async () => {
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  const set: { timer: unknown; ms: number; run: () => void }[] = [];
+  const cleared = new Set<unknown>();
+  globalThis.setTimeout = ((f: () => void, ms?: number) => {
+    const timer = realSet(f, ms);
+    set.push({ timer, ms: ms ?? 0, run: f });
+    return timer;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((timer?: number) => {
+    cleared.add(timer);
+    realClear(timer);
+  }) as typeof clearTimeout;
+  try {
+    const { session, socket } = openSession({ settingsTimeoutMs: 5000 });
+    socket.send(
+      frame(
+        FrameType.HEADERS,
+        END_HEADERS,
+        1,
+        hpackLiterals([...grpcRequestHeaders("/s/M"), ["grpc-timeout", "30S"]]),
+      ),
+    );
+    await socket.roundTrip(1);
+    const settingsTimer = set.find((t) => t.ms === 5000);
+    const sweepTimer = set.find((t) => t.ms > 29_000 && t.ms <= 30_000);
+    assert.ok(settingsTimer && sweepTimer, `timers: ${set.map((t) => t.ms)}`);
+    session.close();
+    socket.send(frame(FrameType.RST_STREAM, 0, 1, new Uint8Array([0, 0, 0, 8])));
+    await waitFor(() => socket.writableEnded, "the socket to end");
+    const cut = set.filter((t) => t.ms === 2000);
+    assert.equal(cut.length, 1, `timers: ${set.map((t) => t.ms)}`);
+    assert.equal(socket.destroyed, false);
+    cut[0].run();
+    assert.equal(socket.destroyed, true, "a client that does not close was not cut");
+    assert.ok(cleared.has(settingsTimer.timer), "the SETTINGS timer outlived the session");
+    assert.ok(cleared.has(sweepTimer.timer), "the deadline timer outlived the session");
+  } finally {
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+  }
 });
