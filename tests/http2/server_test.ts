@@ -901,3 +901,35 @@ Deno.test("session timers: cleared when the socket closes; a client that never c
     globalThis.clearTimeout = realClear;
   }
 });
+
+Deno.test("a write that waited for the client's window and one within them call back with exactly maxSocketBacklog bytes waiting (only more holds them)", async () => {
+  const done: string[] = [];
+  let writer!: Http2ServerStream;
+  const socket = connect({ maxSocketBacklog: 100 }, (stream) => {
+    writer = stream;
+    stream.respond({ ":status": 200, "content-type": "application/grpc" });
+    stream.write(new Uint8Array(20), () => done.push("written"));
+  });
+  // SETTINGS_INITIAL_WINDOW_SIZE (0x4) of 10: the write waits for the client's window.
+  socket.send(PREFACE, settingsFrame([[0x4, 10]]), frame(FrameType.SETTINGS, ACK, 0));
+  socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
+  await socket.next((f) => f.type === FrameType.DATA && f.payload.length === 10);
+  await socket.roundTrip(1);
+  assert.equal(done.length, 0, "called back before all its bytes were sent");
+  socket.writableLength = 100;
+  const increment = new Uint8Array(4);
+  new DataView(increment.buffer).setUint32(0, 100); // room for the rest and the next write
+  socket.send(frame(FrameType.WINDOW_UPDATE, 0, 1, increment));
+  await socket.roundTrip(2);
+  assert.deepEqual(done, ["written"]);
+
+  // Written with exactly maxSocketBacklog bytes waiting and within the windows: called back
+  // without waiting for the socket, though its own bytes then make the backlog larger.
+  socket.holding = true;
+  socket.writableLength = 100;
+  writer.write(new Uint8Array(5), () => done.push("at the limit"));
+  await socket.next((f) => f.type === FrameType.DATA && f.payload.length === 5);
+  await Promise.resolve();
+  assert.deepEqual(done, ["written", "at the limit"]);
+  socket.destroy();
+});
