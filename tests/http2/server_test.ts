@@ -272,6 +272,7 @@ Deno.test("isPlainGrpc(): application/grpc and application/grpc+proto, with or w
       "application/grpc+proto",
       "application/grpc;charset=utf-8",
       "application/grpc+proto; x=y",
+      "application/grpc ;charset=utf-8", // OWS before the parameter (RFC 9110 §5.6.6)
     ]
   ) {
     assert.ok(isPlainGrpc(type), type);
@@ -378,8 +379,9 @@ Deno.test("session.goaway(code, lastStreamId, opaqueData): a GOAWAY with them; t
 Deno.test("session.close(): GOAWAY NO_ERROR, the open stream goes on, the socket ends after it; callbacks on close", async () => {
   const { server, session, socket, streams } = openSession();
   socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
+  socket.send(frame(FrameType.HEADERS, END_HEADERS, 3, hpackLiterals(grpcRequestHeaders("/s/M"))));
   await socket.roundTrip(1);
-  assert.equal(streams.length, 1);
+  assert.equal(streams.length, 2);
   const events: string[] = [];
   session.on("close", () => events.push("session close"));
   server.close(() => events.push("server callback"));
@@ -389,7 +391,9 @@ Deno.test("session.close(): GOAWAY NO_ERROR, the open stream goes on, the socket
   assert.equal(session.closed, true);
   session.close(); // a second close changes nothing
   const goaway = await socket.next((f) => f.type === FrameType.GOAWAY);
-  assert.deepEqual(parseGoaway(goaway), { lastStreamId: 1, errorCode: ErrorCode.NO_ERROR });
+  assert.deepEqual(parseGoaway(goaway), { lastStreamId: 3, errorCode: ErrorCode.NO_ERROR });
+  // One of the two streams closes (the client resets it): the other is still open.
+  socket.send(frame(FrameType.RST_STREAM, 0, 3, new Uint8Array([0, 0, 0, ErrorCode.CANCEL])));
   await socket.roundTrip(2);
   assert.equal(socket.writableEnded, false, "the socket ended with a stream open");
   assert.equal(parseGoaway(goaway).errorCode, ErrorCode.NO_ERROR);
@@ -519,6 +523,7 @@ Deno.test("session.state: both connection windows start at 65,535 (RFC 9113 §6.
 Deno.test("Http2Server.close() with no session calls back and emits 'close'; address() is null", async () => {
   const server = new Http2Server();
   assert.equal(server.address(), null);
+  assert.equal(server.setTimeout(1000), server);
   const events: string[] = [];
   server.on("close", () => events.push("close"));
   const done = Promise.withResolvers<void>();
@@ -672,6 +677,7 @@ Deno.test("gRPC deadlines: the sweep at one call's deadline answers that call on
     false,
   );
   assert.deepEqual(streams.map(({ stream }) => stream.deadlineExceeded), [true, false]);
+  assert.equal(streams[0].stream.headersSent, true, "headers sent by the deadline not counted");
   socket.destroy();
   clearTimeout(bound);
 });
@@ -931,5 +937,41 @@ Deno.test("a write that waited for the client's window and one within them call 
   await socket.next((f) => f.type === FrameType.DATA && f.payload.length === 5);
   await Promise.resolve();
   assert.deepEqual(done, ["written", "at the limit"]);
+  socket.destroy();
+});
+
+Deno.test("by default write callbacks do not wait for a socket with less than 1 MiB waiting in it", async () => {
+  const { socket, stream } = await oneRequest();
+  socket.holding = true;
+  socket.writableLength = 512 * 1024;
+  const done = Promise.withResolvers<void>();
+  stream.respond({ ":status": 200, "content-type": "application/grpc" });
+  stream.write(new Uint8Array(10), () => done.resolve());
+  await done.promise;
+  socket.destroy();
+});
+
+Deno.test("a request without a content type keeps its grpc-timeout (it is not gRPC) and goes to otherRequests", async () => {
+  const seen: Record<string, unknown>[] = [];
+  const { socket } = openSession({
+    otherRequests: (stream, headers) => {
+      seen.push(headers);
+      stream.close();
+    },
+  });
+  socket.send(
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS | 0x1,
+      1,
+      hpackLiterals([
+        ...grpcRequestHeaders("/s/M").filter(([n]) => n !== "content-type"),
+        ["grpc-timeout", "1S"],
+      ]),
+    ),
+  );
+  await socket.roundTrip(1);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]["grpc-timeout"], "1S");
   socket.destroy();
 });
