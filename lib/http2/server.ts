@@ -459,6 +459,8 @@ export class Http2ServerSession extends EventEmitter {
   }
 
   #onEvent(event: ConnectionEvent): void {
+    // No case for "closed" (the connection failed): the flush that follows every batch of
+    // events ends the socket then, as it checks `connection.failed`.
     switch (event.type) {
       case "request": {
         const stream = new Http2ServerStream(this, event.streamId);
@@ -495,9 +497,6 @@ export class Http2ServerSession extends EventEmitter {
       }
       case "goaway":
         this.emit("goaway", event.code, event.lastStreamId);
-        return;
-      case "closed":
-        this.#endSocket();
         return;
     }
   }
