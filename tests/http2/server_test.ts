@@ -129,7 +129,9 @@ function connect(
 /** Sum of the WINDOW_UPDATE increments the server sent for a stream (0: the connection). */
 function granted(socket: FakeSocket, streamId: number): number {
   return socket.parser.frames
-    .filter((f) => f.type === FrameType.WINDOW_UPDATE && f.streamId === streamId)
+    .filter((f) =>
+      f.type === FrameType.WINDOW_UPDATE && f.streamId === streamId
+    )
     .reduce((n, f) => n + readUint32(f.payload), 0);
 }
 
@@ -137,23 +139,34 @@ Deno.test("inbound backpressure: a paused reader stops the client's window; the 
   const received: number[] = [];
   let reader!: Http2ServerStream;
   let pauseEach = true;
-  const socket = connect({ streamWindow: 65535, connectionWindow: 1 << 20 }, (stream) => {
-    reader = stream;
-    // A slow handler: takes one chunk, then pauses.
-    stream.on("data", (chunk: Uint8Array) => {
-      received.push(chunk.length);
-      if (pauseEach) stream.pause();
-    });
-  });
+  const socket = connect(
+    { streamWindow: 65535, connectionWindow: 1 << 20 },
+    (stream) => {
+      reader = stream;
+      // A slow handler: takes one chunk, then pauses.
+      stream.on("data", (chunk: Uint8Array) => {
+        received.push(chunk.length);
+        if (pauseEach) stream.pause();
+      });
+    },
+  );
   socket.send(PREFACE, settingsFrame(), frame(FrameType.SETTINGS, ACK, 0));
-  socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
+  socket.send(
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS,
+      1,
+      hpackLiterals(grpcRequestHeaders("/s/M")),
+    ),
+  );
   await socket.roundTrip(0); // the reader is flowing now
 
   /** A fast uploader: sends whatever its windows allow until they stay shut after a round trip. */
   let sent = 0;
   const upload = async (limit: number) => {
     for (let ping = 1; sent < limit; ping++) {
-      const room = Math.min(65535 + granted(socket, 0), 65535 + granted(socket, 1)) - sent;
+      const room =
+        Math.min(65535 + granted(socket, 0), 65535 + granted(socket, 1)) - sent;
       if (room > 0) {
         const n = Math.min(room, 16384, limit - sent);
         socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array(n)));
@@ -161,12 +174,19 @@ Deno.test("inbound backpressure: a paused reader stops the client's window; the 
         continue;
       }
       await socket.roundTrip(ping);
-      if (Math.min(65535 + granted(socket, 0), 65535 + granted(socket, 1)) - sent <= 0) return;
+      if (
+        Math.min(65535 + granted(socket, 0), 65535 + granted(socket, 1)) -
+            sent <= 0
+      ) return;
     }
   };
   await upload(1 << 20);
   // The first frame was taken at once (the reader was flowing); the rest waits in the server.
-  assert.equal(sent, 65535, `the client could send ${sent} bytes to a paused reader`);
+  assert.equal(
+    sent,
+    65535,
+    `the client could send ${sent} bytes to a paused reader`,
+  );
   assert.deepEqual(received, [16384], "the paused reader got more chunks");
 
   // The reader speeds up: everything buffered comes, the window reopens, the upload completes.
@@ -188,7 +208,14 @@ Deno.test("write callbacks wait for the socket to drain once more than maxSocket
   });
   socket.holding = true;
   socket.send(PREFACE, settingsFrame(), frame(FrameType.SETTINGS, ACK, 0));
-  socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
+  socket.send(
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS,
+      1,
+      hpackLiterals(grpcRequestHeaders("/s/M")),
+    ),
+  );
   const firstData = await socket.next((f) =>
     f.type === FrameType.DATA && f.payload.length === 1000
   );
@@ -198,9 +225,15 @@ Deno.test("write callbacks wait for the socket to drain once more than maxSocket
   assert.ok(socket.writableLength > 100);
 
   writer.write(new Uint8Array(10), () => done.push("second"));
-  await socket.next((f) => f.type === FrameType.DATA && f.payload.length === 10);
+  await socket.next((f) =>
+    f.type === FrameType.DATA && f.payload.length === 10
+  );
   await socket.roundTrip(2);
-  assert.deepEqual(done, ["first"], "a write was called back with the socket's backlog full");
+  assert.deepEqual(
+    done,
+    ["first"],
+    "a write was called back with the socket's backlog full",
+  );
   socket.drain();
   assert.deepEqual(done, ["first", "second"]);
 
@@ -225,10 +258,16 @@ Deno.test("SETTINGS not acknowledged within settingsTimeoutMs: GOAWAY SETTINGS_T
   acked.send(PREFACE, settingsFrame(), frame(FrameType.SETTINGS, ACK, 0));
   silent.send(PREFACE, settingsFrame());
   const goaway = await silent.next((f) => f.type === FrameType.GOAWAY);
-  assert.deepEqual(parseGoaway(goaway), { lastStreamId: 0, errorCode: ErrorCode.SETTINGS_TIMEOUT });
+  assert.deepEqual(parseGoaway(goaway), {
+    lastStreamId: 0,
+    errorCode: ErrorCode.SETTINGS_TIMEOUT,
+  });
   assert.equal(silent.writableEnded, true, "the socket was not ended");
   await acked.roundTrip(1);
-  assert.equal(acked.parser.frames.some((f) => f.type === FrameType.GOAWAY), false);
+  assert.equal(
+    acked.parser.frames.some((f) => f.type === FrameType.GOAWAY),
+    false,
+  );
   assert.equal(acked.writableEnded, false);
   acked.destroy();
   silent.destroy();
@@ -238,7 +277,11 @@ Deno.test("SETTINGS not acknowledged within settingsTimeoutMs: GOAWAY SETTINGS_T
 Deno.test("non-Latin-1 header values go out as their UTF-8 bytes; Latin-1 ones as one byte a character", async () => {
   const socket = connect({}, (stream) => {
     stream.respond(
-      { ":status": 200, "x-utf8": "caf\u00e9 \u2615", "x-latin1": "caf\u00e9\u00ff" },
+      {
+        ":status": 200,
+        "x-utf8": "caf\u00e9 \u2615",
+        "x-latin1": "caf\u00e9\u00ff",
+      },
       {
         endStream: true,
       },
@@ -246,9 +289,16 @@ Deno.test("non-Latin-1 header values go out as their UTF-8 bytes; Latin-1 ones a
   });
   socket.send(PREFACE, settingsFrame(), frame(FrameType.SETTINGS, ACK, 0));
   socket.send(
-    frame(FrameType.HEADERS, END_HEADERS | 0x1, 1, hpackLiterals(grpcRequestHeaders("/s/M"))),
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS | 0x1,
+      1,
+      hpackLiterals(grpcRequestHeaders("/s/M")),
+    ),
   );
-  const headers = await socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1);
+  const headers = await socket.next((f) =>
+    f.type === FrameType.HEADERS && f.streamId === 1
+  );
   const fields = new HpackDecoder().decode(headers.payload);
   const bytesOf = (name: string) => {
     const value = fields.find(([n]) => n === name)?.[1];
@@ -256,7 +306,17 @@ Deno.test("non-Latin-1 header values go out as their UTF-8 bytes; Latin-1 ones a
     return [...value].map((c) => c.charCodeAt(0));
   };
   // "☕" is U+2615: UTF-8 E2 98 95; "é" is E9 in Latin-1, C3 A9 in UTF-8; "ÿ" (U+00FF) is Latin-1 FF.
-  assert.deepEqual(bytesOf("x-utf8"), [0x63, 0x61, 0x66, 0xc3, 0xa9, 0x20, 0xe2, 0x98, 0x95]);
+  assert.deepEqual(bytesOf("x-utf8"), [
+    0x63,
+    0x61,
+    0x66,
+    0xc3,
+    0xa9,
+    0x20,
+    0xe2,
+    0x98,
+    0x95,
+  ]);
   assert.deepEqual(bytesOf("x-latin1"), [0x63, 0x61, 0x66, 0xe9, 0xff]);
   assert.deepEqual(headerList({ ":status": 200, "X-A": ["\u2615", "b"] }), [
     [":status", "200"],
@@ -296,12 +356,20 @@ Deno.test("isPlainGrpc(): application/grpc and application/grpc+proto, with or w
 });
 
 /** A server, one session on a {@linkcode FakeSocket} past the preface, and the streams it got. */
-function openSession(options: ConstructorParameters<typeof Http2Server>[0] = {}) {
+function openSession(
+  options: ConstructorParameters<typeof Http2Server>[0] = {},
+) {
   const server = new Http2Server(options);
-  const streams: { stream: Http2ServerStream; headers: Record<string, unknown> }[] = [];
-  server.on("stream", (stream: Http2ServerStream, headers: Record<string, unknown>) => {
-    streams.push({ stream, headers });
-  });
+  const streams: {
+    stream: Http2ServerStream;
+    headers: Record<string, unknown>;
+  }[] = [];
+  server.on(
+    "stream",
+    (stream: Http2ServerStream, headers: Record<string, unknown>) => {
+      streams.push({ stream, headers });
+    },
+  );
   const socket = new FakeSocket();
   const session = server.accept(socket as unknown as Socket);
   socket.send(PREFACE, settingsFrame(), frame(FrameType.SETTINGS, ACK, 0));
@@ -320,28 +388,50 @@ Deno.test("session.ping(): a PING whose ACK (same 8 bytes, RFC 9113 §6.7) calls
   const acked = Promise.withResolvers<void>();
   const started = performance.now();
   assert.equal(
-    session.ping((error, ms, payload) => (calls.push([error, ms, payload]), acked.resolve())),
+    session.ping((
+      error,
+      ms,
+      payload,
+    ) => (calls.push([error, ms, payload]), acked.resolve())),
     true,
   );
-  assert.equal(session.ping((error, ms, payload) => calls.push([error, ms, payload])), true);
+  assert.equal(
+    session.ping((error, ms, payload) => calls.push([error, ms, payload])),
+    true,
+  );
   const pings = () =>
-    socket.parser.frames.filter((f) => f.type === FrameType.PING && (f.flags & ACK) === 0);
+    socket.parser.frames.filter((f) =>
+      f.type === FrameType.PING && (f.flags & ACK) === 0
+    );
   await socket.next((f) => f.type === FrameType.PING && (f.flags & ACK) === 0);
   await socket.roundTrip(1);
   const [first, second] = pings();
   assert.equal(first.payload.length, 8);
-  assert.notDeepEqual(first.payload, second.payload, "two pings with the same payload");
+  assert.notDeepEqual(
+    first.payload,
+    second.payload,
+    "two pings with the same payload",
+  );
   // An ACK of a payload never sent, then the first one's ACK twice.
-  socket.send(frame(FrameType.PING, ACK, 0, new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9])));
+  socket.send(
+    frame(FrameType.PING, ACK, 0, new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9])),
+  );
   socket.send(frame(FrameType.PING, ACK, 0, first.payload));
   socket.send(frame(FrameType.PING, ACK, 0, first.payload));
   await acked.promise;
   const elapsed = performance.now() - started;
   await socket.roundTrip(2);
-  assert.equal(calls.length, 1, "one ACK called back more than once, or the other ping's");
+  assert.equal(
+    calls.length,
+    1,
+    "one ACK called back more than once, or the other ping's",
+  );
   const [error, ms, payload] = calls[0];
   assert.equal(error, null);
-  assert.ok(ms >= 0 && ms <= elapsed, `round trip ${ms} ms, ${elapsed} ms elapsed`);
+  assert.ok(
+    ms >= 0 && ms <= elapsed,
+    `round trip ${ms} ms, ${elapsed} ms elapsed`,
+  );
   assert.deepEqual(new Uint8Array(payload), first.payload);
 
   // The second ping is still waiting when the socket closes: it fails; no ping after.
@@ -355,12 +445,22 @@ Deno.test("session.ping(): a PING whose ACK (same 8 bytes, RFC 9113 §6.7) calls
 Deno.test("session.goaway(code, lastStreamId, opaqueData): a GOAWAY with them; throws once destroyed", async () => {
   const { session, socket } = openSession();
   await socket.roundTrip(100); // nothing left to flush: goaway() must send its own
-  session.goaway(ErrorCode.ENHANCE_YOUR_CALM, 0, new TextEncoder().encode("slow down"));
+  session.goaway(
+    ErrorCode.ENHANCE_YOUR_CALM,
+    0,
+    new TextEncoder().encode("slow down"),
+  );
   const sent = await socket.next((f) => f.type === FrameType.GOAWAY);
-  assert.deepEqual(parseGoaway(sent), { lastStreamId: 0, errorCode: ErrorCode.ENHANCE_YOUR_CALM });
+  assert.deepEqual(parseGoaway(sent), {
+    lastStreamId: 0,
+    errorCode: ErrorCode.ENHANCE_YOUR_CALM,
+  });
   assert.equal(goawayDebug(sent), "slow down");
   // An error code ends the connection (RFC 9113 §5.4.1).
-  await waitFor(() => socket.writableEnded, "the socket to end after GOAWAY with an error");
+  await waitFor(
+    () => socket.writableEnded,
+    "the socket to end after GOAWAY with an error",
+  );
 
   // NO_ERROR: open streams go on (RFC 9113 §6.8), the socket stays open.
   const other = openSession();
@@ -378,8 +478,22 @@ Deno.test("session.goaway(code, lastStreamId, opaqueData): a GOAWAY with them; t
 
 Deno.test("session.close(): GOAWAY NO_ERROR, the open stream goes on, the socket ends after it; callbacks on close", async () => {
   const { server, session, socket, streams } = openSession();
-  socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
-  socket.send(frame(FrameType.HEADERS, END_HEADERS, 3, hpackLiterals(grpcRequestHeaders("/s/M"))));
+  socket.send(
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS,
+      1,
+      hpackLiterals(grpcRequestHeaders("/s/M")),
+    ),
+  );
+  socket.send(
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS,
+      3,
+      hpackLiterals(grpcRequestHeaders("/s/M")),
+    ),
+  );
   await socket.roundTrip(1);
   assert.equal(streams.length, 2);
   const events: string[] = [];
@@ -391,25 +505,53 @@ Deno.test("session.close(): GOAWAY NO_ERROR, the open stream goes on, the socket
   assert.equal(session.closed, true);
   session.close(); // a second close changes nothing
   const goaway = await socket.next((f) => f.type === FrameType.GOAWAY);
-  assert.deepEqual(parseGoaway(goaway), { lastStreamId: 3, errorCode: ErrorCode.NO_ERROR });
+  assert.deepEqual(parseGoaway(goaway), {
+    lastStreamId: 3,
+    errorCode: ErrorCode.NO_ERROR,
+  });
   // One of the two streams closes (the client resets it): the other is still open.
-  socket.send(frame(FrameType.RST_STREAM, 0, 3, new Uint8Array([0, 0, 0, ErrorCode.CANCEL])));
+  socket.send(
+    frame(
+      FrameType.RST_STREAM,
+      0,
+      3,
+      new Uint8Array([0, 0, 0, ErrorCode.CANCEL]),
+    ),
+  );
   await socket.roundTrip(2);
-  assert.equal(socket.writableEnded, false, "the socket ended with a stream open");
+  assert.equal(
+    socket.writableEnded,
+    false,
+    "the socket ended with a stream open",
+  );
   assert.equal(parseGoaway(goaway).errorCode, ErrorCode.NO_ERROR);
-  assert.equal(socket.parser.frames.filter((f) => f.type === FrameType.GOAWAY).length, 1);
+  assert.equal(
+    socket.parser.frames.filter((f) => f.type === FrameType.GOAWAY).length,
+    1,
+  );
 
   // The stream ends both ways: the socket ends.
   const { stream } = streams[0];
   stream.respond({ ":status": 200, "content-type": "application/grpc" });
   stream.end();
   socket.send(frame(FrameType.DATA, 0x1, 1));
-  await socket.next((f) => f.type === FrameType.DATA && (f.flags & 0x1) === 0x1);
-  await waitFor(() => socket.writableEnded, "the socket to end after the last stream");
+  await socket.next((f) =>
+    f.type === FrameType.DATA && (f.flags & 0x1) === 0x1
+  );
+  await waitFor(
+    () => socket.writableEnded,
+    "the socket to end after the last stream",
+  );
   assert.deepEqual(events, []);
   assert.equal(session.destroyed, false);
   // Ended, not cut: the client may still read what was sent (it closes its side, below).
   assert.equal(socket.destroyed, false, "the socket was cut, not ended");
+  // A PING still arriving: its flush (a setImmediate, run before the one awaited here, FIFO)
+  // writes nothing more to the ended socket and does not end it again.
+  const written = socket.parser.frames.length;
+  socket.send(pingFrame(77));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(socket.parser.frames.length, written, "written to after end()");
   assert.equal(socket.ends, 1);
   socket.destroy(); // the client closes its side
   assert.equal(session.destroyed, true);
@@ -429,8 +571,18 @@ Deno.test("session.close(): GOAWAY NO_ERROR, the open stream goes on, the socket
 Deno.test("session.destroy(code): GOAWAY with the code, the socket cut, open streams closed (CANCEL, not aborted)", async () => {
   const { session, socket, streams } = openSession();
   const sessionStreams: number[] = [];
-  session.on("stream", (stream: Http2ServerStream) => sessionStreams.push(stream.id));
-  socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
+  session.on(
+    "stream",
+    (stream: Http2ServerStream) => sessionStreams.push(stream.id),
+  );
+  socket.send(
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS,
+      1,
+      hpackLiterals(grpcRequestHeaders("/s/M")),
+    ),
+  );
   await socket.roundTrip(1);
   assert.deepEqual(sessionStreams, [1], "the session's 'stream' event");
   const { stream } = streams[0];
@@ -443,15 +595,31 @@ Deno.test("session.destroy(code): GOAWAY with the code, the socket cut, open str
   session.destroy();
   assert.equal(session.destroyed, true);
   assert.equal(socket.writableEnded, true);
-  // Data still arriving before the socket is cut goes to no stream.
+  // Data or a reset still arriving before the socket is cut goes to no stream.
   socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array(10)));
+  socket.send(
+    frame(
+      FrameType.RST_STREAM,
+      0,
+      1,
+      new Uint8Array([0, 0, 0, ErrorCode.CANCEL]),
+    ),
+  );
   const goaway = socket.parser.frames.find((f) => f.type === FrameType.GOAWAY);
   assert.ok(goaway !== undefined, "no GOAWAY");
   assert.equal(parseGoaway(goaway).errorCode, ErrorCode.NO_ERROR);
   await closed.promise;
   // Cut once its last bytes left (end's callback), not on a timer.
-  assert.equal(socket.destroyed, true, "the socket was not cut once its last bytes left");
-  assert.deepEqual(received, [], "data for a destroyed session's stream was delivered");
+  assert.equal(
+    socket.destroyed,
+    true,
+    "the socket was not cut once its last bytes left",
+  );
+  assert.deepEqual(
+    received,
+    [],
+    "data for a destroyed session's stream was delivered",
+  );
   assert.equal(stream.rstCode, ErrorCode.CANCEL);
   assert.equal(stream.aborted, false);
   assert.equal(stream.closed, true);
@@ -461,7 +629,9 @@ Deno.test("session.destroy(code): GOAWAY with the code, the socket cut, open str
   // With a code: the GOAWAY carries it.
   const other = openSession();
   other.session.destroy(ErrorCode.INTERNAL_ERROR);
-  const coded = other.socket.parser.frames.find((f) => f.type === FrameType.GOAWAY);
+  const coded = other.socket.parser.frames.find((f) =>
+    f.type === FrameType.GOAWAY
+  );
   assert.equal(coded && parseGoaway(coded).errorCode, ErrorCode.INTERNAL_ERROR);
 });
 
@@ -469,7 +639,12 @@ Deno.test("client RST_STREAM with an error code: the stream is aborted ('aborted
   const { socket, streams } = openSession();
   const request = (id: number) =>
     socket.send(
-      frame(FrameType.HEADERS, END_HEADERS, id, hpackLiterals(grpcRequestHeaders("/s/M"))),
+      frame(
+        FrameType.HEADERS,
+        END_HEADERS,
+        id,
+        hpackLiterals(grpcRequestHeaders("/s/M")),
+      ),
     );
   request(1);
   request(3);
@@ -491,17 +666,23 @@ Deno.test("client RST_STREAM with an error code: the stream is aborted ('aborted
   rst(3, ErrorCode.NO_ERROR);
   await Promise.all(closes);
   assert.deepEqual(aborted, [1]);
-  assert.deepEqual(streams.map(({ stream }) => [stream.aborted, stream.rstCode]), [
-    [true, ErrorCode.CANCEL],
-    [false, ErrorCode.NO_ERROR],
-  ]);
+  assert.deepEqual(
+    streams.map(({ stream }) => [stream.aborted, stream.rstCode]),
+    [
+      [true, ErrorCode.CANCEL],
+      [false, ErrorCode.NO_ERROR],
+    ],
+  );
   socket.destroy();
 });
 
 Deno.test("client GOAWAY: the session emits 'goaway' with its code and last stream id", async () => {
   const { session, socket } = openSession();
   const heard = Promise.withResolvers<[number, number]>();
-  session.on("goaway", (code: number, last: number) => heard.resolve([code, last]));
+  session.on(
+    "goaway",
+    (code: number, last: number) => heard.resolve([code, last]),
+  );
   const payload = new Uint8Array(8);
   new DataView(payload.buffer).setUint32(4, ErrorCode.NO_ERROR);
   socket.send(frame(FrameType.GOAWAY, 0, 0, payload));
@@ -512,9 +693,16 @@ Deno.test("client GOAWAY: the session emits 'goaway' with its code and last stre
 Deno.test("session.state: both connection windows start at 65,535 (RFC 9113 §6.9.2); encrypted follows the socket", async () => {
   const { session, socket } = openSession({ connectionWindow: 65535 });
   await socket.roundTrip(1);
-  assert.deepEqual(session.state, { localWindowSize: 65535, remoteWindowSize: 65535 });
+  assert.deepEqual(session.state, {
+    localWindowSize: 65535,
+    remoteWindowSize: 65535,
+  });
   assert.equal(session.encrypted, false);
-  assert.equal(socket.noDelay, true, "Nagle's algorithm left on: small frames wait");
+  assert.equal(
+    socket.noDelay,
+    true,
+    "Nagle's algorithm left on: small frames wait",
+  );
   (socket as unknown as { encrypted: boolean }).encrypted = true;
   assert.equal(session.encrypted, true);
   socket.destroy();
@@ -548,7 +736,11 @@ Deno.test("Http2Server.close() with no session calls back and emits 'close'; add
 Deno.test("request headers: repeated names as arrays, the web bridge's protocol name dropped, grpc-timeout kept by the transport for application/grpc+proto and ;params", async () => {
   const grace = 250;
   const { socket, streams } = openSession({ deadlineGraceMs: grace });
-  const send = (id: number, extra: [string, string][], type = "application/grpc") =>
+  const send = (
+    id: number,
+    extra: [string, string][],
+    type = "application/grpc",
+  ) =>
     socket.send(
       frame(
         FrameType.HEADERS,
@@ -591,7 +783,10 @@ Deno.test("request headers: repeated names as arrays, the web bridge's protocol 
 });
 
 Deno.test("grpcDeadlines: false: grpc-timeout reaches the listener and the stream is reset at timeout + deadlineGraceMs", async () => {
-  const { socket, streams } = openSession({ grpcDeadlines: false, deadlineGraceMs: 250 });
+  const { socket, streams } = openSession({
+    grpcDeadlines: false,
+    deadlineGraceMs: 250,
+  });
   const before = Date.now();
   socket.send(
     frame(
@@ -623,17 +818,40 @@ Deno.test("grpcTimeoutMs(): 1 to 8 ASCII digits and a unit H M S m u n (gRPC ove
   assert.equal(grpcTimeoutMs("0m"), 0);
   assert.equal(grpcTimeoutMs("99999999S"), 99_999_999_000, "8 digits");
   assert.equal(grpcTimeoutMs("09m"), 9);
-  for (const bad of ["S", "", "123456789S", "1x", "5", "1:S", "1/S", "-1S", " 1S", 5, undefined]) {
+  for (
+    const bad of [
+      "S",
+      "",
+      "123456789S",
+      "1x",
+      "5",
+      "1:S",
+      "1/S",
+      "-1S",
+      " 1S",
+      5,
+      undefined,
+    ]
+  ) {
     assert.equal(grpcTimeoutMs(bad), undefined, JSON.stringify(bad));
   }
 });
 
 Deno.test("headerList(): pseudo-headers first, in their order, wherever they are given; undefined values left out", () => {
   assert.deepEqual(
-    headerList({ "content-type": "a", ":status": 200, "x-n": undefined, "X-B": 7, ":extra": "e" }),
+    headerList({
+      "content-type": "a",
+      ":status": 200,
+      "x-n": undefined,
+      "X-B": 7,
+      ":extra": "e",
+    }),
     [[":status", "200"], [":extra", "e"], ["content-type", "a"], ["x-b", "7"]],
   );
-  assert.deepEqual(headerList({ ":a": "1", ":b": "2", c: "3" }), [[":a", "1"], [":b", "2"], [
+  assert.deepEqual(headerList({ ":a": "1", ":b": "2", c: "3" }), [[":a", "1"], [
+    ":b",
+    "2",
+  ], [
     "c",
     "3",
   ]]);
@@ -641,15 +859,28 @@ Deno.test("headerList(): pseudo-headers first, in their order, wherever they are
 
 Deno.test("stream.write(): true while less than 64 KiB is queued (about the client's first window, 65,535 bytes, RFC 9113 §6.9.2), false from then", async () => {
   const { socket, streams } = openSession();
-  socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
+  socket.send(
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS,
+      1,
+      hpackLiterals(grpcRequestHeaders("/s/M")),
+    ),
+  );
   await socket.roundTrip(1);
   const { stream } = streams[0];
   stream.respond({ ":status": 200 });
   assert.equal(stream.write("hello"), true);
-  assert.equal(stream.write(new Uint8Array(65536 - 6)), true, "64 KiB less a byte queued");
+  assert.equal(
+    stream.write(new Uint8Array(65536 - 6)),
+    true,
+    "64 KiB less a byte queued",
+  );
   assert.equal(stream.write(new Uint8Array(1)), false, "64 KiB queued");
   const data = await socket.next((f) => f.type === FrameType.DATA);
-  assert.deepEqual([...data.payload.subarray(0, 5)], [...new TextEncoder().encode("hello")]);
+  assert.deepEqual([...data.payload.subarray(0, 5)], [
+    ...new TextEncoder().encode("hello"),
+  ]);
   socket.destroy();
 });
 
@@ -663,30 +894,54 @@ Deno.test("gRPC deadlines: the sweep at one call's deadline answers that call on
         FrameType.HEADERS,
         END_HEADERS,
         id,
-        hpackLiterals([...grpcRequestHeaders("/s/M"), ["grpc-timeout", timeout]]),
+        hpackLiterals([...grpcRequestHeaders("/s/M"), [
+          "grpc-timeout",
+          timeout,
+        ]]),
       ),
     );
   call(1, "20m");
   call(3, "10S");
-  const answered = await socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1);
+  const answered = await socket.next((f) =>
+    f.type === FrameType.HEADERS && f.streamId === 1
+  );
   const fields = new HpackDecoder().decode(answered.payload);
-  assert.ok(fields.some(([n, v]) => n === "grpc-status" && v === "4"), JSON.stringify(fields));
+  assert.ok(
+    fields.some(([n, v]) => n === "grpc-status" && v === "4"),
+    JSON.stringify(fields),
+  );
   await socket.roundTrip(1);
   assert.equal(
-    socket.parser.frames.some((f) => f.type === FrameType.HEADERS && f.streamId === 3),
+    socket.parser.frames.some((f) =>
+      f.type === FrameType.HEADERS && f.streamId === 3
+    ),
     false,
   );
-  assert.deepEqual(streams.map(({ stream }) => stream.deadlineExceeded), [true, false]);
-  assert.equal(streams[0].stream.headersSent, true, "headers sent by the deadline not counted");
+  assert.deepEqual(streams.map(({ stream }) => stream.deadlineExceeded), [
+    true,
+    false,
+  ]);
+  assert.equal(
+    streams[0].stream.headersSent,
+    true,
+    "headers sent by the deadline not counted",
+  );
   socket.destroy();
   clearTimeout(bound);
 });
 
 /** A session with one request (stream 1, not ended) whose server stream the test gets. */
-async function oneRequest(options: ConstructorParameters<typeof Http2Server>[0] = {}) {
+async function oneRequest(
+  options: ConstructorParameters<typeof Http2Server>[0] = {},
+) {
   const opened = openSession(options);
   opened.socket.send(
-    frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))),
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS,
+      1,
+      hpackLiterals(grpcRequestHeaders("/s/M")),
+    ),
   );
   await opened.socket.roundTrip(1000);
   return { ...opened, stream: opened.streams[0].stream };
@@ -731,9 +986,21 @@ Deno.test("request body: END_STREAM on the HEADERS, or an empty DATA frame after
   const ends: number[] = [];
   const sizes: number[] = [];
   socket.send(
-    frame(FrameType.HEADERS, END_HEADERS | 0x1, 1, hpackLiterals(grpcRequestHeaders("/s/M"))),
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS | 0x1,
+      1,
+      hpackLiterals(grpcRequestHeaders("/s/M")),
+    ),
   );
-  socket.send(frame(FrameType.HEADERS, END_HEADERS, 3, hpackLiterals(grpcRequestHeaders("/s/M"))));
+  socket.send(
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS,
+      3,
+      hpackLiterals(grpcRequestHeaders("/s/M")),
+    ),
+  );
   await socket.roundTrip(1);
   for (const { stream } of streams) {
     stream.on("data", (chunk: Uint8Array) => sizes.push(chunk.length));
@@ -781,7 +1048,9 @@ Deno.test("respond() sends its HEADERS on its own; stream.resetAfter(ms) resets 
   assert.equal(stream.headersSent, true);
   const before = Date.now();
   stream.resetAfter(20);
-  const rst = await socket.next((f) => f.type === FrameType.RST_STREAM && f.streamId === 1);
+  const rst = await socket.next((f) =>
+    f.type === FrameType.RST_STREAM && f.streamId === 1
+  );
   assert.equal(readUint32(rst.payload), ErrorCode.CANCEL);
   assert.ok(Date.now() - before >= 20, "reset before its time");
   socket.destroy();
@@ -813,7 +1082,10 @@ Deno.test("the session's one deadline timer: set for the earliest deadline, the 
           FrameType.HEADERS,
           END_HEADERS,
           id,
-          hpackLiterals([...grpcRequestHeaders("/s/M"), ["grpc-timeout", timeout]]),
+          hpackLiterals([...grpcRequestHeaders("/s/M"), [
+            "grpc-timeout",
+            timeout,
+          ]]),
         ),
       );
     const from = delays.length;
@@ -836,11 +1108,21 @@ Deno.test("the session's one deadline timer: set for the earliest deadline, the 
 
 Deno.test("a reader starting to read reopens the client's window (WINDOW_UPDATE) without the client sending more", async () => {
   // A stream window of 65,535: 40,000 bytes read is past half of it, worth an update.
-  const { socket, stream } = await oneRequest({ streamWindow: 65535, connectionWindow: 1 << 20 });
-  for (const n of [16384, 16384, 7232]) socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array(n)));
+  const { socket, stream } = await oneRequest({
+    streamWindow: 65535,
+    connectionWindow: 1 << 20,
+  });
+  for (const n of [16384, 16384, 7232]) {
+    socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array(n)));
+  }
   await socket.roundTrip(1);
-  const isUpdate = (f: Frame) => f.type === FrameType.WINDOW_UPDATE && f.streamId === 1;
-  assert.equal(socket.parser.frames.some(isUpdate), false, "window reopened with nothing read");
+  const isUpdate = (f: Frame) =>
+    f.type === FrameType.WINDOW_UPDATE && f.streamId === 1;
+  assert.equal(
+    socket.parser.frames.some(isUpdate),
+    false,
+    "window reopened with nothing read",
+  );
   let received = 0;
   stream.on("data", (chunk: Uint8Array) => received += chunk.length);
   await socket.next(isUpdate);
@@ -851,7 +1133,10 @@ Deno.test("a reader starting to read reopens the client's window (WINDOW_UPDATE)
 Deno.test("a client that reads its ACKs may ping on: the count of unsent ACKs restarts at each write done", async () => {
   const { socket } = openSession({ maxUnsentAcks: 3 });
   for (let n = 1; n <= 10; n++) await socket.roundTrip(n);
-  assert.equal(socket.parser.frames.some((f) => f.type === FrameType.GOAWAY), false);
+  assert.equal(
+    socket.parser.frames.some((f) => f.type === FrameType.GOAWAY),
+    false,
+  );
   socket.destroy();
 });
 
@@ -893,15 +1178,27 @@ Deno.test("session timers: cleared when the socket closes; a client that never c
     const sweepTimer = set.find((t) => t.ms > 29_000 && t.ms <= 30_000);
     assert.ok(settingsTimer && sweepTimer, `timers: ${set.map((t) => t.ms)}`);
     session.close();
-    socket.send(frame(FrameType.RST_STREAM, 0, 1, new Uint8Array([0, 0, 0, 8])));
+    socket.send(
+      frame(FrameType.RST_STREAM, 0, 1, new Uint8Array([0, 0, 0, 8])),
+    );
     await waitFor(() => socket.writableEnded, "the socket to end");
     const cut = set.filter((t) => t.ms === 2000);
     assert.equal(cut.length, 1, `timers: ${set.map((t) => t.ms)}`);
     assert.equal(socket.destroyed, false);
     cut[0].run();
-    assert.equal(socket.destroyed, true, "a client that does not close was not cut");
-    assert.ok(cleared.has(settingsTimer.timer), "the SETTINGS timer outlived the session");
-    assert.ok(cleared.has(sweepTimer.timer), "the deadline timer outlived the session");
+    assert.equal(
+      socket.destroyed,
+      true,
+      "a client that does not close was not cut",
+    );
+    assert.ok(
+      cleared.has(settingsTimer.timer),
+      "the SETTINGS timer outlived the session",
+    );
+    assert.ok(
+      cleared.has(sweepTimer.timer),
+      "the deadline timer outlived the session",
+    );
   } finally {
     globalThis.setTimeout = realSet;
     globalThis.clearTimeout = realClear;
@@ -917,9 +1214,22 @@ Deno.test("a write that waited for the client's window and one within them call 
     stream.write(new Uint8Array(20), () => done.push("written"));
   });
   // SETTINGS_INITIAL_WINDOW_SIZE (0x4) of 10: the write waits for the client's window.
-  socket.send(PREFACE, settingsFrame([[0x4, 10]]), frame(FrameType.SETTINGS, ACK, 0));
-  socket.send(frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiterals(grpcRequestHeaders("/s/M"))));
-  await socket.next((f) => f.type === FrameType.DATA && f.payload.length === 10);
+  socket.send(
+    PREFACE,
+    settingsFrame([[0x4, 10]]),
+    frame(FrameType.SETTINGS, ACK, 0),
+  );
+  socket.send(
+    frame(
+      FrameType.HEADERS,
+      END_HEADERS,
+      1,
+      hpackLiterals(grpcRequestHeaders("/s/M")),
+    ),
+  );
+  await socket.next((f) =>
+    f.type === FrameType.DATA && f.payload.length === 10
+  );
   await socket.roundTrip(1);
   assert.equal(done.length, 0, "called back before all its bytes were sent");
   socket.writableLength = 100;

@@ -28,14 +28,182 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "increment < 0",
     kind: "guard against a value that cannot occur",
   },
-  // lib/http2/emitter.ts (killh2b). off(): one listener left kept as an array of one instead of
-  // the function itself; listenerCount, emit and on read both shapes alike.
+  // lib/http2/emitter.ts and server.ts (killh2b).
+  // lib/http2/emitter.ts: off() keeping one listener left as an array of one instead of the function itself; on, emit and listenerCount read both shapes alike.
   {
     file: "lib/http2/emitter.ts",
     mutator: "ConditionalExpression",
     original: "rest.length === 1",
     replacement: "false",
-    kind: "buffer size or reuse only",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // lib/http2/server.ts. headerList: String() of a string is the string.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ConditionalExpression",
+    original: 'typeof value === "string"',
+    replacement: "false",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // addField: splicing at the end of the list is pushing.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ConditionalExpression",
+    original: "pseudo === out.length",
+    replacement: "false",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // latin1: charCodeAt one past the end is NaN, never > 0xff.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "EqualityOperator",
+    original: "i < value.length",
+    replacement: "i <= value.length",
+    kind: "boundary where both branches agree",
+  },
+  // The deadline sweep at a deadline equal to now: left for a timer set for that same ms (delay 0), which finds it past a moment later.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "EqualityOperator",
+    original: "stream.grpcDeadline <= now",
+    replacement: "stream.grpcDeadline < now",
+    kind: "boundary where both branches agree",
+  },
+  // (the same for the reset time)
+  {
+    file: "lib/http2/server.ts",
+    mutator: "EqualityOperator",
+    original: "stream.resetAt <= now",
+    replacement: "stream.resetAt < now",
+    kind: "boundary where both branches agree",
+  },
+  // watchDeadlines(Infinity) returns at once (Infinity >= #sweepAt, which is Infinity after a sweep).
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ConditionalExpression",
+    original: "next !== Infinity",
+    replacement: "true",
+    kind: "guard against a value that cannot occur",
+  },
+  // node:net and node:tls sockets have setNoDelay, and Deno's timers unref: the `?.` is for stand-ins' types.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "OptionalChaining",
+    original: "socket.setNoDelay?.(true)",
+    replacement: "socket.setNoDelay(true)",
+    kind: "optional call of a method that is always there",
+  },
+  // (the timer's unref: this.#settingsTimer)
+  {
+    file: "lib/http2/server.ts",
+    mutator: "OptionalChaining",
+    original: "(this.#settingsTimer as { unref?: () => void }).unref?.()",
+    replacement: "(this.#settingsTimer as {\u2026",
+    kind: "optional call of a method that is always there",
+  },
+  // (the timer's unref: this.#sweepTimer)
+  {
+    file: "lib/http2/server.ts",
+    mutator: "OptionalChaining",
+    original: "(this.#sweepTimer as { unref?: () => void }).unref?.()",
+    replacement: "(this.#sweepTimer as {\u2026",
+    kind: "optional call of a method that is always there",
+  },
+  // (the timer's unref: timer)
+  {
+    file: "lib/http2/server.ts",
+    mutator: "OptionalChaining",
+    original: "(timer as { unref?: () => void }).unref?.()",
+    replacement: "(timer as {\u2026",
+    kind: "optional call of a method that is always there",
+  },
+  // #deliverData with no stream waiting: the loop does nothing and the list stays empty.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ConditionalExpression",
+    original: "streams.length === 0",
+    replacement: "false",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // #scheduleFlush already scheduled: a second flush in the same turn finds nothing left to write (the first took it all).
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ConditionalExpression",
+    original: "this.#flushScheduled",
+    replacement: "false",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // #complete with no callbacks: pushing or calling none.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ConditionalExpression",
+    original: "callbacks.length === 0",
+    replacement: "false",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // resume() while flowing: the second #deliverBuffered finds the buffer empty and 'end' already guarded by #endEmitted.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ConditionalExpression",
+    original: "this.#flowing",
+    replacement: "false",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // pushData: the stream listed again for delivery in the same batch; deliverArrived a second time finds nothing buffered.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ConditionalExpression",
+    original: "this.#buffer.length === 0 && !this.#arrived",
+    replacement: "true",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // deliverArrived: #deliverBuffered checks #flowing itself, and #delivering is true only within a synchronous 'data' emit, during which no frame can arrive.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ConditionalExpression",
+    original: "this.#flowing && !this.#delivering",
+    replacement: "true",
+    kind: "guard against a value that cannot occur",
+  },
+  // (the same)
+  {
+    file: "lib/http2/server.ts",
+    mutator: "LogicalOperator",
+    original: "this.#flowing && !this.#delivering",
+    replacement: "this.#flowing || !this.#delivering",
+    kind: "guard against a value that cannot occur",
+  },
+  // #emitBuffered: one piece copied like several rather than viewed: the same bytes.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ConditionalExpression",
+    original: "buffer.length === 1",
+    replacement: "false",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // destroy() of a closed stream: connection.reset ignores a stream it no longer has (closed streams leave its map).
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ConditionalExpression",
+    original: "!this.#closed",
+    replacement: "true",
+    kind: "guard against a value that cannot occur",
+  },
+  // PING payloads: a counter going down is as distinct as one going up; only matching the ACK to its PING matters (RFC 9113 §6.7: opaque data).
+  {
+    file: "lib/http2/server.ts",
+    mutator: "UpdateOperator",
+    original: "++this.#pingCount",
+    replacement: "--this.#pingCount",
+    kind: "opaque value: only its distinctness matters",
+  },
+  // #onSocketClose: the pings' map emptied after failing each: no ACK can arrive on a closed socket.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "CallExpression",
+    original: "this.#pings.clear();",
+    replacement: ";",
+    kind: "memory released",
   },
   // At the boundary both branches give the same value.
   // toE7: degrees 0 (or -0) rounds to e7 0, and `e7 !== 0` is false either way.
@@ -240,7 +408,8 @@ export const EQUIVALENTS: readonly Equivalent[] = [
   {
     file: "lib/http2/huffman.ts",
     mutator: "BlockStatement",
-    original: "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
+    original:
+      "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
     replacement: "{}",
     kind: "fast path: the slow path gives the same answer",
   },
