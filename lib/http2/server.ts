@@ -194,6 +194,9 @@ function refuseNonGrpc(stream: Http2ServerStream): void {
 /** No bytes (a zero-length array cannot be changed, so one serves everyone). */
 const NO_BYTES = new Uint8Array(0);
 
+/** No write callbacks (never added to: a list with callbacks is another array). */
+const NO_CALLBACKS: (() => void)[] = [];
+
 /** A settled promise: `RESOLVED.then(f)` runs `f` as a microtask, cheaper than `queueMicrotask` here. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -515,6 +518,9 @@ export class Http2ServerSession extends EventEmitter {
     if (this.#destroyed) return;
     const connection = this.#connection;
     let due = connection.frameReady();
+    // An empty answer is the connection's own list, which the callbacks of writes made by the
+    // listeners below go into: not kept, or they come back twice (from it and from `more`).
+    if (due.length === 0) due = NO_CALLBACKS;
     // Trailers asked for by 'wantTrailers' leave in the same write.
     for (let round = 0;; round++) {
       const events = connection.takeEvents();

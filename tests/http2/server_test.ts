@@ -129,9 +129,7 @@ function connect(
 /** Sum of the WINDOW_UPDATE increments the server sent for a stream (0: the connection). */
 function granted(socket: FakeSocket, streamId: number): number {
   return socket.parser.frames
-    .filter((f) =>
-      f.type === FrameType.WINDOW_UPDATE && f.streamId === streamId
-    )
+    .filter((f) => f.type === FrameType.WINDOW_UPDATE && f.streamId === streamId)
     .reduce((n, f) => n + readUint32(f.payload), 0);
 }
 
@@ -165,8 +163,7 @@ Deno.test("inbound backpressure: a paused reader stops the client's window; the 
   let sent = 0;
   const upload = async (limit: number) => {
     for (let ping = 1; sent < limit; ping++) {
-      const room =
-        Math.min(65535 + granted(socket, 0), 65535 + granted(socket, 1)) - sent;
+      const room = Math.min(65535 + granted(socket, 0), 65535 + granted(socket, 1)) - sent;
       if (room > 0) {
         const n = Math.min(room, 16384, limit - sent);
         socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array(n)));
@@ -225,9 +222,7 @@ Deno.test("write callbacks wait for the socket to drain once more than maxSocket
   assert.ok(socket.writableLength > 100);
 
   writer.write(new Uint8Array(10), () => done.push("second"));
-  await socket.next((f) =>
-    f.type === FrameType.DATA && f.payload.length === 10
-  );
+  await socket.next((f) => f.type === FrameType.DATA && f.payload.length === 10);
   await socket.roundTrip(2);
   assert.deepEqual(
     done,
@@ -296,9 +291,7 @@ Deno.test("non-Latin-1 header values go out as their UTF-8 bytes; Latin-1 ones a
       hpackLiterals(grpcRequestHeaders("/s/M")),
     ),
   );
-  const headers = await socket.next((f) =>
-    f.type === FrameType.HEADERS && f.streamId === 1
-  );
+  const headers = await socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1);
   const fields = new HpackDecoder().decode(headers.payload);
   const bytesOf = (name: string) => {
     const value = fields.find(([n]) => n === name)?.[1];
@@ -400,9 +393,7 @@ Deno.test("session.ping(): a PING whose ACK (same 8 bytes, RFC 9113 §6.7) calls
     true,
   );
   const pings = () =>
-    socket.parser.frames.filter((f) =>
-      f.type === FrameType.PING && (f.flags & ACK) === 0
-    );
+    socket.parser.frames.filter((f) => f.type === FrameType.PING && (f.flags & ACK) === 0);
   await socket.next((f) => f.type === FrameType.PING && (f.flags & ACK) === 0);
   await socket.roundTrip(1);
   const [first, second] = pings();
@@ -535,9 +526,7 @@ Deno.test("session.close(): GOAWAY NO_ERROR, the open stream goes on, the socket
   stream.respond({ ":status": 200, "content-type": "application/grpc" });
   stream.end();
   socket.send(frame(FrameType.DATA, 0x1, 1));
-  await socket.next((f) =>
-    f.type === FrameType.DATA && (f.flags & 0x1) === 0x1
-  );
+  await socket.next((f) => f.type === FrameType.DATA && (f.flags & 0x1) === 0x1);
   await waitFor(
     () => socket.writableEnded,
     "the socket to end after the last stream",
@@ -629,9 +618,7 @@ Deno.test("session.destroy(code): GOAWAY with the code, the socket cut, open str
   // With a code: the GOAWAY carries it.
   const other = openSession();
   other.session.destroy(ErrorCode.INTERNAL_ERROR);
-  const coded = other.socket.parser.frames.find((f) =>
-    f.type === FrameType.GOAWAY
-  );
+  const coded = other.socket.parser.frames.find((f) => f.type === FrameType.GOAWAY);
   assert.equal(coded && parseGoaway(coded).errorCode, ErrorCode.INTERNAL_ERROR);
 });
 
@@ -902,9 +889,7 @@ Deno.test("gRPC deadlines: the sweep at one call's deadline answers that call on
     );
   call(1, "20m");
   call(3, "10S");
-  const answered = await socket.next((f) =>
-    f.type === FrameType.HEADERS && f.streamId === 1
-  );
+  const answered = await socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1);
   const fields = new HpackDecoder().decode(answered.payload);
   assert.ok(
     fields.some(([n, v]) => n === "grpc-status" && v === "4"),
@@ -912,9 +897,7 @@ Deno.test("gRPC deadlines: the sweep at one call's deadline answers that call on
   );
   await socket.roundTrip(1);
   assert.equal(
-    socket.parser.frames.some((f) =>
-      f.type === FrameType.HEADERS && f.streamId === 3
-    ),
+    socket.parser.frames.some((f) => f.type === FrameType.HEADERS && f.streamId === 3),
     false,
   );
   assert.deepEqual(streams.map(({ stream }) => stream.deadlineExceeded), [
@@ -1048,9 +1031,7 @@ Deno.test("respond() sends its HEADERS on its own; stream.resetAfter(ms) resets 
   assert.equal(stream.headersSent, true);
   const before = Date.now();
   stream.resetAfter(20);
-  const rst = await socket.next((f) =>
-    f.type === FrameType.RST_STREAM && f.streamId === 1
-  );
+  const rst = await socket.next((f) => f.type === FrameType.RST_STREAM && f.streamId === 1);
   assert.equal(readUint32(rst.payload), ErrorCode.CANCEL);
   assert.ok(Date.now() - before >= 20, "reset before its time");
   socket.destroy();
@@ -1116,8 +1097,7 @@ Deno.test("a reader starting to read reopens the client's window (WINDOW_UPDATE)
     socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array(n)));
   }
   await socket.roundTrip(1);
-  const isUpdate = (f: Frame) =>
-    f.type === FrameType.WINDOW_UPDATE && f.streamId === 1;
+  const isUpdate = (f: Frame) => f.type === FrameType.WINDOW_UPDATE && f.streamId === 1;
   assert.equal(
     socket.parser.frames.some(isUpdate),
     false,
@@ -1227,9 +1207,7 @@ Deno.test("a write that waited for the client's window and one within them call 
       hpackLiterals(grpcRequestHeaders("/s/M")),
     ),
   );
-  await socket.next((f) =>
-    f.type === FrameType.DATA && f.payload.length === 10
-  );
+  await socket.next((f) => f.type === FrameType.DATA && f.payload.length === 10);
   await socket.roundTrip(1);
   assert.equal(done.length, 0, "called back before all its bytes were sent");
   socket.writableLength = 100;
@@ -1283,5 +1261,36 @@ Deno.test("a request without a content type keeps its grpc-timeout (it is not gR
   await socket.roundTrip(1);
   assert.equal(seen.length, 1);
   assert.equal(seen[0]["grpc-timeout"], "1S");
+  socket.destroy();
+});
+
+Deno.test("a write made by a 'wantTrailers' listener while the socket is backed up is called back once, when it drains", async () => {
+  const done: string[] = [];
+  const streams: Http2ServerStream[] = [];
+  const socket = connect({ maxSocketBacklog: 100 }, (stream) => streams.push(stream));
+  socket.send(PREFACE, settingsFrame(), frame(FrameType.SETTINGS, ACK, 0));
+  for (const id of [1, 3]) {
+    socket.send(
+      frame(FrameType.HEADERS, END_HEADERS, id, hpackLiterals(grpcRequestHeaders("/s/M"))),
+    );
+  }
+  await socket.roundTrip(1);
+  const [a, b] = streams;
+  b.respond({ ":status": 200, "content-type": "application/grpc" });
+  a.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+  a.on("wantTrailers", () => {
+    b.write(new Uint8Array(7), () => done.push("b written"));
+    a.sendTrailers({ "grpc-status": "0" });
+  });
+  socket.holding = true;
+  socket.writableLength = 1000;
+  a.end(new Uint8Array(3));
+  await socket.next((f) => f.type === FrameType.DATA && f.streamId === 3 && f.payload.length === 7);
+  await socket.roundTrip(2);
+  assert.equal(done.length, 0, "called back with the socket backed up");
+  socket.drain();
+  assert.deepEqual(done, ["b written"]);
+  await socket.roundTrip(3);
+  assert.deepEqual(done, ["b written"], "called back twice");
   socket.destroy();
 });
