@@ -54,10 +54,13 @@ class FakeSocket extends EventEmitter {
     this.noDelay = noDelay;
   }
 
+  /** An error every write calls back with (a connection the kernel gave up on). */
+  writeError: Error | null = null;
+
   write(bytes: Uint8Array, callback?: (error?: Error | null) => void): boolean {
     this.parser.push(bytes);
     if (this.holding) this.writableLength += bytes.length;
-    callback?.(null);
+    callback?.(this.writeError);
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const wake of waiters) wake();
@@ -1293,4 +1296,36 @@ Deno.test("a write made by a 'wantTrailers' listener while the socket is backed 
   await socket.roundTrip(3);
   assert.deepEqual(done, ["b written"], "called back twice");
   socket.destroy();
+});
+
+Deno.test("ACKs whose writes failed stay counted as unsent: past maxUnsentAcks, GOAWAY ENHANCE_YOUR_CALM", async () => {
+  const { socket } = openSession({ maxUnsentAcks: 3 });
+  await socket.roundTrip(1);
+  socket.writeError = new Error("connection reset");
+  // One PING at a time, each ACK written (and failed) before the next.
+  const isGoaway = (f: Frame) => f.type === FrameType.GOAWAY;
+  for (let n = 2; n <= 10 && !socket.parser.frames.some(isGoaway); n++) {
+    socket.send(pingFrame(n));
+    await socket.next((f) =>
+      isGoaway(f) ||
+      (f.type === FrameType.PING && (f.flags & ACK) === ACK &&
+        readUint32(f.payload.subarray(4)) === n)
+    );
+  }
+  const goaway = socket.parser.frames.find(isGoaway);
+  assert.ok(goaway !== undefined, "no GOAWAY after 9 ACKs that all failed");
+  assert.equal(parseGoaway(goaway).errorCode, ErrorCode.ENHANCE_YOUR_CALM);
+  socket.destroy();
+});
+
+Deno.test("trailers wanted by a stream of a destroyed session are asked of no one", async () => {
+  const { session, socket, stream } = await oneRequest();
+  stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+  stream.end(new Uint8Array(5));
+  let asked = 0;
+  stream.on("wantTrailers", () => asked++);
+  session.destroy(); // its last output is framed now: the DATA, and the wish for trailers
+  socket.send(pingFrame(9)); // handled before the socket is cut
+  await Promise.resolve();
+  assert.equal(asked, 0);
 });
