@@ -226,7 +226,9 @@ export function requestHeaderFault(
       if (bit === undefined) return `the pseudo-header ${name} is not one of a request`;
       if ((seen & bit) !== 0) return `the pseudo-header ${name} twice`;
       seen |= bit;
-      if (name === ":path" && value === "") return "an empty :path";
+      // None may be empty: :method is a token and :scheme a scheme (1 character or more), :path
+      // must not be empty for http(s) (RFC 9113 §8.3.1), nor the host of an authority (RFC 9110 §4.2).
+      if (value === "") return `an empty ${name}`;
     } else {
       regular = true;
       if (CONNECTION_SPECIFIC.has(name)) return `the connection-specific header ${name}`;

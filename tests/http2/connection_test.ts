@@ -894,3 +894,186 @@ Deno.test("response headers over the client's MAX_FRAME_SIZE go out as HEADERS +
   );
   assert.deepEqual(peer.headerLists, [[[":status", "200"], ["x-big", big]]]);
 });
+
+Deno.test("field names (RFC 9113 §8.2.1): no 0x00-0x20, upper case or 0x7f and up; a colon only first", () => {
+  const base = grpcRequestHeaders("/svc/Method");
+  const fault = (name: string) => requestHeaderFault([...base, [name, "v"]], false);
+  // Next to the forbidden ranges: "!" 0x21, "@" 0x40, "[" 0x5b, "~" 0x7e.
+  for (const name of ["x!", "x@", "x[", "x~", "x-ok"]) {
+    assert.equal(fault(name), undefined, `${JSON.stringify(name)} refused`);
+  }
+  for (const name of ["x y", "x\x1f", "\x00x", "xA", "xZ", "Ax", "x\x7f", "x\u00e9", "x:y"]) {
+    assert.match(String(fault(name)), /character HTTP\/2 forbids/, JSON.stringify(name));
+  }
+  assert.equal(fault(""), "an empty header name");
+});
+
+Deno.test("field values (RFC 9113 §8.2.1): no NUL, CR or LF, no white space at either end", () => {
+  const base = grpcRequestHeaders("/svc/Method");
+  const fault = (value: string) => requestHeaderFault([...base, ["x-v", value]], false);
+  for (const value of ["", "a", "a b", "a\tb", "a\u00e9"]) {
+    assert.equal(fault(value), undefined, `${JSON.stringify(value)} refused`);
+  }
+  for (const value of [" a", "a ", "\ta", "a\t", " ", "a\x00b", "a\rb", "a\nb", "\x00", "a\r"]) {
+    assert.match(String(fault(value)), /value of header x-v/, JSON.stringify(value));
+  }
+});
+
+Deno.test("pseudo-headers: none after a regular header, none empty (RFC 9113 §8.3.1, RFC 9110 §4.2, §9.1)", () => {
+  const base = grpcRequestHeaders("/svc/Method");
+  const pseudo = base.filter(([n]) => n.startsWith(":"));
+  const regular = base.filter(([n]) => !n.startsWith(":"));
+  // Each pseudo-header once, but :authority after the regular ones.
+  const late = [...pseudo.filter(([n]) => n !== ":authority"), ...regular, [":authority", "h"]];
+  assert.equal(
+    requestHeaderFault(late as [string, string][], false),
+    "the pseudo-header :authority after a regular header",
+  );
+  for (const [name] of pseudo) {
+    const empty = base.map(([n, v]): [string, string] => [n, n === name ? "" : v]);
+    assert.equal(requestHeaderFault(empty, false), `an empty ${name}`);
+  }
+});
+
+Deno.test("content-length must be digits, and 0 when HEADERS end the request (RFC 9113 §8.1.1)", async (t) => {
+  const base = grpcRequestHeaders("/svc/Method");
+  for (const length of ["abc", "-1", "1e3", "0x10", "5 5"]) {
+    await t.step(`content-length ${JSON.stringify(length)}: RST_STREAM PROTOCOL_ERROR`, () => {
+      const peer = new Peer();
+      peer.request(1, false, [...base, ["content-length", length]]);
+      assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+    });
+  }
+  await t.step("content-length 5 on HEADERS with END_STREAM: RST_STREAM PROTOCOL_ERROR", () => {
+    const peer = new Peer();
+    peer.request(1, true, [...base, ["content-length", "5"]]);
+    assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+    assert.equal(peer.events.some((e) => e.type === "request"), false);
+  });
+  await t.step("content-length 0 on HEADERS with END_STREAM: a request", () => {
+    const peer = new Peer();
+    peer.request(1, true, [...base, ["content-length", "0"]]);
+    assert.deepEqual(peer.resets(), []);
+    assert.ok(peer.events.some((e) => e.type === "request" && e.endStream));
+  });
+});
+
+Deno.test("defaults: SETTINGS of 100 streams, a 256 KiB stream window, 64 KiB of header list; a 1 MiB connection window", () => {
+  const peer = new Peer();
+  const [settings, update] = peer.parser.frames;
+  assert.equal(settings.type, FrameType.SETTINGS);
+  // MAX_CONCURRENT_STREAMS 0x3, INITIAL_WINDOW_SIZE 0x4, MAX_HEADER_LIST_SIZE 0x6 (RFC 9113 §6.5.2).
+  assert.deepEqual(parseSettings(settings), [[0x3, 100], [0x4, 262144], [0x6, 65536]]);
+  assert.equal(update.type, FrameType.WINDOW_UPDATE);
+  assert.equal(readUint32(update.payload), 1048576 - 65535);
+});
+
+Deno.test("events come out once each, in order; a fresh connection has none", () => {
+  const peer = new Peer({ preface: false });
+  assert.deepEqual(peer.connection.takeEvents(), []);
+  peer.send(PREFACE, settingsFrame());
+  peer.request(1, true);
+  peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+  peer.pump();
+  assert.deepEqual(peer.events, [
+    { type: "request", streamId: 1, headers: grpcRequestHeaders("/svc/Method"), endStream: true },
+    { type: "streamClosed", streamId: 1, code: ErrorCode.NO_ERROR, byPeer: false },
+  ]);
+  assert.deepEqual(peer.connection.takeEvents(), []);
+});
+
+Deno.test("settingsAcked turns true with the client's SETTINGS ACK; openStreams counts open streams", () => {
+  const peer = new Peer();
+  assert.equal(peer.connection.settingsAcked, false);
+  peer.send(frame(FrameType.SETTINGS, ACK, 0));
+  assert.equal(peer.connection.settingsAcked, true);
+  assert.equal(peer.connection.openStreams, 0);
+  peer.request(1);
+  peer.request(3);
+  assert.equal(peer.connection.openStreams, 2);
+  peer.connection.reset(1, ErrorCode.CANCEL);
+  assert.equal(peer.connection.openStreams, 1);
+});
+
+Deno.test("an unexpected error while reading (a clock that throws) is GOAWAY INTERNAL_ERROR, never a throw", () => {
+  const peer = new Peer({
+    now: () => {
+      throw new Error("the clock broke");
+    },
+  });
+  peer.request(1);
+  // An unanswered stream reset by the client reads the clock (the rapid-reset count).
+  peer.send(frame(FrameType.RST_STREAM, 0, 1, uint32(ErrorCode.CANCEL)));
+  assertConnectionError(peer, ErrorCode.INTERNAL_ERROR);
+  const closed = peer.events.find((e) => e.type === "closed");
+  assert.match(closed?.type === "closed" ? closed.message : "", /the clock broke/);
+});
+
+Deno.test("sendData on a stream that is gone: false, and its callback gets an error naming the stream", () => {
+  const peer = new Peer();
+  const errors: (Error | undefined)[] = [];
+  assert.equal(peer.connection.sendData(7, new Uint8Array(3), (e) => errors.push(e)), false);
+  assert.deepEqual(errors, [], "called before takeOutput handed it out");
+  peer.pump();
+  assert.equal(errors.length, 1);
+  assert.match(String(errors[0]), /stream 7 is closed/);
+  assert.equal(peer.sent(FrameType.DATA).length, 0);
+});
+
+Deno.test("end() before any response headers answers :status 200 with END_STREAM", () => {
+  const peer = new Peer();
+  peer.request(1, true);
+  peer.connection.end(1);
+  peer.pump();
+  assert.deepEqual(peer.headerLists, [[[":status", "200"]]]);
+  const [headers] = peer.sent(FrameType.HEADERS);
+  assert.equal(headers.flags & END_STREAM, END_STREAM);
+  assert.equal(peer.connection.isOpen(1), false);
+});
+
+Deno.test("sendTrailers: false on an unknown stream or a second time", () => {
+  const peer = new Peer();
+  peer.request(1, true);
+  assert.equal(peer.connection.sendTrailers(1, [["grpc-status", "0"]]), false, "before headers");
+  peer.connection.respond(1, [[":status", "200"]]);
+  assert.equal(peer.connection.sendTrailers(9, [["grpc-status", "0"]]), false);
+  assert.equal(peer.connection.sendTrailers(1, [["grpc-status", "0"]]), true);
+  assert.equal(peer.connection.sendTrailers(1, [["grpc-status", "1"]]), false);
+  peer.pump();
+  assert.deepEqual(peer.headerLists, [[[":status", "200"]], [["grpc-status", "0"]]]);
+});
+
+Deno.test("ping() sends a PING (not an ACK) with our payload; nothing once the connection failed", () => {
+  const peer = new Peer();
+  const payload = pingFrame(77).subarray(9);
+  peer.connection.ping(payload);
+  const [ping] = peer.pump();
+  assert.equal(ping.type, FrameType.PING);
+  assert.equal(ping.flags, 0);
+  assert.equal(ping.streamId, 0);
+  assert.deepEqual(ping.payload, payload);
+  peer.connection.goaway(ErrorCode.PROTOCOL_ERROR);
+  peer.connection.ping(payload);
+  assert.equal(peer.pump().filter((f) => f.type === FrameType.PING).length, 0);
+});
+
+Deno.test("goaway() with an error code sends one GOAWAY and ends the connection", () => {
+  const peer = new Peer();
+  peer.request(1);
+  peer.connection.goaway(ErrorCode.ENHANCE_YOUR_CALM, 1, "calm down");
+  peer.pump();
+  assert.equal(peer.sent(FrameType.GOAWAY).length, 1);
+  assertConnectionError(peer, ErrorCode.ENHANCE_YOUR_CALM, 1);
+  assert.ok(peer.events.some((e) => e.type === "streamClosed" && e.streamId === 1));
+});
+
+Deno.test("a stream error in the middle of a header block is a connection error (RFC 9113 §6.10)", () => {
+  const peer = new Peer();
+  peer.send(
+    frame(FrameType.HEADERS, 0, 1, REQUEST.subarray(0, 5)),
+    // PRIORITY of 4 bytes: alone, a stream error (RST_STREAM FRAME_SIZE_ERROR).
+    frame(FrameType.PRIORITY, 0, 3, new Uint8Array(4)),
+  );
+  assertConnectionError(peer, ErrorCode.PROTOCOL_ERROR);
+  assert.deepEqual(peer.resets(), []);
+});
