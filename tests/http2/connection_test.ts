@@ -1520,3 +1520,10 @@ Deno.test("content-length of several digits is read as a number", () => {
   peer.send(frame(FrameType.DATA, END_STREAM, 1, new Uint8Array(1234)));
   assert.deepEqual(peer.resets(), []);
 });
+
+Deno.test("a PRIORITY frame making a stream depend on itself: RST_STREAM PROTOCOL_ERROR (RFC 9113 §5.3.1)", () => {
+  const peer = new Peer();
+  peer.request(1);
+  peer.send(frame(FrameType.PRIORITY, 0, 1, concat([uint32(1), new Uint8Array([16])])));
+  assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+});

@@ -103,6 +103,7 @@ export const MODULE_TESTS: Readonly<Record<string, readonly string[]>> = {
     "tests/http2/connection_test.ts",
   ],
   "lib/http2/frames.ts": [
+    "tests/http2/frames_test.ts",
     "tests/http2/connection_test.ts",
     "tests/http2/fuzz_test.ts",
     "tests/http2/server_test.ts",
@@ -141,8 +142,7 @@ export const COMMAND_RUNNER: Readonly<Record<string, string>> = {
   // servers client_test spawns, where no per-test coverage is seen: they would count as
   // survivors without a run. `deno test` runs them in the spawned server (the active mutant
   // goes there in the environment).
-  "lib/grpc/adapter.ts":
-    "client_test.ts reaches it in server processes it spawns",
+  "lib/grpc/adapter.ts": "client_test.ts reaches it in server processes it spawns",
 };
 
 /** Paths named in `table` (modules and tests) that `exists` says are missing. */
@@ -165,9 +165,7 @@ export function modulesFor(
 ): string[] {
   const clean = target.replace(/^\.\//, "").replace(/\/+$/, "");
   if (clean in table) return [clean];
-  const under = Object.keys(table).filter((module) =>
-    module.startsWith(`${clean}/`)
-  );
+  const under = Object.keys(table).filter((module) => module.startsWith(`${clean}/`));
   if (under.length === 0) {
     throw new Error(
       `${JSON.stringify(target)} names no module in tools/mutate/table.ts ` +
