@@ -1527,3 +1527,14 @@ Deno.test("a PRIORITY frame making a stream depend on itself: RST_STREAM PROTOCO
   peer.send(frame(FrameType.PRIORITY, 0, 1, concat([uint32(1), new Uint8Array([16])])));
   assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
 });
+
+Deno.test("any read, even an empty one, checks the lingering streams' deadline", () => {
+  let now = 0;
+  const peer = new Peer({ now: () => now });
+  peer.request(1);
+  peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+  peer.pump();
+  now = 1001;
+  peer.send(new Uint8Array(0));
+  assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
+});
