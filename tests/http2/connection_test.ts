@@ -1538,3 +1538,12 @@ Deno.test("any read, even an empty one, checks the lingering streams' deadline",
   peer.send(new Uint8Array(0));
   assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
 });
+
+Deno.test("DATA after the client's trailers: RST_STREAM STREAM_CLOSED (RFC 9113 §5.1, half-closed remote)", () => {
+  const peer = new Peer();
+  peer.request(1);
+  peer.send(frame(FrameType.HEADERS, END_HEADERS | END_STREAM, 1, hpackLiterals([["x", "y"]])));
+  assert.deepEqual(peer.resets(), []);
+  peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(3)));
+  assertStreamError(peer, 1, ErrorCode.STREAM_CLOSED);
+});

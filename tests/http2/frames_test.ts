@@ -139,3 +139,19 @@ Deno.test("FrameReader: the unread rest is copied, so the caller may reuse its b
   reader.push(bytes.slice(10), (f) => seen.push(f));
   assert.deepEqual(seen, [decodeFrame(FrameType.DATA, 0, 1, new Uint8Array([1, 2, 3, 4]))]);
 });
+
+Deno.test("frames that belong to a stream, on stream 0: a connection error PROTOCOL_ERROR (RFC 9113 §6)", () => {
+  const payloads: [number, Uint8Array][] = [
+    [FrameType.DATA, new Uint8Array(1)],
+    [FrameType.HEADERS, new Uint8Array(1)],
+    [FrameType.PRIORITY, new Uint8Array(5)],
+    [FrameType.RST_STREAM, new Uint8Array(4)],
+    [FrameType.CONTINUATION, new Uint8Array(1)],
+  ];
+  for (const [type, payload] of payloads) {
+    assert.deepEqual(decodeError(() => decodeFrame(type, END_HEADERS, 0, payload)), {
+      code: ErrorCode.PROTOCOL_ERROR,
+      streamId: undefined,
+    }, `type ${type}`);
+  }
+});

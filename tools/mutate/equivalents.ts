@@ -231,7 +231,8 @@ export const EQUIVALENTS: readonly Equivalent[] = [
   {
     file: "lib/http2/huffman.ts",
     mutator: "BlockStatement",
-    original: "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
+    original:
+      "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
     replacement: "{}",
     kind: "fast path: the slow path gives the same answer",
   },
@@ -299,4 +300,343 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: ";",
     kind: "buffer size or reuse only",
   },
+  // lib/http2/connection.ts, frames.ts, hpack.ts (reasons by kind in docs/mutation.md). Each
+  // was a survivor of the 2026-12-08 run that no test can kill; the others got tests.
+  // validName/validValue: charCodeAt one past a string's end is NaN, which fails every test.
+  ...[
+    ["i < name.length", "i <= name.length"],
+    ["i < n", "i <= n"],
+  ].map(([original, replacement]) => ({
+    file: "lib/http2/connection.ts",
+    mutator: "EqualityOperator",
+    original,
+    replacement,
+    kind: "one step past a string's end",
+  })),
+  // validValue(""): first and last are NaN, the loop runs no turn: true either way.
+  {
+    file: "lib/http2/connection.ts",
+    mutator: "ConditionalExpression",
+    original: "n === 0",
+    replacement: "false",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // receive(): a read that only ends the preface has no frames after it and no stream lingers
+  // yet; the whole read as a view of itself is the same bytes; no lingering stream, nothing to stop.
+  ...[
+    ["ConditionalExpression", "at === bytes.length", "false", undefined],
+    [
+      "ConditionalExpression",
+      "at === 0",
+      "false",
+      "this.#reader.push(at === 0",
+    ],
+    ["ConditionalExpression", "this.#lingering.size > 0", "true", undefined],
+    [
+      "EqualityOperator",
+      "this.#lingering.size > 0",
+      "this.#lingering.size >= 0",
+      undefined,
+    ],
+    ["ConditionalExpression", "events.length === 0", "false", undefined],
+    ["ConditionalExpression", "done.length > 0", "true", undefined],
+    ["EqualityOperator", "done.length > 0", "done.length >= 0", undefined],
+    ["ConditionalExpression", "chunk.at === 0", "true", undefined],
+    ["EqualityOperator", "chunk.at === 0", "chunk.at !== 0", undefined],
+  ].map(([mutator, original, replacement, line]) => ({
+    file: "lib/http2/connection.ts",
+    mutator: mutator!,
+    original: original!,
+    replacement: replacement!,
+    ...(line === undefined ? {} : { line }),
+    kind: "fast path: the slow path gives the same answer",
+  })),
+  // The output buffer: replaced after a flush when large (or always, or never), grown at an
+  // exact fit or to just what is needed: the same bytes go out.
+  ...[
+    ["ConditionalExpression", "this.#out.length > OUTPUT_KEEP", "true"],
+    ["ConditionalExpression", "this.#out.length > OUTPUT_KEEP", "false"],
+    [
+      "EqualityOperator",
+      "this.#out.length > OUTPUT_KEEP",
+      "this.#out.length <= OUTPUT_KEEP",
+    ],
+    [
+      "EqualityOperator",
+      "this.#out.length > OUTPUT_KEEP",
+      "this.#out.length >= OUTPUT_KEEP",
+    ],
+    [
+      "EqualityOperator",
+      "needed <= this.#out.length",
+      "needed < this.#out.length",
+    ],
+    ["ArithmeticOperator", "this.#out.length * 2", "this.#out.length / 2"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/http2/connection.ts",
+    mutator,
+    original,
+    replacement,
+    kind: "buffer size or reuse only",
+  })),
+  // Stream errors never reach receive()'s catch: #onFrame turns them into RST_STREAM. The
+  // connection window cannot be overrun: the connection gives back what it received at once, at
+  // half the window (so more than 32,767 bytes stay open) and frames are at most 16,384 bytes.
+  // The HPACK decoder throws nothing but HpackErrors (tests/http2/hpack_test.ts fuzzes it).
+  ...[
+    ["ConditionalExpression", "error.streamId === undefined", "true"],
+    [
+      "BlockStatement",
+      "{\n      throw new Http2Error(\n        ErrorCode.FLOW_CONTROL_ERROR,\n        `a DATA frame of ${frame.length} bytes over the connection's…",
+      "{}",
+    ],
+    [
+      "CallExpression",
+      "throw new Http2Error(\n        ErrorCode.FLOW_CONTROL_ERROR,\n        `a DATA frame of ${frame.length} bytes over the connection's…",
+      ";",
+    ],
+    ["ConditionalExpression", "error instanceof HpackError", "true"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/http2/connection.ts",
+    mutator,
+    original,
+    replacement,
+    ...(original === "error.streamId === undefined"
+      ? {
+        line:
+          "if (error instanceof Http2Error && error.streamId === undefined)",
+      }
+      : {}),
+    kind: "guard against a value that cannot occur",
+  })),
+  // consumed() returns at once for 0 bytes.
+  {
+    file: "lib/http2/connection.ts",
+    mutator: "EqualityOperator",
+    original: "padding > 0",
+    replacement: "padding >= 0",
+    kind: "guard repeated by the callee",
+  },
+  // The last case of a switch: returning or falling out of the switch ends the same way.
+  ...[
+    "default:\n          return;",
+    "default:\n          // MAX_CONCURRENT_STREAMS…",
+  ].map((
+    original,
+  ) => ({
+    file: "lib/http2/connection.ts",
+    mutator: "ConditionalExpression",
+    original,
+    replacement: "default:",
+    kind: "the last case of a switch falling out of it",
+  })),
+  // A stream's record after the connection failed (no frame is read again), and a new stream's
+  // waitForTrailers, which respond() sets before anything reads it.
+  {
+    file: "lib/http2/connection.ts",
+    mutator: "BooleanLiteral",
+    original: "true",
+    replacement: "false",
+    line: "code: ErrorCode.CANCEL, byPeer: false, resetByUs: true",
+    kind: "a value never read",
+  },
+  {
+    file: "lib/http2/connection.ts",
+    mutator: "BooleanLiteral",
+    original: "false",
+    replacement: "true",
+    line: "waitForTrailers: false,",
+    kind: "a value never read",
+  },
+  // Streams woken with nothing to send: the scheduler drops them (queued 0, not ending, or
+  // waiting for trailers already asked for); a closed stream left in the set likewise (#close
+  // zeroes its queue and it is no longer open). Its emptied queue is not read again.
+  ...[
+    [
+      "ConditionalExpression",
+      "stream.queued > 0 || stream.ending",
+      "true",
+      undefined,
+    ],
+    [
+      "EqualityOperator",
+      "stream.queued > 0",
+      "stream.queued >= 0",
+      "if (stream.queued > 0 || stream.ending)",
+    ],
+    [
+      "ConditionalExpression",
+      "stream.queued > 0",
+      "true",
+      "if (stream.queued > 0) this.#ready",
+    ],
+    [
+      "EqualityOperator",
+      "stream.queued > 0",
+      "stream.queued >= 0",
+      "if (stream.queued > 0) this.#ready",
+    ],
+    ["CallExpression", "this.#ready.delete(stream);", ";", undefined],
+    ["ArrayDeclaration", "[]", '["Stryker was here"]', "stream.queue = [];"],
+  ].map(([mutator, original, replacement, line]) => ({
+    file: "lib/http2/connection.ts",
+    mutator: mutator!,
+    original: original!,
+    replacement: replacement!,
+    ...(line === undefined ? {} : { line }),
+    kind: "memory released",
+  })),
+  // A stream whose data ran out stays for one more pass of the same call, where it ends: its
+  // END_STREAM or trailers may follow another stream's DATA instead of preceding it, an order
+  // RFC 9113 leaves free (frames of different streams interleave as they may, §5).
+  ...[["ConditionalExpression", "true"], [
+    "EqualityOperator",
+    "stream.queued >= 0",
+  ]].map((
+    [mutator, replacement],
+  ) => ({
+    file: "lib/http2/connection.ts",
+    mutator,
+    original: "stream.queued > 0",
+    replacement,
+    line: "if (stream.queued > 0) continue;",
+    kind: "another order as good",
+  })),
+  // frames.ts FrameReader: one read alone is copied as if joined to nothing pending; a header
+  // of which only a few bytes came is read (a frame too long is the same error, sooner); an
+  // empty rest kept is only an empty array in the pending list.
+  ...[
+    [
+      "ConditionalExpression",
+      "this.#pendingBytes > 0",
+      "true",
+      "fast path: the slow path gives the same answer",
+    ],
+    [
+      "EqualityOperator",
+      "this.#pendingBytes > 0",
+      "this.#pendingBytes >= 0",
+      "fast path: the slow path gives the same answer",
+    ],
+    [
+      "ArithmeticOperator",
+      "buffer.length - at",
+      "buffer.length + at",
+      "the same error, sooner",
+    ],
+    ["ConditionalExpression", "at < buffer.length", "true", "memory released"],
+    [
+      "EqualityOperator",
+      "at < buffer.length",
+      "at <= buffer.length",
+      "memory released",
+    ],
+  ].map(([mutator, original, replacement, kind]) => ({
+    file: "lib/http2/frames.ts",
+    mutator,
+    original,
+    replacement,
+    ...(original === "buffer.length - at"
+      ? { line: "while (buffer.length - at >= FRAME_HEADER_BYTES)" }
+      : {}),
+    kind,
+  })),
+  // hpack.ts: the dynamic table's ring buffer starting at 0 slots (it doubles from 1 as entries
+  // come: still a power of two), the decoder's scratch buffer and the encoder's output buffer
+  // sized otherwise; #grow copying one entry past the end into the slot written next; isLatin1
+  // one step past its string's end; #forget finding a name's map, which is there for every entry
+  // in the table (added with it, dropped only when it holds no value), and keeping an empty one.
+  ...[
+    [
+      "ArrayDeclaration",
+      "new Array(16)",
+      "new Array()",
+      "buffer size or reuse only",
+    ],
+    [
+      "EqualityOperator",
+      "i < this.#count",
+      "i <= this.#count",
+      "a slot written before it is read",
+    ],
+    [
+      "ConditionalExpression",
+      "maxLength <= MAX_SCRATCH",
+      "true",
+      "buffer size or reuse only",
+    ],
+    [
+      "EqualityOperator",
+      "maxLength <= MAX_SCRATCH",
+      "maxLength < MAX_SCRATCH",
+      "buffer size or reuse only",
+    ],
+    [
+      "EqualityOperator",
+      "maxLength <= MAX_SCRATCH",
+      "maxLength > MAX_SCRATCH",
+      "buffer size or reuse only",
+    ],
+    [
+      "ConditionalExpression",
+      "this.#scratch.length < maxLength && maxLength <= MAX_SCRATCH",
+      "false",
+      "buffer size or reuse only",
+    ],
+    [
+      "LogicalOperator",
+      "this.#scratch.length < maxLength && maxLength <= MAX_SCRATCH",
+      "this.#scratch.length < maxLength || maxLength <= MAX_SCRATCH",
+      "buffer size or reuse only",
+    ],
+    [
+      "BlockStatement",
+      "{\n      this.#scratch = new Uint8Array(Math.min(maxLength * 2, MAX_SCRATCH));\n    }",
+      "{}",
+      "buffer size or reuse only",
+    ],
+    [
+      "ArithmeticOperator",
+      "maxLength * 2",
+      "maxLength / 2",
+      "buffer size or reuse only",
+    ],
+    [
+      "MethodExpression",
+      "Math.min(maxLength * 2, MAX_SCRATCH)",
+      "Math.max(maxLength * 2, MAX_SCRATCH)",
+      "buffer size or reuse only",
+    ],
+    [
+      "EqualityOperator",
+      "this.offset + n <= this.bytes.length",
+      "this.offset + n < this.bytes.length",
+      "buffer size or reuse only",
+    ],
+    [
+      "ArithmeticOperator",
+      "this.bytes.length * 2",
+      "this.bytes.length / 2",
+      "buffer size or reuse only",
+    ],
+    [
+      "EqualityOperator",
+      "i < text.length",
+      "i <= text.length",
+      "one step past a string's end",
+    ],
+    ["ConditionalExpression", "values.size === 0", "false", "memory released"],
+    [
+      "OptionalChaining",
+      "values?.get",
+      "values.get",
+      "guard against a value that cannot occur",
+    ],
+  ].map(([mutator, original, replacement, kind]) => ({
+    file: "lib/http2/hpack.ts",
+    mutator,
+    original,
+    replacement,
+    kind,
+  })),
 ];
