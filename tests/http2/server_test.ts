@@ -43,6 +43,8 @@ class FakeSocket extends EventEmitter {
   writableEnded = false;
   /** Whether writes stay counted in `writableLength` (a peer that does not read). */
   holding = false;
+  /** Whether `end()` calls back in a later microtask, as a real socket does (not at once). */
+  endLater = false;
   #waiters: (() => void)[] = [];
 
   setNoDelay(): void {}
@@ -60,7 +62,8 @@ class FakeSocket extends EventEmitter {
   end(callback?: () => void): void {
     this.writableEnded = true;
     this.writable = false;
-    callback?.();
+    if (this.endLater) queueMicrotask(() => callback?.());
+    else callback?.();
   }
 
   destroy(): void {
@@ -267,4 +270,167 @@ Deno.test("isPlainGrpc(): application/grpc and application/grpc+proto, with or w
   ) {
     assert.ok(!isPlainGrpc(type), String(type));
   }
+});
+
+/** A server, one session on a {@linkcode FakeSocket} whose client sent its preface and SETTINGS ACK. */
+function open(options: ConstructorParameters<typeof Http2Server>[0] = {}) {
+  const server = new Http2Server(options);
+  const streams: [Http2ServerStream, Record<string, unknown>][] = [];
+  server.on("stream", (stream, headers) => streams.push([stream, headers]));
+  const socket = new FakeSocket();
+  const session = server.accept(socket as unknown as Socket);
+  socket.send(PREFACE, settingsFrame(), frame(FrameType.SETTINGS, ACK, 0));
+  return { server, socket, session, streams };
+}
+
+/** A gRPC request's HEADERS on stream `id`, with `extra` fields after the usual ones. */
+function request(id: number, extra: [string, string][] = [], flags = END_HEADERS): Uint8Array {
+  return frame(
+    FrameType.HEADERS,
+    flags,
+    id,
+    hpackLiterals([...grpcRequestHeaders("/s/M"), ...extra]),
+  );
+}
+
+Deno.test("session.ping(): a PING the ACK of which calls back with the time taken and the payload; closing fails the rest", async () => {
+  const { socket, session } = open();
+  const answers: [Error | null, number, number[]][] = [];
+  const before = performance.now();
+  assert.equal(session.ping((e, ms, payload) => answers.push([e, ms, [...payload]])), true);
+  const ping = await socket.next((f) => f.type === FrameType.PING && f.flags === 0);
+  assert.deepEqual([...ping.payload], [0, 0, 0, 0, 0, 0, 0, 1]);
+  // An ACK of a payload never sent is ignored; then the real one.
+  socket.send(frame(FrameType.PING, ACK, 0, new Uint8Array(8).fill(9)));
+  socket.send(frame(FrameType.PING, ACK, 0, ping.payload));
+  await socket.roundTrip(100);
+  assert.equal(answers.length, 1);
+  assert.equal(answers[0][0], null);
+  assert.ok(
+    answers[0][1] >= 0 && answers[0][1] <= performance.now() - before,
+    `${answers[0][1]} ms`,
+  );
+  assert.deepEqual(answers[0][2], [0, 0, 0, 0, 0, 0, 0, 1]);
+  session.ping((e) => answers.push([e, 0, []]));
+  await socket.next((f) => f.type === FrameType.PING && f.flags === 0 && f.payload[7] === 2);
+  socket.destroy();
+  assert.equal(answers.length, 2);
+  assert.match(String(answers[1][0]), /session closed/);
+  assert.equal(session.ping(() => {}), false);
+  assert.equal(session.destroyed, true);
+});
+
+Deno.test("session.goaway(): GOAWAY with the code, last stream id and debug data; refused once destroyed", async () => {
+  const { socket, session } = open();
+  session.goaway(ErrorCode.NO_ERROR, 0, new TextEncoder().encode("bye"));
+  const goaway = await socket.next((f) => f.type === FrameType.GOAWAY);
+  assert.deepEqual(parseGoaway(goaway), { lastStreamId: 0, errorCode: ErrorCode.NO_ERROR });
+  assert.equal(new TextDecoder().decode(goaway.payload.subarray(8)), "bye");
+  session.destroy();
+  assert.throws(() => session.goaway(), /destroyed/);
+});
+
+Deno.test("session.state and encrypted: the windows, and whether the socket is TLS", () => {
+  const { socket, session } = open();
+  // Ours: 1 MiB after the client's SETTINGS (connectionWindow's default); theirs: 65,535.
+  assert.deepEqual(session.state, { localWindowSize: 1048576, remoteWindowSize: 65535 });
+  assert.equal(session.encrypted, false);
+  (socket as unknown as { encrypted: boolean }).encrypted = true;
+  assert.equal(session.encrypted, true);
+  socket.destroy();
+});
+
+Deno.test("the client's GOAWAY is a 'goaway' event with its code and last stream id", async () => {
+  const { socket, session } = open();
+  const seen: unknown[] = [];
+  session.on("goaway", (code, last) => seen.push([code, last]));
+  const payload = new Uint8Array([0, 0, 0, 5, 0, 0, 0, 2]);
+  socket.send(frame(FrameType.GOAWAY, 0, 0, payload));
+  await socket.roundTrip(1);
+  assert.deepEqual(seen, [[2, 5]]);
+  socket.destroy();
+});
+
+Deno.test("session.close(): GOAWAY, the socket ends once the last stream closes, then the callback", async () => {
+  const { socket, session, streams } = open();
+  socket.send(request(1));
+  await socket.roundTrip(1);
+  let closed = 0;
+  session.close(() => closed++);
+  assert.equal(session.closed, true);
+  await socket.next((f) => f.type === FrameType.GOAWAY);
+  await socket.roundTrip(2);
+  assert.equal(socket.writableEnded, false, "the socket ended with a stream open");
+  const [stream] = streams[0];
+  stream.respond({ ":status": 200 }, { endStream: true });
+  // The request side is still open: the stream ends for us once the response has.
+  await socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1);
+  assert.equal(stream.closed, true);
+  assert.equal(socket.writableEnded, true);
+  socket.destroy();
+  assert.equal(closed, 1);
+  session.close(() => closed++);
+  await Promise.resolve();
+  assert.equal(closed, 2, "close() on a destroyed session did not call back");
+});
+
+Deno.test("session.destroy(): open streams close with CANCEL and the socket is cut", async () => {
+  const { socket, session, streams } = open();
+  socket.send(request(1));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  socket.endLater = true;
+  session.destroy();
+  // Closed by destroy() itself, before the socket's close: not aborted by the client.
+  assert.equal(session.destroyed, true);
+  assert.equal(stream.closed, true);
+  assert.equal(stream.rstCode, ErrorCode.CANCEL);
+  assert.equal(stream.aborted, false);
+  await Promise.resolve();
+  assert.equal(socket.destroyed, true);
+  assert.equal(socket.parser.frames.filter((f) => f.type === FrameType.GOAWAY).length, 1);
+});
+
+Deno.test("request headers: a repeated name is an array of its values, in order; routeguide-web-protocol dropped", async () => {
+  const { socket, streams } = open();
+  socket.send(
+    request(1, [["x-rep", "a"], ["x-rep", "b"], ["x-rep", "c"], ["x-one", "1"], [
+      "routeguide-web-protocol",
+      "grpc-web",
+    ]]),
+  );
+  await socket.roundTrip(1);
+  const [, headers] = streams[0];
+  assert.deepEqual(headers["x-rep"], ["a", "b", "c"]);
+  assert.equal(headers["x-one"], "1");
+  assert.equal("routeguide-web-protocol" in headers, false);
+  socket.destroy();
+});
+
+Deno.test("headerList(): undefined skipped, numbers as text, pseudo-headers first whatever the order", () => {
+  assert.deepEqual(
+    headerList({ "x-a": "1", ":status": 200, "x-skip": undefined, "x-n": 7, ":x": ["p", "q"] }),
+    [[":status", "200"], [":x", "p"], [":x", "q"], ["x-a", "1"], ["x-n", "7"]],
+  );
+});
+
+Deno.test("Http2Server: no address; setTimeout is a no-op; close() calls back at once with no session, after the last otherwise", async () => {
+  const server = new Http2Server();
+  assert.equal(server.address(), null);
+  assert.equal(server.setTimeout(5, () => {}), server);
+  let calls = 0;
+  server.on("close", () => calls++);
+  server.close(() => calls++);
+  await Promise.resolve();
+  assert.equal(calls, 2);
+
+  const busy = new Http2Server();
+  const socket = new FakeSocket();
+  busy.accept(socket as unknown as Socket);
+  const done: string[] = [];
+  busy.close(() => done.push("closed"));
+  await Promise.resolve();
+  assert.deepEqual(done, []);
+  socket.destroy();
+  assert.deepEqual(done, ["closed"]);
 });
