@@ -626,6 +626,13 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "one step past a string's end",
     ],
     ["ConditionalExpression", "values.size === 0", "false", "memory released"],
+    // No (name, value) pair occurs twice in RFC 7541's static table (Appendix A).
+    [
+      "ConditionalExpression",
+      "!entry.values.has(value)",
+      "true",
+      "guard against a value that cannot occur",
+    ],
     [
       "OptionalChaining",
       "values?.get",
