@@ -13,10 +13,7 @@ import {
   modulesFor,
 } from "../../tools/mutate/table.ts";
 import { runnerFor, runnerOptions } from "../../tools/mutate/runner_options.ts";
-import {
-  allowActiveMutant,
-  patchDenoJson,
-} from "../../tools/mutate/sandbox_env.ts";
+import { allowActiveMutant, patchDenoJson } from "../../tools/mutate/sandbox_env.ts";
 import { calleeName, shouldIgnore } from "../../tools/mutate/ignore_logs.ts";
 import {
   cacheFile,

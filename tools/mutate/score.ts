@@ -75,9 +75,7 @@ export function textAt(
 
 /** Whether `code` is what `listed` names: equal, or starting with it when it ends in "…". */
 export function sameCode(listed: string, code: string): boolean {
-  return listed.endsWith("…")
-    ? code.startsWith(listed.slice(0, -1))
-    : listed === code;
+  return listed.endsWith("…") ? code.startsWith(listed.slice(0, -1)) : listed === code;
 }
 
 /** Counts a module's results; survivors matching an equivalent of `file` are counted apart. */
@@ -190,9 +188,7 @@ export interface IncrementalReport {
 export function forgetUnkilled(report: IncrementalReport): number {
   let forgotten = 0;
   for (const entry of Object.values(report.files ?? {})) {
-    const kept = entry.mutants.filter((m) =>
-      m.status === "Killed" || m.status === "Timeout"
-    );
+    const kept = entry.mutants.filter((m) => m.status === "Killed" || m.status === "Timeout");
     forgotten += entry.mutants.length - kept.length;
     entry.mutants = kept;
   }
