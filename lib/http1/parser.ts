@@ -139,6 +139,14 @@ export class RequestParser {
     return this.#state === REQUEST_LINE && this.#lineLength === 0 && this.#skipped === 0;
   }
 
+  /**
+   * Bytes of a Content-Length body not parsed yet; `undefined` outside such
+   * a body (a chunked body's length is not known before its end).
+   */
+  get lengthLeft(): number | undefined {
+    return this.#state === BODY_LENGTH ? this.#remaining : undefined;
+  }
+
   /** Whether a head was parsed and its request has not ended. */
   get inBody(): boolean {
     return this.#state >= BODY_LENGTH;

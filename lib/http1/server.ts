@@ -203,6 +203,14 @@ class Connection implements ExchangeOwner {
     if (exchange.httpVersion === "1.0" && !tokens.includes("keep-alive")) return false;
     // A client waiting for 100 Continue may or may not send its body now: close.
     if (!exchange.requestEnded && exchange.awaitingContinue) return false;
+    // An answer that goes out before the body it may leave unread: with more
+    // left than is read and dropped, the connection closes after it, and the
+    // client must hear so now, not reuse the connection and lose its next
+    // request (RFC 9112 §9.3.1, §9.6).
+    const left = this.#parser.lengthLeft;
+    if (!exchange.requestEnded && left !== undefined && left > this.#hooks.limits.maxDiscardBytes) {
+      return false;
+    }
     return true;
   }
 
