@@ -1569,3 +1569,21 @@ Deno.test("DATA after the client's trailers: RST_STREAM STREAM_CLOSED (RFC 9113 
   peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(3)));
   assertStreamError(peer, 1, ErrorCode.STREAM_CLOSED);
 });
+
+Deno.test("a response ending early tops the stream window up to 16 KiB + 1 only when it is lower (never an increment of 0, RFC 9113 §6.9)", async (t) => {
+  const streamUpdates = (peer: Peer) =>
+    peer.sent(FrameType.WINDOW_UPDATE).filter((f) => f.streamId === 1)
+      .map((f) => readUint32(f.payload));
+  for (const [sent, expected] of [[0, []], [65535 - 16385, []], [65535 - 16384, [1]]] as const) {
+    await t.step(`${65535 - sent} bytes of window left: ${JSON.stringify(expected)}`, () => {
+      const peer = new Peer({ streamWindow: 65535 });
+      peer.request(1);
+      for (let left = sent; left > 0; left -= 16384) {
+        peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(Math.min(16384, left))));
+      }
+      peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+      peer.pump();
+      assert.deepEqual(streamUpdates(peer), expected);
+    });
+  }
+});
