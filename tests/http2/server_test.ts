@@ -434,3 +434,51 @@ Deno.test("Http2Server: no address; setTimeout is a no-op; close() calls back at
   socket.destroy();
   assert.deepEqual(done, ["closed"]);
 });
+
+Deno.test("a request over the header list limit gets 431 and the session goes on", async () => {
+  const { socket, streams } = open({ maxHeaderListSize: 400 });
+  socket.send(request(1, [["x-big", "y".repeat(500)]], END_HEADERS | 0x1));
+  await socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1);
+  socket.send(request(3, [], END_HEADERS | 0x1));
+  await socket.roundTrip(1);
+  assert.deepEqual(streams.map(([s]) => s.id), [3]);
+  assert.equal(socket.parser.frames.some((f) => f.type === FrameType.GOAWAY), false);
+  socket.destroy();
+});
+
+Deno.test("write callbacks waiting for the socket to drain run when the socket closes instead", async () => {
+  const done: string[] = [];
+  const { socket, streams } = open({ maxSocketBacklog: 100 });
+  socket.holding = true;
+  socket.send(request(1));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  stream.respond({ ":status": 200 });
+  stream.write(new Uint8Array(1000), () => done.push("first"));
+  await socket.roundTrip(2);
+  stream.write(new Uint8Array(10), () => done.push("second"));
+  await socket.roundTrip(3);
+  assert.deepEqual(done, ["first"]);
+  socket.destroy();
+  assert.deepEqual(done, ["first", "second"]);
+});
+
+Deno.test("stream: isPaused until read; respond() after the stream closed sends nothing", async () => {
+  const { socket, streams } = open();
+  socket.send(request(1));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  assert.equal(stream.isPaused(), true);
+  stream.resume();
+  assert.equal(stream.isPaused(), false);
+  stream.pause();
+  assert.equal(stream.isPaused(), true);
+  stream.close(ErrorCode.CANCEL);
+  await socket.roundTrip(2);
+  assert.equal(stream.closed, true);
+  stream.respond({ ":status": 200 });
+  await socket.roundTrip(3);
+  assert.equal(stream.headersSent, false);
+  assert.equal(socket.parser.frames.some((f) => f.type === FrameType.HEADERS), false);
+  socket.destroy();
+});
