@@ -197,9 +197,6 @@ const NO_BYTES = new Uint8Array(0);
 /** A settled promise: `RESOLVED.then(f)` runs `f` as a microtask, cheaper than `queueMicrotask` here. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** How often a session looks for streams open past their deadline. */
-const DEADLINE_SWEEP_MS = 100;
-
 /** A server of HTTP/2 connections handed to it (as `node:http2`'s, for grpc-js). */
 export class Http2Server extends EventEmitter {
   readonly #options: Http2ServerOptions;
@@ -414,11 +411,10 @@ export class Http2ServerSession extends EventEmitter {
 
   /**
    * Used by streams: one of them has something due at `at` (`Date.now()`
-   * time; by default a sweep period from now). One timer per session, set
-   * for the earliest time due: with calls of equal timeouts it is set once
-   * per sweep, not once per call.
+   * time). One timer per session, set for the earliest time due: a later
+   * time leaves it as it is.
    */
-  watchDeadlines(at: number = Date.now() + DEADLINE_SWEEP_MS): void {
+  watchDeadlines(at: number): void {
     if (at >= this.#sweepAt || this.#destroyed) return;
     clearTimeout(this.#sweepTimer);
     this.#sweepAt = at;
@@ -727,8 +723,8 @@ export class Http2ServerStream extends LightEmitter {
   }
 
   /**
-   * Resets the stream (CANCEL) if it is still open `ms` from now (give or
-   * take the session's sweep period): one timer per session, none per stream.
+   * Resets the stream (CANCEL) if it is still open `ms` from now: one timer
+   * per session, none per stream.
    */
   resetAfter(ms: number): void {
     this.resetAt = Date.now() + ms;

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import {
+  grpcTimeoutMs,
   headerList,
   Http2Server,
   type Http2ServerStream,
@@ -47,7 +48,12 @@ class FakeSocket extends EventEmitter {
   endLater = false;
   #waiters: (() => void)[] = [];
 
-  setNoDelay(): void {}
+  /** What `setNoDelay` was last called with. */
+  noDelay?: boolean;
+
+  setNoDelay(noDelay?: boolean): void {
+    this.noDelay = noDelay;
+  }
 
   write(bytes: Uint8Array, callback?: (error?: Error | null) => void): boolean {
     this.parser.push(bytes);
@@ -480,5 +486,171 @@ Deno.test("stream: isPaused until read; respond() after the stream closed sends 
   await socket.roundTrip(3);
   assert.equal(stream.headersSent, false);
   assert.equal(socket.parser.frames.some((f) => f.type === FrameType.HEADERS), false);
+  socket.destroy();
+});
+
+/** Resolves with `promise`, or rejects naming `what` after `ms` (a generous bound, not a timing). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("the socket gets setNoDelay(true); one without setNoDelay is served all the same", async () => {
+  const { socket } = open();
+  assert.equal(socket.noDelay, true);
+  socket.destroy();
+  const bare = new FakeSocket();
+  Object.assign(bare, { setNoDelay: undefined });
+  new Http2Server().accept(bare as unknown as Socket);
+  bare.send(PREFACE, settingsFrame(), frame(FrameType.SETTINGS, ACK, 0));
+  await bare.roundTrip(1);
+  bare.destroy();
+});
+
+Deno.test("PING ACKs sent are counted as sent once the socket took them: 3,000 PINGs in rounds are no flood", async () => {
+  const { socket } = open();
+  for (let round = 0; round < 6; round++) {
+    socket.send(...Array.from({ length: 500 }, (_, i) => pingFrame(10_000 + i)));
+    await socket.roundTrip(round);
+  }
+  assert.equal(socket.parser.frames.some((f) => f.type === FrameType.GOAWAY), false);
+  socket.destroy();
+});
+
+Deno.test("maxSocketBacklog defaults to 1 MiB: a write with 1,000 bytes waiting in the socket is called back", async () => {
+  const done: string[] = [];
+  const { socket, streams } = open();
+  socket.holding = true;
+  socket.send(request(1));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  stream.respond({ ":status": 200 });
+  stream.write(new Uint8Array(1000), () => done.push("first"));
+  await socket.roundTrip(2);
+  stream.write(new Uint8Array(10), () => done.push("second"));
+  await socket.roundTrip(3);
+  assert.ok(socket.writableLength >= 1000);
+  assert.deepEqual(done, ["first", "second"]);
+  socket.destroy();
+});
+
+Deno.test("grpc-timeout is kept by the transport for application/grpc+proto and ;parameters, not without a content-type", async () => {
+  const others: Record<string, unknown>[] = [];
+  const { socket, streams } = open({
+    otherRequests: (stream, headers) => {
+      others.push(headers);
+      stream.close();
+    },
+  });
+  const base = grpcRequestHeaders("/s/M").filter(([n]) => n !== "content-type");
+  const send = (id: number, extra: [string, string][]) =>
+    socket.send(frame(FrameType.HEADERS, END_HEADERS, id, hpackLiterals([...base, ...extra])));
+  send(1, [["content-type", "application/grpc+proto"], ["grpc-timeout", "9S"]]);
+  send(3, [["content-type", "application/grpc;charset=utf-8"], ["grpc-timeout", "9S"]]);
+  send(5, [["grpc-timeout", "9S"]]);
+  await socket.roundTrip(1);
+  assert.deepEqual(streams.map(([, h]) => h["grpc-timeout"]), [undefined, undefined]);
+  assert.deepEqual(others.map((h) => h["grpc-timeout"]), ["9S"]);
+  socket.destroy();
+});
+
+Deno.test("grpcTimeoutMs(): 8 digits at most, digits only, a unit after at least one", () => {
+  assert.equal(grpcTimeoutMs("12345678m"), 12345678);
+  assert.equal(grpcTimeoutMs("9S"), 9000);
+  for (const bad of ["S", "123456789m", "1:S", "1/S"]) {
+    assert.equal(grpcTimeoutMs(bad), undefined, bad);
+  }
+});
+
+Deno.test("isPlainGrpc(): white space before the parameters (RFC 9110 §8.3.1 OWS)", () => {
+  assert.equal(isPlainGrpc("application/grpc ; charset=utf-8"), true);
+  assert.equal(isPlainGrpc("application/grpc+proto ;x=y"), true);
+});
+
+Deno.test("Http2Server emits 'close' only after close() and its last session: not for a session ending before, nor for one of two", async () => {
+  const lone = new Http2Server();
+  let loneClosed = false;
+  lone.on("close", () => loneClosed = true);
+  const only = new FakeSocket();
+  lone.accept(only as unknown as Socket);
+  only.destroy();
+  await Promise.resolve();
+  assert.equal(loneClosed, false, "'close' with no close()");
+
+  const server = new Http2Server();
+  const events: string[] = [];
+  server.on("close", () => events.push("close"));
+  const a = new FakeSocket();
+  const b = new FakeSocket();
+  server.accept(a as unknown as Socket);
+  server.accept(b as unknown as Socket);
+  server.close(() => events.push("callback"));
+  a.destroy();
+  await Promise.resolve();
+  assert.equal(events.length, 0, "'close' with a session open");
+  b.destroy();
+  assert.deepEqual(events, ["callback", "close"]);
+});
+
+Deno.test("without the transport's deadlines, a gRPC stream still open past grpc-timeout + the 500 ms grace is reset", async () => {
+  const { socket } = open({ grpcDeadlines: false });
+  const start = Date.now();
+  socket.send(request(1, [["grpc-timeout", "600m"]]));
+  const reset = await within(
+    socket.next((f) => f.type === FrameType.RST_STREAM && f.streamId === 1),
+    10_000,
+    "RST_STREAM",
+  );
+  assert.equal(readUint32(reset.payload), ErrorCode.CANCEL);
+  assert.ok(Date.now() - start >= 1000, `reset after ${Date.now() - start} ms`);
+  socket.destroy();
+});
+
+Deno.test("a gRPC deadline's status blocked by flow control: the stream is reset at deadline + the 500 ms grace", async () => {
+  const { socket, streams } = open();
+  socket.send(settingsFrame([[0x4, 0]]));
+  const start = Date.now();
+  socket.send(request(1, [["grpc-timeout", "100m"]]));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  stream.respond({ ":status": 200, "content-type": "application/grpc" });
+  stream.write(new Uint8Array(10));
+  const reset = await within(
+    socket.next((f) => f.type === FrameType.RST_STREAM && f.streamId === 1),
+    10_000,
+    "RST_STREAM",
+  );
+  assert.equal(readUint32(reset.payload), ErrorCode.CANCEL);
+  assert.ok(Date.now() - start >= 600, `reset after ${Date.now() - start} ms`);
+  socket.destroy();
+});
+
+Deno.test("a gRPC deadline expires only its own stream", async () => {
+  const { socket } = open();
+  socket.send(request(1, [["grpc-timeout", "50m"]], END_HEADERS | 0x1));
+  socket.send(request(3, [], END_HEADERS | 0x1));
+  await within(
+    socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1),
+    10_000,
+    "DEADLINE_EXCEEDED",
+  );
+  await socket.roundTrip(1);
+  assert.equal(socket.parser.frames.some((f) => f.streamId === 3), false);
+  socket.destroy();
+});
+
+Deno.test("END_STREAM alone (an empty DATA frame) ends a flowing request: 'end'", async () => {
+  const { socket, streams } = open();
+  socket.send(request(1));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  const ended = new Promise((resolve) => stream.on("end", resolve));
+  stream.on("data", () => {});
+  await socket.roundTrip(2);
+  socket.send(frame(FrameType.DATA, 0x1, 1, new Uint8Array(0)));
+  await within(ended, 5000, "'end'");
   socket.destroy();
 });
