@@ -515,12 +515,12 @@ export class Http2ServerSession extends EventEmitter {
     if (this.#destroyed) return;
     const connection = this.#connection;
     let due = connection.frameReady();
-    // Trailers asked for by 'wantTrailers' leave in the same write.
+    // Trailers asked for by 'wantTrailers' leave in the same write. (Events here come from
+    // framing and from the streams' calls, never request data: #process takes those at once.)
     for (let round = 0;; round++) {
       const events = connection.takeEvents();
       if (events.length === 0) break;
       for (const event of events) this.#onEvent(event);
-      this.#deliverData();
       const more = connection.frameReady();
       if (more.length > 0) due = due.length === 0 ? more : due.concat(more);
       if (round === 16) {

@@ -654,3 +654,67 @@ Deno.test("END_STREAM alone (an empty DATA frame) ends a flowing request: 'end'"
   await within(ended, 5000, "'end'");
   socket.destroy();
 });
+
+Deno.test("a later deadline does not postpone an earlier one", async () => {
+  const { socket } = open();
+  socket.send(request(1, [["grpc-timeout", "100m"]], END_HEADERS | 0x1));
+  socket.send(request(3, [["grpc-timeout", "20S"]], END_HEADERS | 0x1));
+  await within(
+    socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1),
+    5000,
+    "stream 1's DEADLINE_EXCEEDED",
+  );
+  socket.destroy();
+});
+
+Deno.test("a request ended on its HEADERS: the session's 'stream' event, and 'end' on the stream", async () => {
+  const server = new Http2Server();
+  const socket = new FakeSocket();
+  const session = server.accept(socket as unknown as Socket);
+  const seen: number[] = [];
+  session.on("stream", (stream: Http2ServerStream) => seen.push(stream.id));
+  let ended!: Promise<unknown>;
+  server.on("stream", (stream: Http2ServerStream) => {
+    ended = new Promise((resolve) => stream.on("end", resolve));
+    stream.on("data", () => {});
+  });
+  socket.send(PREFACE, settingsFrame(), frame(FrameType.SETTINGS, ACK, 0));
+  socket.send(request(1, [], END_HEADERS | 0x1));
+  await socket.roundTrip(1);
+  assert.deepEqual(seen, [1]);
+  await within(ended, 5000, "'end'");
+  socket.destroy();
+});
+
+Deno.test("write callbacks due before and after a 'wantTrailers' in one flush all run (here once the socket drains)", async () => {
+  const done: string[] = [];
+  const { socket, streams } = open({ maxSocketBacklog: 10 });
+  socket.send(request(1), request(3), request(5));
+  await socket.roundTrip(1);
+  const [[one], [three], [five]] = streams;
+  one.respond({ ":status": 200 }, { waitForTrailers: true });
+  three.respond({ ":status": 200 });
+  five.respond({ ":status": 200 });
+  await socket.roundTrip(2);
+  socket.holding = true;
+  three.write(new Uint8Array(100), () => done.push("before"));
+  await socket.roundTrip(3);
+  // The socket holds more than the backlog now: callbacks wait for 'drain'.
+  one.on("wantTrailers", () => {
+    one.sendTrailers({ "grpc-status": "0" });
+    five.write(new Uint8Array(100), () => done.push("after"));
+  });
+  three.write(new Uint8Array(100), () => done.push("before 2"));
+  one.end();
+  await socket.roundTrip(4);
+  assert.ok(
+    socket.parser.frames.some((f) =>
+      f.type === FrameType.HEADERS && f.streamId === 1 && (f.flags & 0x1) === 1
+    ),
+    "no trailers",
+  );
+  assert.deepEqual(done, ["before"]);
+  socket.drain();
+  assert.deepEqual(done, ["before", "before 2", "after"]);
+  socket.destroy();
+});
