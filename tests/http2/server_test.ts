@@ -30,7 +30,7 @@ import {
   PREFACE,
   settingsFrame,
 } from "../_h2.ts";
-import { readUint32 } from "./_peer.ts";
+import { readUint32, uint32 } from "./_peer.ts";
 
 const END_HEADERS = 0x4;
 const ACK = 0x1;
@@ -65,7 +65,11 @@ class FakeSocket extends EventEmitter {
     return !this.holding;
   }
 
+  /** How many times `end()` was called. */
+  ends = 0;
+
   end(callback?: () => void): void {
+    this.ends++;
     this.writableEnded = true;
     this.writable = false;
     if (this.endLater) queueMicrotask(() => callback?.());
@@ -717,4 +721,104 @@ Deno.test("write callbacks due before and after a 'wantTrailers' in one flush al
   socket.drain();
   assert.deepEqual(done, ["before", "before 2", "after"]);
   socket.destroy();
+});
+
+Deno.test("stream state: not aborted, closed or answered at first; closed after; an 'end' listener alone does not start the flow", async () => {
+  const { socket, session, streams } = open();
+  socket.send(request(1));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  assert.equal(stream.aborted, false);
+  assert.equal(stream.headersSent, false);
+  assert.equal(stream.closed, false);
+  stream.on("end", () => {});
+  await socket.roundTrip(2);
+  assert.equal(stream.isPaused(), true);
+  socket.destroy();
+  assert.equal(stream.closed, true);
+  assert.equal(stream.destroyed, true);
+  assert.equal(session.closed, true);
+  assert.equal(session.destroyed, true);
+});
+
+Deno.test("data arriving at a flowing stream is delivered", async () => {
+  const { socket, streams } = open();
+  socket.send(request(1));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  const got: number[] = [];
+  stream.on("data", (chunk: Uint8Array) => got.push(...chunk));
+  await socket.roundTrip(2);
+  socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array([1, 2, 3])));
+  await socket.roundTrip(3);
+  assert.deepEqual(got, [1, 2, 3]);
+  socket.destroy();
+});
+
+Deno.test("respond() alone is flushed; write() takes text as UTF-8 and reports a queue of 64 KiB as full", async () => {
+  const { socket, streams } = open();
+  socket.send(settingsFrame([[0x4, 0]]));
+  socket.send(request(1));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  stream.respond({ ":status": 200 });
+  await within(
+    socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1),
+    5000,
+    "HEADERS",
+  );
+  // The client's window is 0: everything written stays queued.
+  assert.equal(stream.write(new Uint8Array(65534)), true);
+  // 65,534 + 2 (é in UTF-8): 65,536 queued, full.
+  assert.equal(stream.write("é"), false);
+  socket.send(
+    frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(65536)),
+    frame(FrameType.WINDOW_UPDATE, 0, 0, uint32(1)),
+  );
+  await socket.roundTrip(2);
+  const data = socket.parser.frames.filter((f) => f.type === FrameType.DATA && f.streamId === 1);
+  assert.deepEqual([...concat(data.map((f) => f.payload)).subarray(65534)], [0xc3, 0xa9]);
+  socket.destroy();
+});
+
+Deno.test("maxSocketBacklog is a limit reached, not passed: exactly that much waiting still calls back", async () => {
+  const done: string[] = [];
+  const { socket, streams } = open({ maxSocketBacklog: 100 });
+  socket.send(settingsFrame([[0x4, 0]]));
+  socket.send(request(1), request(3));
+  await socket.roundTrip(1);
+  const [[one], [three]] = streams;
+  one.respond({ ":status": 200 });
+  three.respond({ ":status": 200 });
+  await socket.roundTrip(2);
+  // Not within the window: called back once framed (a WINDOW_UPDATE), with 100 bytes waiting.
+  one.write(new Uint8Array(10), () => done.push("framed later"));
+  await socket.roundTrip(3);
+  socket.writableLength = 100;
+  socket.send(frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(100)));
+  await socket.roundTrip(4);
+  assert.deepEqual(done, ["framed later"]);
+  // Within the window, with 100 bytes waiting (and more once written): called back at once.
+  socket.send(frame(FrameType.WINDOW_UPDATE, 0, 3, uint32(100)));
+  await socket.roundTrip(5);
+  socket.holding = true;
+  socket.writableLength = 100;
+  three.write(new Uint8Array(10), () => done.push("fits"));
+  await socket.roundTrip(6);
+  assert.deepEqual(done, ["framed later", "fits"]);
+  socket.destroy();
+});
+
+Deno.test("a failed connection's socket is ended once, and destroyed only if the client has not closed within 2 s", async () => {
+  const { socket, session } = open();
+  socket.send(frame(FrameType.DATA, 0, 0, new Uint8Array(4)));
+  await socket.next((f) => f.type === FrameType.GOAWAY);
+  const ended = Date.now();
+  session.ping(() => {});
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(socket.writableEnded, true);
+  assert.equal(socket.ends, 1);
+  assert.equal(socket.destroyed, false, "cut off at once");
+  await within(new Promise((resolve) => socket.once("close", resolve)), 10_000, "the 2 s cut-off");
+  assert.ok(Date.now() - ended >= 1900, `cut off after ${Date.now() - ended} ms`);
 });
