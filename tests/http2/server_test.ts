@@ -55,7 +55,11 @@ class FakeSocket extends EventEmitter {
     this.noDelay = noDelay;
   }
 
+  /** How many times `write()` was called. */
+  writes = 0;
+
   write(bytes: Uint8Array, callback?: (error?: Error | null) => void): boolean {
+    this.writes++;
     this.parser.push(bytes);
     if (this.holding) this.writableLength += bytes.length;
     callback?.(null);
@@ -201,6 +205,8 @@ Deno.test("write callbacks wait for the socket to drain once more than maxSocket
   await socket.roundTrip(2);
   assert.deepEqual(done, ["first"], "a write was called back with the socket's backlog full");
   socket.drain();
+  assert.deepEqual(done, ["first", "second"]);
+  socket.drain(); // nothing left to run
   assert.deepEqual(done, ["first", "second"]);
 });
 
@@ -821,4 +827,61 @@ Deno.test("a failed connection's socket is ended once, and destroyed only if the
   assert.equal(socket.destroyed, false, "cut off at once");
   await within(new Promise((resolve) => socket.once("close", resolve)), 10_000, "the 2 s cut-off");
   assert.ok(Date.now() - ended >= 1900, `cut off after ${Date.now() - ended} ms`);
+});
+
+Deno.test("a gRPC deadline answered by the transport counts as answered: headersSent and deadlineExceeded", async () => {
+  const { socket, streams } = open();
+  socket.send(request(1, [["grpc-timeout", "20m"]], END_HEADERS | 0x1));
+  await within(
+    socket.next((f) => f.type === FrameType.HEADERS && f.streamId === 1),
+    5000,
+    "DEADLINE_EXCEEDED",
+  );
+  const [stream] = streams[0];
+  assert.equal(stream.headersSent, true);
+  assert.equal(stream.deadlineExceeded, true);
+  socket.destroy();
+});
+
+Deno.test("'end' waits for END_STREAM: DATA without it ends nothing", async () => {
+  const { socket, streams } = open();
+  socket.send(request(1));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  let ended = false;
+  stream.on("end", () => ended = true);
+  stream.on("data", () => {});
+  socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array(5)));
+  await socket.roundTrip(2);
+  assert.equal(ended, false);
+  socket.destroy();
+});
+
+Deno.test("trailers asked for in a chain of 'wantTrailers' leave together, the flush yielding to the event loop after some rounds", async () => {
+  const { socket, streams } = open();
+  const ids = Array.from({ length: 20 }, (_, i) => 1 + 2 * i);
+  socket.send(...ids.map((id) => request(id, [], END_HEADERS | 0x1)));
+  await socket.roundTrip(1);
+  const all = streams.map(([stream]) => stream);
+  all.forEach((stream, i) => {
+    stream.respond({ ":status": 200 }, { waitForTrailers: true });
+    // Each stream's trailers end the next one, which then asks for its own.
+    stream.on("wantTrailers", () => {
+      stream.sendTrailers({ "grpc-status": "0" });
+      all[i + 1]?.end();
+    });
+  });
+  await socket.roundTrip(2);
+  const writesBefore = socket.writes;
+  all[0].end();
+  await within(
+    socket.next((f) =>
+      f.type === FrameType.HEADERS && f.streamId === ids.at(-1) && (f.flags & 1) === 1
+    ),
+    5000,
+    "the last trailers",
+  );
+  const writes = socket.writes - writesBefore;
+  assert.ok(writes > 1 && writes < 20, `${writes} writes for 20 rounds`);
+  socket.destroy();
 });
