@@ -885,3 +885,127 @@ Deno.test("trailers asked for in a chain of 'wantTrailers' leave together, the f
   assert.ok(writes > 1 && writes < 20, `${writes} writes for 20 rounds`);
   socket.destroy();
 });
+
+Deno.test("a stream closes once: the socket's close after it changes nothing (no abort, no second 'close')", async () => {
+  const { socket, streams } = open();
+  socket.send(request(1, [], END_HEADERS | 0x1));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  let closes = 0;
+  stream.on("close", () => closes++);
+  stream.respond({ ":status": 200 }, { endStream: true });
+  await socket.roundTrip(2);
+  assert.equal(closes, 1);
+  socket.destroy();
+  await Promise.resolve();
+  assert.equal(closes, 1);
+  assert.equal(stream.rstCode, ErrorCode.NO_ERROR);
+  assert.equal(stream.aborted, false);
+});
+
+Deno.test("session.close() with no stream open ends the socket after its GOAWAY", async () => {
+  const { socket, session } = open();
+  await socket.roundTrip(1);
+  session.close();
+  await socket.next((f) => f.type === FrameType.GOAWAY);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(socket.writableEnded, true);
+  socket.destroy();
+});
+
+Deno.test("a new session sends its SETTINGS before the client says anything", async () => {
+  const server = new Http2Server();
+  const socket = new FakeSocket();
+  server.accept(socket as unknown as Socket);
+  await within(socket.next((f) => f.type === FrameType.SETTINGS), 5000, "SETTINGS");
+  socket.destroy();
+});
+
+Deno.test("session.close() twice sends one GOAWAY", async () => {
+  const { socket, session } = open();
+  socket.send(request(1));
+  await socket.roundTrip(1);
+  session.close();
+  session.close();
+  await socket.roundTrip(2);
+  assert.equal(socket.parser.frames.filter((f) => f.type === FrameType.GOAWAY).length, 1);
+  socket.destroy();
+});
+
+Deno.test("the client's RST_STREAM: 'aborted' unless its code is NO_ERROR", async () => {
+  const { socket, streams } = open();
+  socket.send(request(1), request(3));
+  await socket.roundTrip(1);
+  const [[one], [three]] = streams;
+  const aborted: number[] = [];
+  one.on("aborted", () => aborted.push(1));
+  three.on("aborted", () => aborted.push(3));
+  one.respond({ ":status": 200 });
+  three.respond({ ":status": 200 });
+  socket.send(frame(FrameType.RST_STREAM, 0, 1, uint32(ErrorCode.NO_ERROR)));
+  socket.send(frame(FrameType.RST_STREAM, 0, 3, uint32(ErrorCode.CANCEL)));
+  await socket.roundTrip(2);
+  assert.deepEqual(aborted, [3]);
+  assert.equal(one.aborted, false);
+  assert.equal(three.aborted, true);
+  assert.equal(three.rstCode, ErrorCode.CANCEL);
+  socket.destroy();
+});
+
+Deno.test("a paused stream: no 'data' and no 'end' until resumed, then the data, one 'end', and the window given back", async () => {
+  const { socket, streams } = open({ streamWindow: 65535 });
+  socket.send(request(1));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  const got: number[] = [];
+  let ends = 0;
+  stream.on("data", (chunk: Uint8Array) => got.push(chunk.length));
+  stream.on("end", () => ends++);
+  await socket.roundTrip(2);
+  stream.pause();
+  socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array(16384)));
+  socket.send(frame(FrameType.DATA, 0, 1, new Uint8Array(16384)));
+  await socket.roundTrip(3);
+  assert.deepEqual(got, []);
+  stream.resume();
+  // The window comes back without anything else from the client.
+  await within(
+    socket.next((f) => f.type === FrameType.WINDOW_UPDATE && f.streamId === 1),
+    5000,
+    "WINDOW_UPDATE",
+  );
+  stream.pause();
+  socket.send(frame(FrameType.DATA, 0x1, 1, new Uint8Array(100)));
+  await socket.roundTrip(4);
+  assert.equal(got.reduce((a, b) => a + b, 0), 2 * 16384);
+  assert.equal(ends, 0, "'end' with data unread");
+  stream.resume();
+  await socket.roundTrip(5);
+  assert.equal(got.reduce((a, b) => a + b, 0), 2 * 16384 + 100);
+  assert.equal(ends, 1);
+  socket.destroy();
+});
+
+Deno.test("a request ended with no data, never read: no 'end' (as a Readable never read)", async () => {
+  const { socket, streams } = open();
+  socket.send(request(1, [], END_HEADERS | 0x1));
+  await socket.roundTrip(1);
+  const [stream] = streams[0];
+  let ends = 0;
+  stream.on("end", () => ends++);
+  await socket.roundTrip(2);
+  // Resumed and paused again before any delivery: still not read.
+  stream.resume();
+  stream.pause();
+  await socket.roundTrip(3);
+  assert.equal(ends, 0);
+  stream.resume();
+  await socket.roundTrip(4);
+  assert.equal(ends, 1);
+  // Paused and resumed after the end: no second 'end'.
+  stream.pause();
+  stream.resume();
+  await socket.roundTrip(5);
+  assert.equal(ends, 1);
+  socket.destroy();
+});

@@ -644,4 +644,207 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement,
     kind,
   })),
+  // lib/http2/server.ts (reasons by kind in docs/mutation.md).
+  ...[
+    // headerList: String() of a string is the string; splicing at the end is pushing.
+    [
+      "ConditionalExpression",
+      'typeof value === "string"',
+      "false",
+      "fast path: the slow path gives the same answer",
+    ],
+    [
+      "ConditionalExpression",
+      "pseudo === out.length",
+      "false",
+      "fast path: the slow path gives the same answer",
+    ],
+    ["EqualityOperator", "i < value.length", "i <= value.length", "one step past a string's end"],
+    // Deleting a header that is not there.
+    [
+      "ConditionalExpression",
+      'headers["routeguide-web-protocol"] !== undefined',
+      "true",
+      "fast path: the slow path gives the same answer",
+    ],
+    // The sweep: a deadline met exactly is met at the next sweep, set for that same time (a
+    // millisecond later at most); watchDeadlines(Infinity) returns at once.
+    [
+      "EqualityOperator",
+      "stream.grpcDeadline <= now",
+      "stream.grpcDeadline < now",
+      "the same, a moment later",
+    ],
+    [
+      "EqualityOperator",
+      "stream.resetAt <= now",
+      "stream.resetAt < now",
+      "the same, a moment later",
+    ],
+    ["ConditionalExpression", "next !== Infinity", "true", "guard repeated by the callee"],
+    ["EqualityOperator", "at >= this.#sweepAt", "at > this.#sweepAt", "the same, a moment later"],
+    // A timer not cleared sweeps once more and finds nothing new; a timer of 0, or of more than
+    // 2^31 - 1 ms (which fires at once), sweeps again until the time due: the same outcome, polled.
+    ["CallExpression", "clearTimeout(this.#sweepTimer);", ";", "a timer that finds nothing to do"],
+    [
+      "CallExpression",
+      "clearTimeout(this.#settingsTimer);",
+      ";",
+      "a timer that finds nothing to do",
+    ],
+    [
+      "MethodExpression",
+      "Math.max(0, at - Date.now())",
+      "Math.min(0, at - Date.now())",
+      "the same outcome, polled",
+    ],
+    ["ArithmeticOperator", "at - Date.now()", "at + Date.now()", "the same outcome, polled"],
+    // Deno's timers have unref(): the ?. is for runtimes whose timers do not.
+    ...["this.#settingsTimer", "this.#sweepTimer", "timer"].map((timer) => [
+      "OptionalChaining",
+      `(${timer} as { unref?: () => void }).unref?.()`,
+      `(${timer} as {\n  unref?: () => void;\n}).unref()`,
+      "a guard for other runtimes",
+    ]),
+    // After a failed write the socket is gone: whether its output counts as sent, no more is sent.
+    ["ConditionalExpression", "error == null", "true", "a value never read"],
+    // Data and wantTrailers events name open streams, which the session has.
+    [
+      "OptionalChaining",
+      "this.#streams.get(event.streamId)?.pushData",
+      "this.#streams.get(event.streamId).pushData",
+      "guard against a value that cannot occur",
+    ],
+    [
+      "OptionalChaining",
+      "this.#streams.get(event.streamId)?.emit",
+      "this.#streams.get(event.streamId).emit",
+      "guard against a value that cannot occur",
+    ],
+    // A failed connection's socket is ended by #flush, which #process schedules after its events.
+    ["CallExpression", "this.#endSocket();", ";", "guard repeated by the caller"],
+    [
+      "ConditionalExpression",
+      'case "closed":\n        this.#endSocket();\n        return;',
+      'case "closed":',
+      "guard repeated by the caller",
+    ],
+    // Flushes scheduled more than once a turn: the later ones find nothing to write.
+    [
+      "ConditionalExpression",
+      "this.#flushScheduled",
+      "false",
+      "fast path: the slow path gives the same answer",
+    ],
+    // After destroy() the socket is ended and not writable: a flush writes nothing; a second
+    // destroy() ends nothing more. The sweep sees only open streams; closeWith() is called once
+    // per stream (the session forgets a stream as it closes it).
+    [
+      "ConditionalExpression",
+      "this.#destroyed",
+      "false",
+      "guard repeated by the callee",
+      "if (this.#destroyed) return;",
+    ],
+    [
+      "ConditionalExpression",
+      "streams.length === 0",
+      "false",
+      "fast path: the slow path gives the same answer",
+    ],
+    [
+      "ConditionalExpression",
+      "callbacks.length === 0",
+      "false",
+      "fast path: the slow path gives the same answer",
+    ],
+    // After the socket's close: maps emptied only to free memory.
+    ["CallExpression", "this.#streams.clear();", ";", "memory released"],
+    ["CallExpression", "this.#pings.clear();", ";", "memory released"],
+    // destroy() of a closed stream: reset() of a stream not open does nothing; resume() when
+    // flowing: the delivery it schedules finds what the flow delivers anyway.
+    ["ConditionalExpression", "!this.#closed", "true", "guard repeated by the callee"],
+    [
+      "ConditionalExpression",
+      "this.#flowing",
+      "false",
+      "fast path: the slow path gives the same answer",
+      "if (this.#flowing) return this;",
+    ],
+    // The sweep sees only the streams the session holds, which are open.
+    [
+      "ConditionalExpression",
+      "this.#closed",
+      "false",
+      "guard against a value that cannot occur",
+      "if (this.#closed) return;",
+    ],
+    // A stream listed twice for delivery: the second delivery finds its buffer empty.
+    [
+      "ConditionalExpression",
+      "this.#buffer.length === 0",
+      "true",
+      "fast path: the slow path gives the same answer",
+      "if (this.#buffer.length === 0 && !this.#arrived)",
+    ],
+    [
+      "ConditionalExpression",
+      "this.#buffer.length === 0 && !this.#arrived",
+      "true",
+      "fast path: the slow path gives the same answer",
+    ],
+  ].map(([mutator, original, replacement, kind, line]) => ({
+    file: "lib/http2/server.ts",
+    mutator,
+    original,
+    replacement,
+    ...(line === undefined ? {} : { line }),
+    kind,
+  })),
+  // deliverArrived: #deliverBuffered checks the flow itself, and nothing delivers while a
+  // delivery runs (a 'data' listener cannot make the socket's data arrive within it); after its
+  // loop, a flowing stream's buffer is empty; one piece is one copy as several are.
+  ...[
+    ["ConditionalExpression", "this.#flowing && !this.#delivering", "true"],
+    ["LogicalOperator", "this.#flowing && !this.#delivering", "this.#flowing || !this.#delivering"],
+    ["ConditionalExpression", "buffer.length === 1", "false"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/http2/server.ts",
+    mutator,
+    original,
+    replacement,
+    kind: "guard repeated by the callee",
+  })),
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ConditionalExpression",
+    original: "this.#buffer.length === 0",
+    replacement: "true",
+    line: "if (this.#flowing && this.#buffer.length === 0 && this.#remoteEnded)",
+    kind: "guard repeated by the callee",
+  },
+  {
+    file: "lib/http2/server.ts",
+    mutator: "BooleanLiteral",
+    original: "true",
+    replacement: "false",
+    line: "this.#delivering = true;",
+    kind: "guard against a value that cannot occur",
+  },
+  {
+    file: "lib/http2/server.ts",
+    mutator: "BooleanLiteral",
+    original: "true",
+    replacement: "false",
+    line: "this.#flushScheduled = true;",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  {
+    file: "lib/http2/server.ts",
+    mutator: "BooleanLiteral",
+    original: "true",
+    replacement: "false",
+    line: "this.#arrived = true;",
+    kind: "fast path: the slow path gives the same answer",
+  },
 ];
