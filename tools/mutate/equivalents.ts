@@ -801,6 +801,27 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     ...(line === undefined ? {} : { line }),
     kind,
   })),
+  // #flush: concatenating with an empty list, or onto an empty one, gives the same callbacks.
+  ...[
+    ["ConditionalExpression", "due.length === 0", "false"],
+    ["ConditionalExpression", "more.length > 0", "true"],
+    ["EqualityOperator", "more.length > 0", "more.length >= 0"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/http2/server.ts",
+    mutator,
+    original,
+    replacement,
+    kind: "fast path: the slow path gives the same answer",
+  })),
+  // After the socket's close no 'drain' comes: the emptied list is only memory.
+  {
+    file: "lib/http2/server.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    line: "this.#waitingForDrain = [];",
+    kind: "memory released",
+  },
   // deliverArrived: #deliverBuffered checks the flow itself, and nothing delivers while a
   // delivery runs (a 'data' listener cannot make the socket's data arrive within it); after its
   // loop, a flowing stream's buffer is empty; one piece is one copy as several are.
