@@ -7,6 +7,15 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { gunzipSync, gzipSync } from "node:zlib";
+import {
+  type CallStatus,
+  GrpcBridgeStream,
+  type Metadata,
+  metadataOf,
+  type RequestDecoder,
+  statusOf,
+  type WebResponder,
+} from "../../lib/web/bridge.ts";
 import { createWebHandler } from "../../lib/web/handler.ts";
 import { fakeExchange, type FakeRequest } from "./_exchange.ts";
 import { startEcho } from "./_echo.ts";
@@ -329,3 +338,196 @@ Deno.test("grpc-status-details-bin: passed through in gRPC-Web's trailers, Conne
   assert.equal(error.details[0].type, "google.rpc.ErrorInfo");
   assert.deepEqual(Buffer.from(error.details[0].value, "base64"), Buffer.from([0x0a, 0x01, 0x78]));
 });
+
+// The bridge's own pieces, without grpc-js: statusOf and metadataOf as grpc-js's headers and
+// trailers reach them, and GrpcBridgeStream driven as grpc-js drives a node:http2 stream.
+
+Deno.test("metadataOf: undefined values and protocol headers are left out; names that differ in case merge, lower case", () => {
+  assert.deepEqual(
+    metadataOf({
+      "X-A": "1",
+      "x-a": ["2", "3"],
+      "x-n": 5,
+      "x-u": undefined,
+      "grpc-status": "0",
+      "Content-Type": "application/grpc",
+    }),
+    { "x-a": ["1", "2", "3"], "x-n": ["5"] },
+  );
+});
+
+Deno.test("statusOf: a code outside 0..16 or not an integer is UNKNOWN (2); the message is decoded, kept as is when its escapes are bad, empty when absent", () => {
+  // The gRPC status codes are 0 (OK) to 16 (UNAUTHENTICATED): doc/statuscodes.md.
+  assert.deepEqual(statusOf({ "grpc-status": "16" }), {
+    code: 16,
+    message: "",
+    detailsBin: undefined,
+  });
+  assert.equal(statusOf({ "grpc-status": "0" }).code, 0);
+  for (const bad of ["17", "-1", "1.5", "x"]) {
+    assert.equal(statusOf({ "grpc-status": bad }).code, 2, `grpc-status ${bad}`);
+  }
+  assert.equal(statusOf({}).code, 2);
+  assert.equal(statusOf({ "grpc-status": "3", "grpc-message": "a%20b" }).message, "a b");
+  assert.equal(statusOf({ "grpc-status": "3", "grpc-message": "100%" }).message, "100%");
+  assert.equal(statusOf({ "grpc-status-details-bin": "CAM=" }).detailsBin, "CAM=");
+  assert.equal(statusOf({ "grpc-status-details-bin": ["CAM=", "CAM="] }).detailsBin, undefined);
+});
+
+/** What a bridge stream told its responder. */
+interface Told {
+  headers: Metadata[];
+  messages: Uint8Array[];
+  ends: { status: CallStatus; trailers: Metadata }[];
+}
+
+/** A responder that records what it is told (each message done at once). */
+function recorder(): { responder: WebResponder; told: Told } {
+  const told: Told = { headers: [], messages: [], ends: [] };
+  const responder: WebResponder = {
+    headers: (metadata) => void told.headers.push(metadata),
+    message(bytes, done) {
+      told.messages.push(bytes);
+      done();
+    },
+    end: (status, trailers) => void told.ends.push({ status, trailers }),
+  };
+  return { responder, told };
+}
+
+/** A decoder that makes each body piece one message (or throws `error` for a piece "bad"). */
+function pieceDecoder(error?: unknown): RequestDecoder {
+  return {
+    push(chunk, out) {
+      if (new TextDecoder().decode(chunk) === "bad") throw error;
+      out(chunk);
+    },
+    end() {},
+  };
+}
+
+/** The messages in the gRPC envelopes of `data` events, as text. */
+function dataOf(stream: GrpcBridgeStream): string[] {
+  const seen: string[] = [];
+  stream.on("data", (chunk: Uint8Array) => {
+    for (const frame of envelopes(chunk)) seen.push(new TextDecoder().decode(frame.data));
+  });
+  return seen;
+}
+
+/** Resolves when `stream` emits `event`. */
+function next(stream: GrpcBridgeStream, event: string): Promise<void> {
+  return new Promise((resolve) => stream.once(event, () => resolve()));
+}
+
+Deno.test("GrpcBridgeStream: paused and not aborted at first; resume() reads the body and hands grpc-js each message in a gRPC envelope, then 'end'", async () => {
+  const fake = fakeExchange({ path: "/p", body: ["one", "two"] });
+  const { responder, told } = recorder();
+  const stream = new GrpcBridgeStream(fake.exchange, { responder, decoder: pieceDecoder() });
+  assert.equal(stream.aborted, false);
+  assert.equal(stream.isPaused(), true);
+  const seen = dataOf(stream);
+  const ended = next(stream, "end");
+  stream.resume();
+  assert.equal(stream.isPaused(), false);
+  await within(ended, 5000, "'end'");
+  assert.deepEqual(seen, ["one", "two"]);
+  assert.deepEqual(told.ends, []);
+  assert.equal(stream.pause().isPaused(), true);
+});
+
+Deno.test("GrpcBridgeStream: messages given first (Connect GET's) come before any body; without a decoder the stream ends after them", async () => {
+  const fake = fakeExchange({ path: "/p", body: ["never read"] });
+  const { responder, told } = recorder();
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const stream = new GrpcBridgeStream(fake.exchange, {
+    responder,
+    initial: [encode("first"), encode("second")],
+  });
+  const seen = dataOf(stream);
+  const ended = next(stream, "end");
+  stream.resume();
+  await within(ended, 5000, "'end'");
+  assert.deepEqual(seen, ["first", "second"]);
+  assert.deepEqual(told.ends, [], "no error answered");
+});
+
+Deno.test("GrpcBridgeStream: an exchange aborted before the call cancels it: 'aborted', then 'close' with RST_STREAM CANCEL (8)", async () => {
+  const fake = fakeExchange({ path: "/p" });
+  fake.disconnect();
+  const { responder } = recorder();
+  const stream = new GrpcBridgeStream(fake.exchange, { responder, decoder: pieceDecoder() });
+  const aborted = next(stream, "aborted");
+  await within(next(stream, "close"), 5000, "'close'");
+  await aborted;
+  assert.equal(stream.aborted, true);
+  assert.equal(stream.rstCode, 8);
+  assert.equal(stream.closed, true);
+});
+
+for (const how of ["close", "destroy"] as const) {
+  Deno.test(`GrpcBridgeStream: ${how}() cancels the call (RST_STREAM CANCEL, 8) and answers nothing`, async () => {
+    const fake = fakeExchange({ path: "/p" });
+    const { responder, told } = recorder();
+    const stream = new GrpcBridgeStream(fake.exchange, { responder, decoder: pieceDecoder() });
+    const closed = next(stream, "close");
+    if (how === "close") stream.close(8);
+    else stream.destroy(new Error("gone"));
+    await within(closed, 5000, "'close'");
+    assert.equal(stream.aborted, true);
+    assert.equal(stream.rstCode, 8);
+    assert.equal(stream.destroyed, true);
+    assert.deepEqual(told.ends, []);
+  });
+}
+
+Deno.test("GrpcBridgeStream: end() without waitForTrailers is status OK with an empty message; a write after it returns false and its callback gets an error", async () => {
+  const fake = fakeExchange({ path: "/p" });
+  const { responder, told } = recorder();
+  const stream = new GrpcBridgeStream(fake.exchange, { responder, decoder: pieceDecoder() });
+  stream.respond({ ":status": 200, "x-h": "v" });
+  assert.deepEqual(told.headers, [{ "x-h": ["v"] }]);
+  stream.end();
+  assert.deepEqual(told.ends, [{ status: { code: 0, message: "" }, trailers: {} }]);
+  assert.equal(stream.rstCode, 0);
+  const error = await new Promise<Error | null | undefined>((resolve) => {
+    assert.equal(stream.write(envelope(0, "late"), resolve), false);
+  });
+  assert.ok(error instanceof Error);
+  assert.equal(told.messages.length, 0);
+});
+
+Deno.test("GrpcBridgeStream: messages waiting while grpc-js paused pause the exchange's body", async () => {
+  const fake = fakeExchange({ path: "/p", body: ["one"], holdBody: true });
+  const { responder } = recorder();
+  const stream = new GrpcBridgeStream(fake.exchange, { responder, decoder: pieceDecoder() });
+  const seen = dataOf(stream);
+  stream.resume();
+  await waitFor(() => seen.length === 1, "the first message");
+  assert.equal(fake.paused(), false);
+  stream.pause();
+  fake.send("two");
+  assert.equal(fake.paused(), true);
+  stream.resume();
+  assert.equal(fake.paused(), false);
+  await waitFor(() => seen.length === 2, "the second message");
+  assert.deepEqual(seen, ["one", "two"]);
+});
+
+for (const [what, thrown] of [["an Error", new Error("boom")], ["undefined", undefined]] as const) {
+  Deno.test(`GrpcBridgeStream: a decoder that throws ${what} (not a WebError) cancels the call and answers INTERNAL (13)`, async () => {
+    const fake = fakeExchange({ path: "/p", body: ["bad"] });
+    const { responder, told } = recorder();
+    const stream = new GrpcBridgeStream(fake.exchange, {
+      responder,
+      decoder: pieceDecoder(thrown),
+    });
+    const closed = next(stream, "close");
+    stream.resume();
+    await within(closed, 5000, "'close'");
+    assert.equal(told.ends.length, 1);
+    assert.equal(told.ends[0].status.code, 13);
+    assert.match(told.ends[0].status.message, /cannot read the request/);
+    assert.equal(stream.aborted, true);
+  });
+}
