@@ -457,9 +457,10 @@ Deno.test("GrpcBridgeStream: an exchange aborted before the call cancels it: 'ab
   fake.disconnect();
   const { responder } = recorder();
   const stream = new GrpcBridgeStream(fake.exchange, { responder, decoder: pieceDecoder() });
-  const aborted = next(stream, "aborted");
+  let aborts = 0;
+  stream.on("aborted", () => aborts++);
   await within(next(stream, "close"), 5000, "'close'");
-  await aborted;
+  assert.equal(aborts, 1);
   assert.equal(stream.aborted, true);
   assert.equal(stream.rstCode, 8);
   assert.equal(stream.closed, true);
@@ -497,21 +498,96 @@ Deno.test("GrpcBridgeStream: end() without waitForTrailers is status OK with an 
   assert.equal(told.messages.length, 0);
 });
 
-Deno.test("GrpcBridgeStream: messages waiting while grpc-js paused pause the exchange's body", async () => {
+Deno.test("GrpcBridgeStream: each message reaches grpc-js as it arrives while flowing; paused, waiting messages pause the exchange's body until resume()", async () => {
   const fake = fakeExchange({ path: "/p", body: ["one"], holdBody: true });
   const { responder } = recorder();
   const stream = new GrpcBridgeStream(fake.exchange, { responder, decoder: pieceDecoder() });
   const seen = dataOf(stream);
   stream.resume();
   await waitFor(() => seen.length === 1, "the first message");
+  fake.send("two");
+  assert.deepEqual(seen, ["one", "two"], "a message waited for the body's end");
   assert.equal(fake.paused(), false);
   stream.pause();
-  fake.send("two");
+  fake.send("three");
   assert.equal(fake.paused(), true);
+  assert.deepEqual(seen, ["one", "two"]);
   stream.resume();
   assert.equal(fake.paused(), false);
-  await waitFor(() => seen.length === 2, "the second message");
-  assert.deepEqual(seen, ["one", "two"]);
+  await waitFor(() => seen.length === 3, "the third message");
+  assert.deepEqual(seen, ["one", "two", "three"]);
+});
+
+Deno.test("GrpcBridgeStream: the peer's address for grpc-js; headers sent once; a write without a callback is answered and returns true", () => {
+  const fake = fakeExchange({ path: "/p" });
+  const { responder, told } = recorder();
+  const stream = new GrpcBridgeStream(fake.exchange, { responder, decoder: pieceDecoder() });
+  assert.deepEqual(stream.session.socket, { remoteAddress: "127.0.0.1", remotePort: 40000 });
+  assert.equal(stream.headersSent, false);
+  stream.respond({ "x-a": "1" });
+  stream.respond({ "x-a": "2" });
+  assert.equal(stream.headersSent, true);
+  assert.deepEqual(told.headers, [{ "x-a": ["1"] }]);
+  assert.equal(stream.write(envelope(0, "m")), true);
+  assert.deepEqual(told.messages.map((m) => new TextDecoder().decode(m)), ["m"]);
+});
+
+Deno.test("GrpcBridgeStream: end() before any respond() is status OK too", () => {
+  const fake = fakeExchange({ path: "/p" });
+  const { responder, told } = recorder();
+  const stream = new GrpcBridgeStream(fake.exchange, { responder, decoder: pieceDecoder() });
+  stream.end();
+  assert.deepEqual(told.ends, [{ status: { code: 0, message: "" }, trailers: {} }]);
+});
+
+Deno.test("GrpcBridgeStream: once ended, end(), sendTrailers(), respond() and the client going away change nothing; 'close' comes once", async () => {
+  const fake = fakeExchange({ path: "/p" });
+  const { responder, told } = recorder();
+  const stream = new GrpcBridgeStream(fake.exchange, { responder, decoder: pieceDecoder() });
+  let closes = 0;
+  stream.on("close", () => closes++);
+  stream.respond({}, { waitForTrailers: true });
+  const wanted = next(stream, "wantTrailers");
+  stream.end();
+  await within(wanted, 5000, "'wantTrailers'");
+  stream.sendTrailers({ "grpc-status": "0", "x-t": "1" });
+  await within(next(stream, "close"), 5000, "'close'");
+  stream.end();
+  stream.sendTrailers({ "grpc-status": "13" });
+  stream.respond({ "grpc-status": "13" }, { endStream: true });
+  fake.disconnect();
+  stream.destroy();
+  await turns(2);
+  assert.deepEqual(told.ends, [{
+    status: { code: 0, message: "", detailsBin: undefined },
+    trailers: { "x-t": ["1"] },
+  }]);
+  assert.equal(told.headers.length, 1);
+  assert.equal(stream.aborted, false);
+  assert.equal(stream.rstCode, 0);
+  assert.equal(closes, 1);
+});
+
+Deno.test("GrpcBridgeStream: once cancelled, respond(), end() and sendTrailers() answer nothing; 'aborted' and 'close' come once", async () => {
+  const fake = fakeExchange({ path: "/p" });
+  const { responder, told } = recorder();
+  const stream = new GrpcBridgeStream(fake.exchange, { responder, decoder: pieceDecoder() });
+  let aborts = 0;
+  let closes = 0;
+  stream.on("aborted", () => aborts++);
+  stream.on("close", () => closes++);
+  stream.close();
+  assert.equal(aborts, 1);
+  stream.respond({ "x-a": "1" });
+  stream.end();
+  stream.sendTrailers({ "grpc-status": "0" });
+  stream.destroy();
+  fake.disconnect();
+  await turns(2);
+  assert.deepEqual(told, { headers: [], messages: [], ends: [] });
+  assert.equal(aborts, 1);
+  assert.equal(closes, 1);
+  assert.equal(stream.rstCode, 8);
 });
 
 for (const [what, thrown] of [["an Error", new Error("boom")], ["undefined", undefined]] as const) {
