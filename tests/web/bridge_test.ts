@@ -10,9 +10,12 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import {
   type CallStatus,
   GrpcBridgeStream,
+  type GrpcHeaders,
   type Metadata,
   metadataOf,
   type RequestDecoder,
+  requestMetadata,
+  startBridge,
   statusOf,
   type WebResponder,
 } from "../../lib/web/bridge.ts";
@@ -516,6 +519,131 @@ Deno.test("GrpcBridgeStream: each message reaches grpc-js as it arrives while fl
   assert.equal(fake.paused(), false);
   await waitFor(() => seen.length === 3, "the third message");
   assert.deepEqual(seen, ["one", "two", "three"]);
+  let ends = 0;
+  stream.on("end", () => ends++);
+  fake.send(undefined);
+  await waitFor(() => ends === 1, "'end' after the body's end");
+  // Paused and resumed after the end: no second 'end'.
+  stream.pause();
+  stream.resume();
+  await turns(2);
+  assert.equal(ends, 1);
+});
+
+Deno.test("GrpcBridgeStream: grpc-js pausing with no message waiting does not pause the exchange's body, nor does a stream without a body", async () => {
+  const reading = fakeExchange({ path: "/p", body: [], holdBody: true });
+  const { responder } = recorder();
+  const stream = new GrpcBridgeStream(reading.exchange, { responder, decoder: pieceDecoder() });
+  stream.resume();
+  stream.pause();
+  await turns(2);
+  assert.equal(reading.paused(), false);
+  const bodiless = fakeExchange({ path: "/p" });
+  const get = new GrpcBridgeStream(bodiless.exchange, {
+    responder,
+    initial: [new TextEncoder().encode("query")],
+  });
+  get.resume();
+  get.pause();
+  await turns(2);
+  assert.equal(bodiless.paused(), false);
+});
+
+Deno.test("GrpcBridgeStream: a body that ends while grpc-js paused gives 'end' only once resumed; none after a cancel", async () => {
+  const fake = fakeExchange({ path: "/p", body: ["one"], holdBody: true });
+  const { responder } = recorder();
+  const stream = new GrpcBridgeStream(fake.exchange, { responder, decoder: pieceDecoder() });
+  const seen = dataOf(stream);
+  let ends = 0;
+  stream.on("end", () => ends++);
+  stream.resume();
+  await waitFor(() => seen.length === 1, "the first message");
+  stream.pause();
+  fake.send(undefined);
+  await turns(2);
+  assert.equal(ends, 0, "'end' while paused");
+  stream.resume();
+  await waitFor(() => ends === 1, "'end' once resumed");
+
+  const cancelled = new GrpcBridgeStream(fakeExchange({ path: "/p" }).exchange, { responder });
+  let late = 0;
+  cancelled.on("end", () => late++);
+  cancelled.resume();
+  cancelled.close();
+  await turns(2);
+  assert.equal(late, 0, "'end' after the call was cancelled");
+});
+
+Deno.test("startBridge hands grpc-js a gRPC request's headers: the metadata, :path, :scheme by TLS, :authority from host, grpc-timeout only when given", () => {
+  const seen: GrpcHeaders[] = [];
+  const { responder } = recorder();
+  const start = (encrypted: boolean, grpcTimeout?: string) => {
+    const fake = fakeExchange({ path: "/x.S/M" });
+    startBridge({
+      exchange: { ...fake.exchange, encrypted },
+      dispatch: (stream, headers) => {
+        assert.ok(stream instanceof GrpcBridgeStream);
+        seen.push(headers);
+      },
+      path: "/x.S/M",
+      metadata: { "x-a": "1" },
+      grpcTimeout,
+      responder,
+    });
+  };
+  start(false);
+  start(true, "50m");
+  const common = {
+    "x-a": "1",
+    ":method": "POST",
+    ":path": "/x.S/M",
+    ":authority": "example.test",
+    "content-type": "application/grpc",
+    te: "trailers",
+  };
+  assert.deepEqual(seen, [
+    { ...common, ":scheme": "http" },
+    { ...common, ":scheme": "https", "grpc-timeout": "50m" },
+  ]);
+});
+
+Deno.test("requestMetadata: HTTP's and the web protocols' headers and CORS's access-control-* are not metadata; the protocol label replaces a client's", () => {
+  const reserved = [
+    "host",
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "accept",
+    "accept-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "expect",
+    "x-grpc-web",
+    "connect-protocol-version",
+    "connect-timeout-ms",
+    "connect-content-encoding",
+    "connect-accept-encoding",
+    "grpc-timeout",
+    "grpc-encoding",
+    "grpc-accept-encoding",
+    "access-control-request-method",
+    "access-control-request-headers",
+  ];
+  const headers: Record<string, string> = {
+    "x-custom": "1",
+    "x-data-bin": "AQI=",
+    "routeguide-web-protocol": "forged",
+  };
+  for (const name of reserved) headers[name] = "v";
+  assert.deepEqual(requestMetadata(headers, "connect+json HTTP/1.1"), {
+    "x-custom": "1",
+    "x-data-bin": "AQI=",
+    "routeguide-web-protocol": "connect+json HTTP/1.1",
+  });
 });
 
 Deno.test("GrpcBridgeStream: the peer's address for grpc-js; headers sent once; a write without a callback is answered and returns true", () => {
