@@ -278,9 +278,8 @@ export class GrpcBridgeStream extends LightEmitter {
     queueMicrotask(() => this.emit("close"));
   }
 
-  /** The request's input was refused: the call is cancelled and the client told why. */
+  /** The request's input was refused: the call is cancelled and the client told why (its callers return first once closed). */
   #refuse(error: WebError): void {
-    if (this.#closed) return;
     this.#cancel();
     this.#responder.end({ code: error.code, message: error.message }, {});
   }

@@ -574,6 +574,25 @@ Deno.test("GrpcBridgeStream: a body that ends while grpc-js paused gives 'end' o
   assert.equal(late, 0, "'end' after the call was cancelled");
 });
 
+Deno.test("GrpcBridgeStream: once the call is cancelled, body that still arrives is not decoded", async () => {
+  const fake = fakeExchange({ path: "/p", body: [], holdBody: true });
+  const { responder } = recorder();
+  const calls: string[] = [];
+  const stream = new GrpcBridgeStream(fake.exchange, {
+    responder,
+    decoder: {
+      push: (chunk) => void calls.push(`push ${new TextDecoder().decode(chunk)}`),
+      end: () => void calls.push("end"),
+    },
+  });
+  stream.resume();
+  await turns(2);
+  stream.close();
+  fake.send("late");
+  fake.send(undefined);
+  assert.deepEqual(calls, []);
+});
+
 Deno.test("startBridge hands grpc-js a gRPC request's headers: the metadata, :path, :scheme by TLS, :authority from host, grpc-timeout only when given", () => {
   const seen: GrpcHeaders[] = [];
   const { responder } = recorder();

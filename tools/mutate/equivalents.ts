@@ -231,7 +231,8 @@ export const EQUIVALENTS: readonly Equivalent[] = [
   {
     file: "lib/http2/huffman.ts",
     mutator: "BlockStatement",
-    original: "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
+    original:
+      "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
     replacement: "{}",
     kind: "fast path: the slow path gives the same answer",
   },
@@ -298,5 +299,59 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     original: "this.#names.flushWhenLarge();",
     replacement: ";",
     kind: "buffer size or reuse only",
+  },
+  // lib/web/bridge.ts. The abort listener: an AbortSignal fires 'abort' once, so `once` only
+  // lets go of the listener sooner. (`once: false` is as equivalent, but not listed: matched by
+  // its code, `true` → `false`, the entry would also hide six real mutants of the module.)
+  {
+    file: "lib/web/bridge.ts",
+    mutator: "ObjectLiteral",
+    original: "{ once: true }",
+    replacement: "{}",
+    kind: "memory released",
+  },
+  // resume() while flowing: the body is read already (or there is none) and is never paused
+  // while flowing (only #deliver pauses it, when not flowing), so resumeBody() and a second
+  // #deliver() (nothing waits; 'end' is emitted once) do nothing.
+  {
+    file: "lib/web/bridge.ts",
+    mutator: "ConditionalExpression",
+    original: "this.#flowing",
+    replacement: "false",
+    kind: "guard whose absence does nothing twice",
+  },
+  // #enqueue: a message grpc-js's envelope came with is queued as that envelope; built anew
+  // from the message, it is the same five-byte prefix and the same bytes.
+  {
+    file: "lib/web/bridge.ts",
+    mutator: "ConditionalExpression",
+    original: "framed !== undefined",
+    replacement: "false",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  {
+    file: "lib/web/bridge.ts",
+    mutator: "BlockStatement",
+    original:
+      "{\n      this.#queue.push(Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength));…",
+    replacement: "{}",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // #deliver: one waiting envelope emitted as it is, or copied by Buffer.concat: the same bytes.
+  {
+    file: "lib/web/bridge.ts",
+    mutator: "ConditionalExpression",
+    original: "queue.length === 1",
+    replacement: "false",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // #deliver: after its loop, flowing and not closed, the queue is always empty (the loop only
+  // stops then when it is).
+  {
+    file: "lib/web/bridge.ts",
+    mutator: "ConditionalExpression",
+    original: "this.#queue.length === 0",
+    replacement: "true",
+    kind: "guard against a value that cannot occur",
   },
 ];
