@@ -142,3 +142,23 @@ Deno.test("brotli bombs (10 MB of zeros, 64 MB of one letter) are refused at 4 M
   const letters = new Uint8Array(64 * MiB).fill(0x61);
   assertRefusedCheaply("br", brotliCompressSync(letters, fast), 4 * MiB);
 });
+
+Deno.test("parseEncoding() trims the name, and an empty header is identity", () => {
+  assert.equal(parseEncoding(" gzip "), "gzip");
+  assert.equal(parseEncoding(""), "identity");
+  assert.equal(parseEncoding("  "), "identity");
+});
+
+Deno.test("decompress() with a limit of 0 refuses even one byte, and passes an empty message", () => {
+  assert.throws(() => decompress("gzip", gzipSync("a"), 0), MessageTooLargeError);
+  assert.throws(() => decompress("br", brotliCompressSync("a"), 0), MessageTooLargeError);
+  assert.equal(decompress("gzip", gzipSync(new Uint8Array()), 0).length, 0);
+});
+
+Deno.test("a DecompressionError keeps zlib's error as its cause", () => {
+  assert.throws(() => decompress("gzip", Uint8Array.of(1, 2, 3, 4, 5), MiB), (error: unknown) => {
+    assert.ok(error instanceof DecompressionError);
+    assert.ok(error.cause instanceof Error, String(error.cause));
+    return true;
+  });
+});

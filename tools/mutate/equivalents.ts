@@ -354,4 +354,38 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "true",
     kind: "guard against a value that cannot occur",
   },
+  // lib/web/compression.ts. pickEncoding: an empty entry ("gzip,,br") skipped or rated under
+  // the name "": only "*", "gzip" and "br" are ever read from the ratings.
+  {
+    file: "lib/web/compression.ts",
+    mutator: "ConditionalExpression",
+    original: 'name === ""',
+    replacement: "false",
+    kind: "entry never read",
+  },
+  // compress: brotli at its default quality (11) instead of 4, without the size hint: other
+  // bytes, as valid, that decompress to the same message; only CPU time and size differ.
+  {
+    file: "lib/web/compression.ts",
+    mutator: "ObjectLiteral",
+    original: "{\n    params: {…",
+    replacement: "{}",
+    kind: "compression effort only",
+  },
+  {
+    file: "lib/web/compression.ts",
+    mutator: "ObjectLiteral",
+    original: "{\n      // Quality 11, the default…",
+    replacement: "{}",
+    kind: "compression effort only",
+  },
+  // lib/web/connect.ts. The unary decoder: a body of one piece used as it is, or copied by
+  // Buffer.concat: the same bytes.
+  {
+    file: "lib/web/connect.ts",
+    mutator: "ConditionalExpression",
+    original: "pieces.length === 1",
+    replacement: "false",
+    kind: "fast path: the slow path gives the same answer",
+  },
 ];
