@@ -117,8 +117,12 @@ function assertRefusedCheaply(name: string, bomb: Uint8Array, limit: number): vo
   assert.throws(() => decompress(name as "gzip" | "br", bomb, limit), MessageTooLargeError);
   const grown = Deno.memoryUsage().rss - before;
   assert.ok(grown < 32 * MiB, `${name}: RSS grew ${(grown / MiB).toFixed(1)} MiB`);
-  // Generous: inflating the whole bomb takes seconds; stopping at 4 MiB, milliseconds.
-  assert.ok(performance.now() - started < 2000, `${name}: took ${performance.now() - started} ms`);
+  // RSS is the proof; time only catches a runaway. Stopping at 4 MiB takes milliseconds, but a
+  // loaded machine (the mutation runs go at nice 19) stretched it to 2.8 s: the bound is generous.
+  assert.ok(
+    performance.now() - started < 15_000,
+    `${name}: took ${performance.now() - started} ms`,
+  );
 }
 
 Deno.test("a 10 MB gzip bomb of zeros is refused at 4 MiB without inflating the rest", () => {
