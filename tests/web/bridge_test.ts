@@ -20,6 +20,7 @@ import {
   type WebResponder,
 } from "../../lib/web/bridge.ts";
 import { createWebHandler } from "../../lib/web/handler.ts";
+import { createGrpcJsonResponder } from "../../lib/web/grpc_json.ts";
 import { fakeExchange, type FakeRequest } from "./_exchange.ts";
 import { startEcho } from "./_echo.ts";
 import { envelope, envelopes, parseTrailerBlock } from "./_http.ts";
@@ -754,3 +755,33 @@ for (const [what, thrown] of [["an Error", new Error("boom")], ["undefined", und
     assert.equal(stream.aborted, true);
   });
 }
+
+Deno.test("gRPC+JSON responder: grpc-encoding names the compression; status details go in the trailers, or in the headers of a trailers-only answer", async () => {
+  const compression = { name: "gzip", minBytes: 0, compress: (data: Uint8Array) => data };
+  const full = fakeExchange({ path: "/p" });
+  const responder = createGrpcJsonResponder({
+    exchange: full.exchange,
+    toJson: (b) => b,
+    compression,
+  });
+  responder.headers({ "x-h": ["1"] });
+  responder.message(new TextEncoder().encode("{}"), () => {});
+  responder.end({ code: 3, message: "bad", detailsBin: "CAM=" }, { "x-t": ["2"] });
+  const answer = await full.answer;
+  assert.equal(answer.headers["grpc-encoding"], "gzip");
+  assert.deepEqual(envelopes(answer.body).map((f) => f.flags), [1]);
+  assert.deepEqual(answer.trailers, {
+    "x-t": ["2"],
+    "grpc-status": "3",
+    "grpc-message": "bad",
+    "grpc-status-details-bin": "CAM=",
+  });
+  const only = fakeExchange({ path: "/p" });
+  createGrpcJsonResponder({ exchange: only.exchange, toJson: (b) => b })
+    .end({ code: 5, message: "", detailsBin: "CAU=" }, {});
+  const trailersOnly = await only.answer;
+  assert.equal(trailersOnly.headers["grpc-status"], "5");
+  assert.equal(trailersOnly.headers["grpc-status-details-bin"], "CAU=");
+  assert.equal(trailersOnly.headers["grpc-message"], undefined);
+  assert.equal(trailersOnly.headers["grpc-encoding"], undefined);
+});
