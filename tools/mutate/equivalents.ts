@@ -420,4 +420,13 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       replacement: "false",
       kind: "guard repeated where it is needed",
     })),
+  // lib/http1/exchange.ts. resumeBody() when not paused: one more pump of a connection that is
+  // pumping already reads nothing new.
+  {
+    file: "lib/http1/exchange.ts",
+    mutator: "ConditionalExpression",
+    original: "!this.#paused",
+    replacement: "false",
+    kind: "guard whose absence does nothing twice",
+  },
 ];
