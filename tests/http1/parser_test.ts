@@ -346,7 +346,7 @@ Deno.test("parser: a line that arrives byte by byte, longer than the line buffer
   // A start, then more than twice the buffer at once.
   const split = feed([
     encoder.encode("GET /"),
-    encoder.encode(`${target.slice(1)} HTTP/1.1\r\n\r\n`),
+    encoder.encode(`${target.slice(1)} HTTP/1.1\r\nHost: h\r\n\r\n`),
   ]);
   assert.equal(split.error, undefined);
   assert.equal(split.seen[0].type === "head" && split.seen[0].target, target);
