@@ -429,4 +429,24 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "false",
     kind: "guard whose absence does nothing twice",
   },
+  // lib/web/status_details.ts. connectDetailsFromStatusBin: without the early return for a
+  // value that is not base64, reading `undefined` throws inside the try, whose catch gives the
+  // same [].
+  {
+    file: "lib/web/status_details.ts",
+    mutator: "ConditionalExpression",
+    original: "bytes === undefined",
+    replacement: "false",
+    kind: "guard repeated where it is needed",
+  },
+  // decodeBase64: the pattern admits "=" only at the end, so stripping the first run of "=" is
+  // stripping the last; stripping one "=" of "==" lets a 4k+1 length through this check, but
+  // the padded length is then 4k+3, refused by the next one.
+  ...["/=+/", "/=$/"].map((replacement) => ({
+    file: "lib/web/status_details.ts",
+    mutator: "Regex",
+    original: "/=+$/",
+    replacement,
+    kind: "guard repeated where it is needed",
+  })),
 ];
