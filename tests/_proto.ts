@@ -36,6 +36,18 @@ export function pointBytes(latitude: number, longitude: number): Uint8Array {
   return new Uint8Array([0x08, ...varint(latitude), 0x10, ...varint(longitude)]);
 }
 
+/**
+ * A Point {latitude: 1} followed by an unknown length-delimited field 15 of
+ * `padding` bytes: a message as large as wanted that a parser skips over.
+ */
+export function paddedPoint(padding: number): Uint8Array {
+  const head = new Uint8Array([0x08, 0x01, (15 << 3) | 2, ...varint(padding)]);
+  const out = new Uint8Array(head.length + padding);
+  out.set(head);
+  out.fill(0x61, head.length);
+  return out;
+}
+
 /** Reads a message's fields: varints as int32, length-delimited ones as bytes. */
 export function fields(bytes: Uint8Array): Map<number, number | Uint8Array> {
   const out = new Map<number, number | Uint8Array>();

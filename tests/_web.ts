@@ -123,17 +123,27 @@ async function firstLine(stdout: ReadableStream<Uint8Array>): Promise<string> {
 }
 
 /**
- * One server for a whole test module, on the project's database: call it at
- * the module's top level, so the server starts before any test (Deno's
+ * One server for a whole test module, on the project's database (unless
+ * `args` name another, with any other server flags): call it at the
+ * module's top level, so the server starts before any test (Deno's
  * sanitizers then count none of it against one) and each case costs no
  * start-up. It is killed when the module unloads; its stderr goes to the
  * test's. With {@linkcode REFERENCE_ENV} set, the reference instead.
  */
-export async function startSharedWebTarget(): Promise<WebTarget> {
+export async function startSharedWebTarget(args: readonly string[] = []): Promise<WebTarget> {
   const reference = webReference();
   if (reference !== undefined) return referenceTarget(reference);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVER_FLAGS, `${ROOT}server.ts`, "--host", "127.0.0.1", "--port", "0"],
+    args: [
+      "run",
+      ...SERVER_FLAGS,
+      `${ROOT}server.ts`,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      ...args,
+    ],
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",

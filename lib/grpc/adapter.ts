@@ -14,6 +14,12 @@ import * as grpc from "@grpc/grpc-js";
 import { type CallLifecycle, CallRegistry, type CallStatus } from "./call_registry.ts";
 import type { Feature, FeatureDb } from "../core/feature_index.ts";
 import { createFeatureBytes } from "./feature_bytes.ts";
+import {
+  type DecodedPoint,
+  type DecodedRouteNote,
+  pointDeserializer,
+  routeNoteDeserializer,
+} from "./request_decoders.ts";
 import { endedMidMessage, TRUNCATED } from "./call_internals.ts";
 import { readAll, writeAll } from "./streams.ts";
 import { loadRouteGuidePackage } from "./proto.ts";
@@ -299,19 +305,28 @@ function bidiStreamingCall<Req, Res>(
 }
 
 /**
- * The RouteGuide service definition; with `features`, its `Feature` replies
- * use that database's encode-once serializer (same bytes, made once).
+ * The RouteGuide service definition: its streamed requests read by the
+ * decoders of `request_decoders.ts` (same objects, fewer made); with
+ * `features`, its `Feature` replies use that database's encode-once
+ * serializer (same bytes, made once).
  */
 function serviceDefinition(features?: FeatureDb): grpc.ServiceDefinition {
   const pkg = grpc.loadPackageDefinition(loadRouteGuidePackage());
   const service = ((pkg.routeguide as grpc.GrpcObject)
     .RouteGuide as grpc.ServiceClientConstructor).service;
-  if (features === undefined) return service;
+  const record = service.RecordRoute as grpc.MethodDefinition<DecodedPoint, unknown>;
+  const chat = service.RouteChat as grpc.MethodDefinition<DecodedRouteNote, unknown>;
+  const streams = {
+    ...service,
+    RecordRoute: { ...record, requestDeserialize: pointDeserializer(record.requestDeserialize) },
+    RouteChat: { ...chat, requestDeserialize: routeNoteDeserializer(chat.requestDeserialize) },
+  };
+  if (features === undefined) return streams;
   const get = service.GetFeature as grpc.MethodDefinition<unknown, Feature>;
   const bytes = createFeatureBytes({ db: features, encode: get.responseSerialize });
   const encode = (feature: Feature) => bytes.encode(feature);
   return {
-    ...service,
+    ...streams,
     GetFeature: { ...get, responseSerialize: encode },
     ListFeatures: { ...service.ListFeatures, responseSerialize: encode },
   };

@@ -4,12 +4,12 @@
  * protobufjs). On the server side a call flows: our HTTP/2 transport, hooked
  * into grpc-js at one seam (`native_transport.ts`) → the grpc-js server built
  * with health, reflection and the call observer (`server.ts`,
- * `descriptors.ts`, `observe_calls.ts`) → the adapter (`adapter.ts`, with
+ * `reflection.ts`, `observe_calls.ts`) → the adapter (`adapter.ts`, with
  * `call_registry.ts`, `streams.ts`, `call_internals.ts`), which calls
  * `core`'s handlers as async functions and iterables. On the client side:
  * the typed client (`client.ts`) and lists of servers as one target
  * (`target_list.ts`, `target_list_resolver.ts`). `proto.ts` loads the
- * protobuf definition; `generated/` holds its types.
+ * protobuf definition from the committed descriptor set; `generated/` holds its types.
  *
  * May import: `lib/core/`, `lib/http2/`, the gRPC libraries and `node:`
  * modules. Nothing outside this folder imports the gRPC libraries.

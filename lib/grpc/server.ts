@@ -10,15 +10,13 @@
 
 import * as grpc from "@grpc/grpc-js";
 import type { Socket } from "node:net";
-import { fileURLToPath } from "node:url";
-import { loadSync } from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, protoPath as HEALTH_PROTO_PATH } from "grpc-health-check";
-import { withStandardMapEntries } from "./descriptors.ts";
+import { HealthImplementation } from "grpc-health-check";
+import { addReflection } from "./reflection.ts";
+import { requestFraming } from "./request_framing.ts";
 import type { RouteGuideBinding } from "./adapter.ts";
 import type { Http2Headers, Http2ServerOptions, RequestHandler } from "../http2/server.ts";
 import { useNativeTransport } from "./native_transport.ts";
-import { loadRouteGuidePackage, PROTO_LOADER_OPTIONS, SERVICE_NAME } from "./proto.ts";
+import { readDescriptorSet, SERVICE_NAME } from "./proto.ts";
 
 /** Limits grpc-js and the HTTP/2 transport enforce. */
 export interface GrpcLimits {
@@ -110,16 +108,6 @@ export interface HealthOnlyServer {
   close(): void;
 }
 
-/** The reflection protos inside the @grpc/reflection package. */
-const REFLECTION_PROTOS = ["v1", "v1alpha"].map((version) =>
-  fileURLToPath(
-    new URL(
-      `../proto/grpc/reflection/${version}/reflection.proto`,
-      import.meta.resolve("@grpc/reflection"),
-    ),
-  )
-);
-
 /** grpc-js server options from our limits and keepalive settings. */
 function grpcServerOptions(limits: GrpcLimits, keepalive: KeepaliveOptions): grpc.ServerOptions {
   const options: grpc.ServerOptions = {
@@ -151,19 +139,6 @@ function http2OptionsFor(limits: GrpcLimits): Http2ServerOptions {
   };
 }
 
-/** Adds server reflection, describing RouteGuide, health and reflection itself. */
-function addReflection(server: grpc.Server): void {
-  // Reflection describes every service it lists: the health proto's map
-  // field needs its entry named as protoc names it (see descriptors.ts).
-  new ReflectionService(withStandardMapEntries({
-    ...loadRouteGuidePackage(),
-    ...loadSync(HEALTH_PROTO_PATH, PROTO_LOADER_OPTIONS),
-    // The reflection services list themselves too, as grpc-go's and
-    // grpc-java's do; their protos ship inside @grpc/reflection.
-    ...loadSync(REFLECTION_PROTOS, PROTO_LOADER_OPTIONS),
-  })).addToServer(server);
-}
-
 /** A grpc-js server with the health service alone, on our transport. */
 function healthOnlyServer(
   health: HealthImplementation,
@@ -187,7 +162,8 @@ export function createGrpcServer(
   const limits = options.limits ?? {};
   const server = new grpc.Server({
     ...grpcServerOptions(limits, options.keepalive ?? {}),
-    interceptors: options.interceptors ?? [],
+    // The message splitter first: it must get grpc-js's own call object.
+    interceptors: [requestFraming(), ...options.interceptors ?? []],
   });
   const http2Options = http2OptionsFor(limits);
   const transport = useNativeTransport(server, {
@@ -198,7 +174,7 @@ export function createGrpcServer(
   // The database is loaded before the server is built, so both start SERVING.
   const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
   health.addToServer(server);
-  addReflection(server);
+  addReflection(server, readDescriptorSet());
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   let serving = true;
   return {

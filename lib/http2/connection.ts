@@ -1083,6 +1083,11 @@ export class ServerConnection {
     stream.localEnded = true;
     if (stream.remoteEnded) return this.#maybeClosed(stream);
     this.#close(stream, { code: ErrorCode.NO_ERROR, byPeer: false, resetByUs: true });
+    // A client whose stream window is used up (the layer above stopped
+    // reading) could send nothing more, and would wait for a reset that only
+    // its own bytes bring: let it send what decides between an end and one.
+    const room = LINGER_BYTES + 1 - stream.recv.available;
+    if (room > 0) this.#frame32(FrameType.WINDOW_UPDATE, stream.id, room);
     this.#lingering.set(stream.id, { since: this.#now(), bytes: 0 });
     if (this.#lingering.size > LINGER_MAX_STREAMS) this.#stopLingering(Infinity, 1);
   }

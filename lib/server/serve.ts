@@ -108,6 +108,12 @@ export interface ServerLimits extends GrpcLimits, Omit<ConnectionTrackerOptions,
    * @default {64}
    */
   maxConcurrentLists?: number;
+  /**
+   * Milliseconds within which an HTTP/1.x request head must be complete,
+   * from the connection's first byte or the request's; else 408 and close.
+   * @default {10000}
+   */
+  requestHeadTimeoutMs?: number;
 }
 
 /** What {@linkcode RouteGuideServer.shutdown} did. */
@@ -227,7 +233,10 @@ async function listenHealthOnly(
 
 /** HTTP/1.x limits from the server's: the header section counts against the metadata limit. */
 function http1Options(limits: ServerLimits): Http1ServerOptions {
-  return { maxHeaderBytes: limits.maxMetadataBytes ?? 8192 };
+  return {
+    maxHeaderBytes: limits.maxMetadataBytes ?? 8192,
+    headTimeoutMs: limits.requestHeadTimeoutMs,
+  };
 }
 
 /** What {@linkcode shutDownInOrder} stops. */

@@ -43,7 +43,7 @@ import {
 import { collect, STEP_MS, waitFor, within } from "../_async.ts";
 import { rejectsWith } from "../_assert.ts";
 import { EMPIRE_STATE, EMPIRE_STATE_NAME } from "../_places.ts";
-import { varint } from "../_proto.ts";
+import { paddedPoint } from "../_proto.ts";
 
 const SERVICE = "/routeguide.RouteGuide";
 
@@ -199,15 +199,6 @@ function metadataClient(target: string): GrpcRouteGuide {
   return new Ctor(target, grpc.credentials.createInsecure(), {
     "grpc.use_local_subchannel_pool": 1,
   }) as unknown as GrpcRouteGuide;
-}
-
-/** A Point {latitude: 1} followed by an unknown length-delimited field 15 of `padding` bytes. */
-function paddedPoint(padding: number): Uint8Array {
-  const head = new Uint8Array([0x08, 0x01, (15 << 3) | 2, ...varint(padding)]);
-  const out = new Uint8Array(head.length + padding);
-  out.set(head);
-  out.fill(0x61, head.length);
-  return out;
 }
 
 /** Opens a raw connection and does the HTTP/2 handshake: preface, SETTINGS, and (optionally) the ACK of the server's SETTINGS. */

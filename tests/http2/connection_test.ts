@@ -702,6 +702,28 @@ Deno.test("a response that ends before the request: RST_STREAM NO_ERROR at the f
   assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
 });
 
+Deno.test("a response that ends before the request, the stream window used up: a WINDOW_UPDATE lets the client go on, then RST_STREAM NO_ERROR past 16 KiB", () => {
+  const peer = new Peer({ streamWindow: 65535 });
+  peer.request(1);
+  // The layer above reads none of it: the client has no window left.
+  const chunk = new Uint8Array(16384);
+  peer.send(...Array.from({ length: 3 }, () => frame(FrameType.DATA, 0, 1, chunk)));
+  peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(65535 - 3 * 16384)));
+  peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+  peer.pump();
+  // Without room the client could send nothing, and no reset would ever come.
+  const updates = () =>
+    peer.sent(FrameType.WINDOW_UPDATE)
+      .filter((f) => f.streamId === 1)
+      .map((f) => readUint32(f.payload));
+  assert.deepEqual(updates(), [16384 + 1]);
+  peer.send(frame(FrameType.DATA, 0, 1, chunk));
+  assert.deepEqual(peer.resets(), []);
+  peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(1)));
+  assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
+  assert.equal(peer.goaway(), undefined);
+});
+
 Deno.test("streams answered early are asked to stop, oldest first, past 128 at once", () => {
   const peer = new Peer({ maxConcurrentStreams: 200 });
   for (let id = 1; id <= 2 * 129; id += 2) {

@@ -8,6 +8,9 @@
 
 import assert from "node:assert/strict";
 
+/** `#chunkLeft` after the last chunk: reading the trailer section. */
+const TRAILERS = -3;
+
 /** A response's status line and header fields. */
 export interface ResponseHead {
   status: number;
@@ -121,6 +124,7 @@ export class RawHttp1 implements AsyncDisposable {
         headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
       }
       this.#chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
+      this.#chunkLeft = 0;
       const length = headers.get("content-length");
       this.#remaining = this.#chunked || length === undefined ? Infinity : Number(length);
       this.#bodyDone = this.#remaining === 0;
@@ -175,6 +179,7 @@ export class RawHttp1 implements AsyncDisposable {
 
   /** Chunked body bytes from the buffer, or undefined when more must be read. */
   #nextChunkPiece(): Uint8Array | undefined {
+    if (this.#chunkLeft === TRAILERS) return this.#skipTrailers();
     if (this.#chunkLeft > 0) {
       const n = Math.min(this.#available, this.#chunkLeft);
       if (n === 0) return undefined;
@@ -193,12 +198,28 @@ export class RawHttp1 implements AsyncDisposable {
     const size = parseInt(new TextDecoder().decode(this.#take(eol + 2)), 16);
     assert.ok(Number.isFinite(size), "a chunk size that is not hex");
     if (size === 0) {
-      // The last chunk; trailers, if any, are not read.
-      this.#bodyDone = true;
-      return undefined;
+      // The last chunk: the trailer section and its empty line follow.
+      this.#chunkLeft = TRAILERS;
+      return this.#skipTrailers();
     }
     this.#chunkLeft = size;
     return this.#nextChunkPiece() ?? new Uint8Array(0);
+  }
+
+  /**
+   * Consumes the trailer section after the last chunk, up to its empty line
+   * (RFC 9112 §7.1.2), so that the next response on the connection reads
+   * from its first byte; undefined either way.
+   */
+  #skipTrailers(): undefined {
+    for (let eol; (eol = this.#crlf()) >= 0;) {
+      this.#take(eol + 2);
+      if (eol === 0) {
+        this.#bodyDone = true;
+        break;
+      }
+    }
+    return undefined;
   }
 
   /** Closes the connection (at once: a client that goes away). */

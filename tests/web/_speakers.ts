@@ -31,6 +31,35 @@ export interface Speaker {
   read(response: RawResponse): { messages: Uint8Array[]; status: number; message?: string };
 }
 
+/**
+ * Each Connect error code's gRPC number and the HTTP status a Connect unary
+ * error answer carries, as the Connect protocol's table of error codes gives
+ * them (connectrpc.com/docs/protocol#error-codes).
+ */
+export const CONNECT_CODES: Readonly<Record<string, { code: number; http: number }>> = {
+  canceled: { code: 1, http: 499 },
+  unknown: { code: 2, http: 500 },
+  invalid_argument: { code: 3, http: 400 },
+  deadline_exceeded: { code: 4, http: 504 },
+  not_found: { code: 5, http: 404 },
+  already_exists: { code: 6, http: 409 },
+  permission_denied: { code: 7, http: 403 },
+  resource_exhausted: { code: 8, http: 429 },
+  failed_precondition: { code: 9, http: 400 },
+  aborted: { code: 10, http: 409 },
+  out_of_range: { code: 11, http: 400 },
+  unimplemented: { code: 12, http: 501 },
+  internal: { code: 13, http: 500 },
+  unavailable: { code: 14, http: 503 },
+  data_loss: { code: 15, http: 500 },
+  unauthenticated: { code: 16, http: 401 },
+};
+
+/** A Connect error code's gRPC number; -1 for a name the spec does not have. */
+function connectCode(name: string): number {
+  return CONNECT_CODES[name]?.code ?? -1;
+}
+
 /** gRPC-Web, binary. */
 export function grpcWeb(json: boolean): Speaker {
   return {
@@ -44,10 +73,12 @@ export function grpcWeb(json: boolean): Speaker {
       const last = frames.pop()!;
       assert.equal(last.flags, 0x80, "the last frame carries the trailers");
       const trailers = parseTrailerBlock(last.data);
+      const message = trailers["grpc-message"];
       return {
         messages: frames.map((f) => f.data),
         status: Number(trailers["grpc-status"]),
-        message: trailers["grpc-message"],
+        // Percent-encoded, as in gRPC over HTTP/2 (PROTOCOL-HTTP2.md).
+        message: message === undefined ? undefined : decodeURIComponent(message),
       };
     },
   };
@@ -82,12 +113,40 @@ export function connectStream(json: boolean): Speaker {
       const last = frames.pop()!;
       assert.equal(last.flags, 0x02, "the last frame is the end-of-stream message");
       const end = JSON.parse(new TextDecoder().decode(last.data));
-      const codes: Record<string, number> = { invalid_argument: 3, unimplemented: 12 };
       return {
         messages: frames.map((f) => f.data),
-        status: end.error === undefined ? 0 : codes[end.error.code] ?? -1,
+        status: end.error === undefined ? 0 : connectCode(end.error.code),
         message: end.error?.message,
       };
+    },
+  };
+}
+
+/**
+ * Connect unary: one bare message each way (so one request message only);
+ * an error is a JSON body whose HTTP status must be the one the spec gives
+ * its code.
+ */
+export function connectUnary(json: boolean): Speaker {
+  return {
+    name: `connect unary ${json ? "json" : "proto"}`,
+    contentType: `application/${json ? "json" : "proto"}`,
+    json,
+    body(messages) {
+      assert.equal(messages.length, 1, "Connect unary carries one request message");
+      return messages[0];
+    },
+    read(response) {
+      if (response.status === 200) return { messages: [response.body], status: 0 };
+      assert.match(String(response.headers["content-type"]), /^application\/json/);
+      const error = JSON.parse(response.text());
+      const status = connectCode(error.code);
+      assert.equal(
+        response.status,
+        CONNECT_CODES[error.code]?.http,
+        `the HTTP status of a Connect ${error.code} error`,
+      );
+      return { messages: [], status, message: error.message };
     },
   };
 }

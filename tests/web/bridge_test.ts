@@ -169,6 +169,60 @@ Deno.test("connect-timeout-ms is the call's deadline: deadline_exceeded with HTT
   assert.equal(JSON.parse(answer.text()).code, "deadline_exceeded");
 });
 
+Deno.test("a deadline the exchange can keep is kept by it: grpc-js gets no grpc-timeout, and at the deadline the call is cancelled and answered deadline_exceeded", async () => {
+  for (
+    const [headers, ms] of [
+      [{ "content-type": "application/proto", "connect-timeout-ms": "60000" }, 60_000],
+      [{ "content-type": "application/grpc-web+proto", "grpc-timeout": "2M" }, 120_000],
+    ] as const
+  ) {
+    using echo = startEcho();
+    const seen: { headers?: Record<string, unknown>; stream?: { callDeadline?: number } } = {};
+    const handler = createWebHandler({
+      dispatch: (stream, h) => {
+        Object.assign(seen, { headers: h, stream });
+        echo.dispatch(stream, h);
+      },
+      methods: echo.methods,
+    });
+    const body = headers["content-type"] === "application/proto" ? "x" : envelope(0, "x");
+    const fake = fakeExchange({ path: "/test.Echo/Wait", headers, body: [body] });
+    const kept: { ms: number; expire: () => void }[] = [];
+    const exchange = {
+      ...fake.exchange,
+      expireAfter: (ms: number, expire: () => void) => void kept.push({ ms, expire }),
+    };
+    const before = Date.now();
+    handler(exchange);
+    assert.equal(
+      seen.headers?.["grpc-timeout"],
+      undefined,
+      "grpc-js must not set a timer of its own",
+    );
+    assert.deepEqual(kept.map((k) => k.ms), [ms]);
+    // The call log reads the deadline from the stream.
+    const deadline = seen.stream?.callDeadline ?? Infinity;
+    assert.ok(
+      deadline >= before + ms && deadline <= Date.now() + ms,
+      `callDeadline ${deadline - before}`,
+    );
+    await turns(3);
+    kept[0].expire();
+    const answer = await within(fake.answer, 5000, "the answer");
+    await within(echo.cancelled, 5000, "grpc-js cancelling the call");
+    if (headers["content-type"] === "application/proto") {
+      assert.equal(answer.status, 504);
+      assert.deepEqual(JSON.parse(answer.text()), {
+        code: "deadline_exceeded",
+        message: "Deadline exceeded",
+      });
+    } else {
+      const trailers = parseTrailerBlock(envelopes(answer.body).pop()!.data);
+      assert.equal(trailers["grpc-status"], "4");
+    }
+  }
+});
+
 Deno.test("a malformed connect-timeout-ms is invalid_argument naming the header", async () => {
   using echo = startEcho();
   const fake = serveOne(echo, {

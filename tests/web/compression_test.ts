@@ -117,10 +117,10 @@ function assertRefusedCheaply(name: string, bomb: Uint8Array, limit: number): vo
   assert.throws(() => decompress(name as "gzip" | "br", bomb, limit), MessageTooLargeError);
   const grown = Deno.memoryUsage().rss - before;
   assert.ok(grown < 32 * MiB, `${name}: RSS grew ${(grown / MiB).toFixed(1)} MiB`);
-  // RSS is the proof; time only catches a runaway. Stopping at 4 MiB takes milliseconds, but a
-  // loaded machine (the mutation runs go at nice 19) stretched it to 2.8 s: the bound is generous.
+  // Generous, for a busy machine: stopping at 4 MiB takes milliseconds; inflating the whole of
+  // the 20 GiB bomb below would take tens of seconds.
   assert.ok(
-    performance.now() - started < 15_000,
+    performance.now() - started < 10_000,
     `${name}: took ${performance.now() - started} ms`,
   );
 }
@@ -131,11 +131,12 @@ Deno.test("a 10 MB gzip bomb of zeros is refused at 4 MiB without inflating the 
   assertRefusedCheaply("gzip", bomb, 4 * MiB);
 });
 
-Deno.test("a 512 MB gzip bomb (512 members of 1 MiB) is refused with bounded RSS", () => {
+Deno.test("a 20 GiB gzip bomb (20,480 members of 1 MiB) is refused with bounded RSS, at once", () => {
   // Multi-member gzip (RFC 1952 §2.2) decompresses to the members' concatenation.
   const member = gzipSync(new Uint8Array(MiB));
-  const bomb = new Uint8Array(member.length * 512);
-  for (let i = 0; i < 512; i++) bomb.set(member, i * member.length);
+  const members = 20 * 1024;
+  const bomb = new Uint8Array(member.length * members);
+  for (let i = 0; i < members; i++) bomb.set(member, i * member.length);
   assertRefusedCheaply("gzip", bomb, 4 * MiB);
 });
 
@@ -145,24 +146,4 @@ Deno.test("brotli bombs (10 MB of zeros, 64 MB of one letter) are refused at 4 M
   // Zeros might land in untouched pages; a repeated letter has to be written out.
   const letters = new Uint8Array(64 * MiB).fill(0x61);
   assertRefusedCheaply("br", brotliCompressSync(letters, fast), 4 * MiB);
-});
-
-Deno.test("parseEncoding() trims the name, and an empty header is identity", () => {
-  assert.equal(parseEncoding(" gzip "), "gzip");
-  assert.equal(parseEncoding(""), "identity");
-  assert.equal(parseEncoding("  "), "identity");
-});
-
-Deno.test("decompress() with a limit of 0 refuses even one byte, and passes an empty message", () => {
-  assert.throws(() => decompress("gzip", gzipSync("a"), 0), MessageTooLargeError);
-  assert.throws(() => decompress("br", brotliCompressSync("a"), 0), MessageTooLargeError);
-  assert.equal(decompress("gzip", gzipSync(new Uint8Array()), 0).length, 0);
-});
-
-Deno.test("a DecompressionError keeps zlib's error as its cause", () => {
-  assert.throws(() => decompress("gzip", Uint8Array.of(1, 2, 3, 4, 5), MiB), (error: unknown) => {
-    assert.ok(error instanceof DecompressionError);
-    assert.ok(error.cause instanceof Error, String(error.cause));
-    return true;
-  });
 });

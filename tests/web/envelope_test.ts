@@ -1,7 +1,12 @@
 /** The 5-byte-prefixed envelope (gRPC spec "Length-Prefixed-Message"), byte by byte. */
 
 import assert from "node:assert/strict";
-import { createEnvelopeDecoder, encodeEnvelope, EnvelopeReader } from "../../lib/web/envelope.ts";
+import {
+  createEnvelopeDecoder,
+  encodeEnvelope,
+  EnvelopeReader,
+  utf8Bytes,
+} from "../../lib/web/envelope.ts";
 import { WebError } from "../../lib/web/codes.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
@@ -47,6 +52,25 @@ Deno.test("EnvelopeReader: a declared length over the limit is resource_exhauste
   const split = new EnvelopeReader({ maxBytes: 4 });
   split.push(bytes(0, 0xff));
   assert.throws(() => split.push(bytes(0xff, 0xff, 0xff)), (e) => (e as WebError).code === 8);
+});
+
+Deno.test("envelope prefixes: the length is big-endian over all four bytes, high bit included", () => {
+  // 0x81020304 and 0x00010203 bytes: every byte of the length counts, the first unsigned.
+  assert.throws(
+    () => new EnvelopeReader({ maxBytes: 1 }).push(bytes(0, 0x81, 2, 3, 4)),
+    (e) => (e as WebError).code === 8 && /2164392708 bytes/.test((e as Error).message),
+  );
+  const big = encodeEnvelope(0x80, new Uint8Array(0x010203));
+  assert.deepEqual([...big.subarray(0, 5)], [0x80, 0, 1, 2, 3]);
+  assert.equal(big.length, 5 + 0x010203);
+});
+
+Deno.test("utf8Bytes(): ASCII byte for byte, anything else as UTF-8", () => {
+  assert.deepEqual([...utf8Bytes("grpc-status: 0\r\n")], [
+    ...new TextEncoder().encode("grpc-status: 0\r\n"),
+  ]);
+  assert.deepEqual([...utf8Bytes("x: é€")], [0x78, 0x3a, 0x20, 0xc3, 0xa9, 0xe2, 0x82, 0xac]);
+  assert.deepEqual([...utf8Bytes("")], []);
 });
 
 Deno.test("createEnvelopeDecoder() refuses flags other than 0x01, and 0x01 without an encoding", () => {
