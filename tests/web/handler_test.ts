@@ -365,3 +365,101 @@ Deno.test("a message flagged compressed under grpc-encoding identity is INTERNAL
   });
   assert.equal(parseTrailerBlock(envelopes(got.body)[0].data)["grpc-status"], "13");
 });
+
+/** The echo's methods, with JSON conversions that mark what they touched. */
+function markingJson(echo: ReturnType<typeof startEcho>): MethodTable {
+  const mark = (tag: string) => (bytes: Uint8Array) =>
+    new TextEncoder().encode(`${tag}(${new TextDecoder().decode(bytes)})`);
+  return {
+    lookup(path) {
+      const info = echo.methods.lookup(path);
+      return info &&
+        { ...info, requestFromJson: mark("in"), responseToJson: mark("out") };
+    },
+  };
+}
+
+Deno.test("only the JSON codec converts, both ways: binary bodies and GETs pass as they are", async () => {
+  using echo = startEcho();
+  const methods = markingJson(echo);
+  const call = (request: FakeRequest) => answerWith(echo, { methods }, request);
+  const unary = "/test.Echo/Unary";
+  const proto = await call({
+    path: unary,
+    headers: { "content-type": "application/proto" },
+    body: ["x"],
+  });
+  assert.equal(proto.text(), "x");
+  const json = await call({
+    path: unary,
+    headers: { "content-type": "application/json" },
+    body: ["{}"],
+  });
+  assert.equal(json.text(), "out(in({}))");
+  const grpcJson = await call({
+    path: unary,
+    headers: { "content-type": "application/grpc+json" },
+    body: [envelope(0, "{}")],
+  });
+  assert.equal(new TextDecoder().decode(envelopes(grpcJson.body)[0].data), "out(in({}))");
+  const getProto = await call({ method: "GET", path: `${unary}?encoding=proto&message=x` });
+  assert.equal(getProto.text(), "x");
+  const getJson = await call({ method: "GET", path: `${unary}?encoding=json&message=%7B%7D` });
+  assert.equal(getJson.text(), "out(in({}))");
+});
+
+Deno.test("a POST's query string is not part of its RPC path; HEAD with Connect's query is a call (405), not a page", async () => {
+  using echo = startEcho();
+  const post = await answer(echo, {
+    path: "/test.Echo/Unary?x=1",
+    headers: { "content-type": "application/proto" },
+    body: ["x"],
+  });
+  assert.deepEqual([post.status, post.text()], [200, "x"]);
+  const head = await answer(echo, {
+    method: "HEAD",
+    path: "/test.Echo/Unary?encoding=json&message=%7B%7D",
+  });
+  assert.equal(head.status, 405);
+  const json = await answer(echo, {
+    path: "/test.Echo/Missing",
+    headers: { "content-type": "application/json" },
+    body: ["{}"],
+  });
+  assert.equal(json.status, 501);
+});
+
+Deno.test("maxMessageBytes limits a POST's message; compressMinBytes sets where compression starts", async () => {
+  using echo = startEcho();
+  const post = (bytes: number) =>
+    answerWith(echo, { maxMessageBytes: 10 }, {
+      path: "/test.Echo/Unary",
+      headers: { "content-type": "application/proto" },
+      body: [new Uint8Array(bytes)],
+    });
+  assert.equal((await post(10)).status, 200);
+  assert.equal((await post(11)).status, 429);
+  const compressed = async (bytes: number) =>
+    (await answerWith(echo, { compressMinBytes: 2000 }, {
+      path: "/test.Echo/Unary",
+      headers: { "content-type": "application/proto", "accept-encoding": "gzip" },
+      body: [new Uint8Array(bytes)],
+    })).headers["content-encoding"];
+  assert.equal(await compressed(1999), undefined);
+  assert.equal(await compressed(2000), "gzip");
+});
+
+Deno.test("a method the table does not know is grpc-js's unimplemented (501), in either codec; HEAD on an RPC path without a query is a page path", async () => {
+  using echo = startEcho();
+  for (const [type, body] of [["application/proto", "x"], ["application/json", "{}"]]) {
+    const got = await answer(echo, {
+      path: "/other.Service/Method",
+      headers: { "content-type": type },
+      body: [body],
+    });
+    assert.equal(got.status, 501, `${type}: ${got.text()}`);
+    assert.equal(JSON.parse(got.text()).code, "unimplemented");
+  }
+  const head = await answer(echo, { method: "HEAD", path: "/test.Echo/Unary" });
+  assert.equal(head.status, 404);
+});

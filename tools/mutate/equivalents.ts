@@ -420,6 +420,15 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       replacement: "false",
       kind: "guard repeated where it is needed",
     })),
+  // serveRpc: a decoder made for a method the table does not know: grpc-js answers such a call
+  // `unimplemented` from its headers, before any body is read, so the decoder never runs.
+  {
+    file: "lib/web/handler.ts",
+    mutator: "ConditionalExpression",
+    original: "method === undefined",
+    replacement: "false",
+    kind: "guard repeated where it is needed",
+  },
   // lib/http1/exchange.ts. resumeBody() when not paused: one more pump of a connection that is
   // pumping already reads nothing new.
   {
