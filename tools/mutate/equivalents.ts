@@ -429,6 +429,49 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "false",
     kind: "guard repeated where it is needed",
   },
+  // lib/web/grpc_web.ts, Base64Stream.push. Whitespace removed run by run or one by one: the
+  // same text. The loop one step past the end, or treating every group as a segment's end:
+  // 4-character groups decode on their own, so the bytes are the same. The third clause of the
+  // padding check is dead there (text[at + 3] is "=" when it runs; "AB=A" is refused by the
+  // check after the loop). A last empty segment, or one part copied by Buffer.concat: the same.
+  ...[
+    ["Regex", "/\\s+/g", "/\\s/g"],
+    ["EqualityOperator", "at < text.length", "at <= text.length"],
+    ["ConditionalExpression", 'text[at + 3] !== "="', "false"],
+    [
+      "ConditionalExpression",
+      'text[at + 2] === "=" && text[at + 3] !== "="',
+      "false",
+    ],
+    ["ConditionalExpression", 'text[at + 2] === "="', "true"],
+    ["EqualityOperator", 'text[at + 2] === "="', 'text[at + 2] !== "="'],
+    ["ArithmeticOperator", "at + 2", "at - 2"],
+    ["EqualityOperator", "start < text.length", "start <= text.length"],
+    ["ConditionalExpression", "start < text.length", "true"],
+    ["ConditionalExpression", "parts.length === 1", "false"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/web/grpc_web.ts",
+    mutator,
+    original,
+    replacement,
+    kind: "fast path: the slow path gives the same answer",
+  })),
+  // The plain OK trailers block made once, or built each time: the same bytes.
+  ...[
+    ["ConditionalExpression", "isPlainOk(status, trailers)", "false"],
+    ["BlockStatement", "{\n  if (status.code !== Status.OK…", "{}"],
+    [
+      "ConditionalExpression",
+      'status.code !== Status.OK || status.message !== "" || status.detailsBin !== undefined',
+      "true",
+    ],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/web/grpc_web.ts",
+    mutator,
+    original,
+    replacement,
+    kind: "fast path: the slow path gives the same answer",
+  })),
   // lib/http1/exchange.ts. resumeBody() when not paused: one more pump of a connection that is
   // pumping already reads nothing new.
   {
