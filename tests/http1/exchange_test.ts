@@ -223,3 +223,30 @@ Deno.test("Http1Exchange: a body found malformed aborts the exchange; what the h
     await stop();
   }
 });
+
+Deno.test("Http1Exchange.expireAfter(): the callback runs ms later while the answer is pending, never once answered", async () => {
+  const calls: string[] = [];
+  const { port, stop } = await startServer((ex) => {
+    const started = Date.now();
+    if (ex.path === "/answered") {
+      // Answered at once: its deadline, due before the next request's, must never fire.
+      ex.expireAfter(20, () => calls.push("expired after the answer"));
+      answer(ex, 200, "fine");
+      return;
+    }
+    ex.expireAfter(80, () => answer(ex, 504, String(Date.now() - started)));
+  });
+  const client = new RawClient(port);
+  try {
+    client.write(GET("/answered"));
+    assert.equal((await within(client.response(), 5000, "the first answer")).body, "fine");
+    client.write(GET("/pending"));
+    const r = await within(client.response(), 5000, "the answer at the deadline");
+    assert.equal(r.status, 504);
+    assert.ok(Number(r.body) >= 70, `expired after ${r.body} ms`);
+    assert.deepEqual(calls, []);
+  } finally {
+    client.socket.destroy();
+    await stop();
+  }
+});
