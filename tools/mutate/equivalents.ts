@@ -231,8 +231,7 @@ export const EQUIVALENTS: readonly Equivalent[] = [
   {
     file: "lib/http2/huffman.ts",
     mutator: "BlockStatement",
-    original:
-      "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
+    original: "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
     replacement: "{}",
     kind: "fast path: the slow path gives the same answer",
   },
@@ -529,8 +528,7 @@ export const EQUIVALENTS: readonly Equivalent[] = [
   {
     file: "lib/web/static_files.ts",
     mutator: "MethodExpression",
-    original:
-      'createHash("sha256").update(body).digest("base64url").slice(0, 22)',
+    original: 'createHash("sha256").update(body).digest("base64url").slice(0, 22)',
     replacement: 'createHash("sha256").update(body).digest("base64url")',
     kind: "another encoding as good",
   },
