@@ -471,6 +471,41 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement,
     kind: "fast path: the slow path gives the same answer",
   })),
+  // lib/web/from_http2.ts. Our HTTP/2 server gives a field as an array only when it is
+  // repeated, and String() of two or more values has a comma, which the digits-only pattern
+  // refuses: the typeof check changes nothing.
+  {
+    file: "lib/web/from_http2.ts",
+    mutator: "ConditionalExpression",
+    original: 'typeof connect === "string"',
+    replacement: "true",
+    kind: "guard repeated where it is needed",
+  },
+  // write() on an ended or closed stream: the transport drops bytes for a stream that is
+  // ending or gone and still calls their done (the wrapper drops its error), and returns true.
+  ...[
+    ["ConditionalExpression", "ended || stream.closed", "false"],
+    ["LogicalOperator", "ended || stream.closed", "ended && stream.closed"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/web/from_http2.ts",
+    mutator,
+    original,
+    replacement,
+    kind: "guard repeated where it is needed",
+  })),
+  // end(): an empty last chunk written (an empty DATA frame), or the end sent as an empty
+  // trailer section: the same response in HTTP terms (RFC 9113 §8.1; RFC 9110 §6.5).
+  ...[
+    ["ConditionalExpression", "chunk.length > 0", "true"],
+    ["EqualityOperator", "chunk.length > 0", "chunk.length >= 0"],
+    ["ConditionalExpression", "trailers === undefined", "false"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/web/from_http2.ts",
+    mutator,
+    original,
+    replacement,
+    kind: "the same message on the wire in other frames",
+  })),
   // lib/http1/exchange.ts. resumeBody() when not paused: one more pump of a connection that is
   // pumping already reads nothing new.
   {
