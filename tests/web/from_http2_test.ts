@@ -138,6 +138,7 @@ Deno.test("end() without trailers ends the stream; after it, end() is ignored an
   await using server = await serve((exchange, stream) => {
     signal = exchange.signal;
     exchange.respond(200, { "content-type": "text/plain" });
+    exchange.write(new TextEncoder().encode("all "));
     exchange.end(new TextEncoder().encode("done"));
     exchange.end(new TextEncoder().encode("again"), { "x-t": "v" });
     late = new Promise<void>((resolve) => {
@@ -146,7 +147,7 @@ Deno.test("end() without trailers ends the stream; after it, end() is ignored an
     stream.once("close", () => {});
   });
   const seen = await send(server.port, {});
-  assert.equal(seen.body, "done");
+  assert.equal(seen.body, "all done");
   assert.equal(seen.trailers, undefined);
   assert.equal(seen.rstCode, 0);
   await within(late!, 5000, "the late write's done");

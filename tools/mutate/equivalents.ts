@@ -506,6 +506,15 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement,
     kind: "the same message on the wire in other frames",
   })),
+  // plainHeaders: our HTTP/2 server never gives a header an undefined value (it builds the
+  // object from the decoded fields).
+  {
+    file: "lib/web/from_http2.ts",
+    mutator: "ConditionalExpression",
+    original: "value === undefined",
+    replacement: "false",
+    kind: "guard against a value that cannot occur",
+  },
   // lib/http1/exchange.ts. resumeBody() when not paused: one more pump of a connection that is
   // pumping already reads nothing new.
   {
