@@ -9,7 +9,8 @@
 #   NODE_SERVER=../shared/peers/node/server.js bench/web.sh DB SECONDS ROUNDS
 #
 # Servers whose variable is unset are left out; BEFORE=DIR adds an earlier
-# checkout of ours (its gRPC path only). h2load: 1 connection, 16 streams
+# checkout of ours (its gRPC path only; with BEFORE_ALL=1 every protocol, for
+# a checkout that serves them). h2load: 1 connection, 16 streams
 # (HTTP/2) or 16 connections (HTTP/1.1, which has one request at a time per
 # connection).
 set -euo pipefail
@@ -78,7 +79,9 @@ PROTOCOLS=(
 serves() { # server protocol http
   case "$1/$2" in
     node-peer/grpc | go-peer/grpc | before/grpc) [ "$3" = h2 ] ;;
-    node-peer/* | go-peer/* | before/*) return 1 ;;
+    before/grpc-json) [ -n "${BEFORE_ALL:-}" ] && [ "$3" = h2 ] ;;
+    before/*) [ -n "${BEFORE_ALL:-}" ] ;;
+    node-peer/* | go-peer/*) return 1 ;;
     */grpc | */grpc-json) [ "$3" = h2 ] ;;
     *) return 0 ;;
   esac

@@ -53,14 +53,20 @@ export interface Http1Exchange {
    */
   respond(status: number, headers: Readonly<Record<string, ResponseHeaderValue>>): void;
   /**
-   * Queues response bytes; `done` runs once they are written to the socket
-   * (or the connection closed). Returns `false` when the caller should wait for `done`.
+   * Queues response bytes; `done` runs soon while the bytes waiting are
+   * under the high-water mark, else once they are written to the socket (or
+   * the connection closed). Returns `false` when the caller should wait for `done`.
    */
   write(chunk: Uint8Array, done?: () => void): boolean;
   /** Ends the response, after `chunk` when given (with 200 and no headers if none were sent). */
   end(chunk?: Uint8Array): void;
   /** Ends the exchange at once, its response unfinished: the connection closes and `signal` aborts. */
   abort(): void;
+  /**
+   * Calls `expire` once, `ms` from now, unless the response has ended or
+   * the exchange aborted by then, on the server's one timer.
+   */
+  expireAfter(ms: number, expire: () => void): void;
 }
 
 /** What an exchange needs from its connection. */
@@ -81,6 +87,8 @@ export interface ExchangeOwner {
   responseEnded(requestEnded: boolean): void;
   /** Drops the connection. */
   destroy(): void;
+  /** Something of this connection's is due at `at` (`Date.now()` time): the server's timer must fire by then. */
+  watch(at: number): void;
   /** A body callback threw. */
   handlerFailed(): void;
 }
@@ -112,6 +120,8 @@ export class Exchange implements Http1Exchange {
   #framing: BodyFraming | undefined;
   #lengthLeft = 0;
   #finished = false;
+  #expireAt = Infinity;
+  #onExpire: (() => void) | undefined;
 
   /** Made by the server for each request head. */
   constructor(connection: ExchangeOwner, head: RequestHead, socket: Socket) {
@@ -228,6 +238,26 @@ export class Exchange implements Http1Exchange {
     this.#finished = true;
     if (this.#framing === "chunked") this.#connection.queue(LAST_CHUNK);
     this.#connection.responseEnded(this.#requestEnded);
+  }
+
+  /** Calls `expire` `ms` from now unless the response ended or the exchange aborted by then. */
+  expireAfter(ms: number, expire: () => void): void {
+    this.#onExpire = expire;
+    this.#expireAt = Date.now() + ms;
+    this.#connection.watch(this.#expireAt);
+  }
+
+  /** When (`Date.now()`) {@linkcode expireAfter}'s callback is due; `Infinity` for none. */
+  get expireAt(): number {
+    return this.#expireAt;
+  }
+
+  /** Called by the connection at {@linkcode expireAt}. */
+  expire(): void {
+    const expire = this.#onExpire;
+    this.#expireAt = Infinity;
+    this.#onExpire = undefined;
+    if (expire !== undefined && !this.#finished && !this.#controller.signal.aborted) expire();
   }
 
   /** Ends the exchange at once, its response unfinished: the connection closes. */

@@ -91,6 +91,15 @@ const CHUNK_DATA = 4;
 const CHUNK_DATA_END = 5;
 const TRAILER = 6;
 
+/**
+ * The first `byte` in `bytes` from `from`, or -1. The typed array's own
+ * search: socket reads are `Buffer`s, whose `indexOf` is a slower
+ * JavaScript one in Deno (0.7 µs against 0.1 µs a search here).
+ */
+function indexOfByte(bytes: Uint8Array, byte: number, from = 0): number {
+  return Uint8Array.prototype.indexOf.call(bytes, byte, from);
+}
+
 /** Bytes as a string, one character per byte. */
 function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
@@ -159,7 +168,12 @@ export class RequestParser {
   receive(bytes: Uint8Array): number {
     if (this.#failure) throw this.#failure;
     try {
-      return this.#run(bytes);
+      // A plain view: socket reads are Buffers, whose subarray() makes a
+      // Buffer each time, costly in Deno; body pieces are plain views too.
+      const view = Object.getPrototypeOf(bytes) === Uint8Array.prototype
+        ? bytes
+        : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return this.#run(view);
     } catch (error) {
       if (error instanceof Http1ParseError) this.#failure = error;
       throw error;
@@ -213,7 +227,7 @@ export class RequestParser {
    * the offset after it, or returns -1 when the line goes on in later bytes.
    */
   #takeLine(bytes: Uint8Array, at: number, limit: number, overflow: () => never): number {
-    const lf = bytes.indexOf(LF, at);
+    const lf = indexOfByte(bytes, LF, at);
     const end = lf === -1 ? bytes.length : lf;
     // The limit counts the line without its CRLF; the CR may be in the bytes so far.
     if (this.#lineLength + (end - at) > limit + 1) overflow();
@@ -232,7 +246,7 @@ export class RequestParser {
       throw bad("a line ends in a bare LF; HTTP/1.1 lines end in CRLF");
     }
     line = line.subarray(0, line.length - 1);
-    if (line.indexOf(CR) !== -1) throw bad("a bare CR inside a line");
+    if (indexOfByte(line, CR) !== -1) throw bad("a bare CR inside a line");
     this.#lineView = line;
     return lf + 1;
   }

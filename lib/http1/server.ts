@@ -101,7 +101,8 @@ export class Http1Server {
       limits: this.#limits,
       closing: () => this.#closing,
       date: () => this.#date(),
-      closed: (c) => this.#connections.delete(c),
+      watch: (at) => this.#watch(at),
+      closed: (c) => this.#closed(c),
     });
     this.#connections.add(connection);
     connection.start();
@@ -109,6 +110,47 @@ export class Http1Server {
 
   #dateText = "";
   #dateSecond = -1;
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the sweep timer fires; `Infinity` when none is set. */
+  #sweepAt = Infinity;
+
+  /**
+   * A connection has a timeout due at `at` (`Date.now()` time). One timer
+   * for the server, set for the earliest time due, rather than a timer set
+   * and cleared per connection at every request: a keep-alive connection
+   * moves its timeout at each request, and the timer is only set again when
+   * the new time is earlier than the one set.
+   */
+  #watch(at: number): void {
+    if (at >= this.#sweepAt) return;
+    clearTimeout(this.#sweepTimer);
+    this.#sweepAt = at;
+    this.#sweepTimer = setTimeout(this.#sweep, Math.max(0, at - Date.now()));
+  }
+
+  /** Fires the timeouts that are due, then sets the timer for the next one. */
+  readonly #sweep = () => {
+    this.#sweepTimer = undefined;
+    this.#sweepAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const connection of this.#connections) {
+      const due = connection.dueAt;
+      if (due <= now) connection.timedOut(now);
+      const after = connection.dueAt;
+      if (after < next) next = after;
+    }
+    if (next !== Infinity) this.#watch(next);
+  };
+
+  #closed(connection: Connection): void {
+    this.#connections.delete(connection);
+    if (this.#connections.size === 0) {
+      clearTimeout(this.#sweepTimer);
+      this.#sweepTimer = undefined;
+      this.#sweepAt = Infinity;
+    }
+  }
 
   /** The Date field's value (RFC 9110 §6.6.1), made once a second. */
   #date(): string {
@@ -147,6 +189,8 @@ interface ConnectionHooks {
   limits: Limits;
   closing: () => boolean;
   date: () => string;
+  /** The connection has a timeout due at `at` (`Date.now()` time). */
+  watch: (at: number) => void;
   closed: (connection: Connection) => void;
 }
 
@@ -169,7 +213,8 @@ class Connection implements ExchangeOwner {
   #outBytes = 0;
   #dones: (() => void)[] = [];
   #flushQueued = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When (`Date.now()`) the timeout of `#timerKind` is due; `Infinity` for none. */
+  #dueAt = Infinity;
   #timerKind: "head" | "idle" | "end" | undefined;
 
   constructor(socket: Socket, parser: RequestParser, hooks: ConnectionHooks) {
@@ -222,24 +267,50 @@ class Connection implements ExchangeOwner {
     this.#keepAlive = false;
   }
 
-  /** Queues bytes (and a callback for when they are on the socket); false past the high-water mark. */
+  /**
+   * Queues bytes, and a callback: run soon while what waits is under the
+   * high-water mark (the bytes leave at this turn's flush; a writer that
+   * waited for the socket write would hold its next piece, a call's
+   * trailers, out of that write), else once they are on the socket. False
+   * past the high-water mark.
+   */
   queue(bytes: Uint8Array | undefined, done?: () => void): boolean {
     if (bytes) {
       this.#out.push(bytes);
       this.#outBytes += bytes.length;
     }
-    if (done) this.#dones.push(done);
     if (!this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
+      queueMicrotask(this.#flushSoon);
     }
-    return this.#outBytes + this.#socket.writableLength < this.#hooks.limits.highWaterMark;
+    const under = this.#outBytes + this.#socket.writableLength < this.#hooks.limits.highWaterMark;
+    if (done !== undefined) {
+      if (under && !this.#closed) queueMicrotask(done);
+      else this.#dones.push(done);
+    }
+    return under;
   }
 
   queueAll(pieces: Uint8Array[], done?: () => void): boolean {
     for (let i = 0; i < pieces.length - 1; i++) this.queue(pieces[i]);
     return this.queue(pieces[pieces.length - 1], done);
   }
+
+  /**
+   * Flushes at the end of this run of microtasks, or, while a response is
+   * under way (its head out, its end not yet), at the end of this turn of
+   * the event loop: grpc-js sends a call's headers, then its message after
+   * a promise, then its trailers, and they leave in one socket write rather
+   * than two or three.
+   */
+  readonly #flushSoon = () => {
+    const exchange = this.#exchange;
+    if (exchange !== undefined && exchange.headSent && !exchange.finished && !this.#closed) {
+      setImmediate(this.#flushNow);
+    } else this.#flush();
+  };
+
+  readonly #flushNow = () => this.#flush();
 
   #flush(): void {
     this.#flushQueued = false;
@@ -421,18 +492,37 @@ class Connection implements ExchangeOwner {
     else this.#finish();
   }
 
+  /** Sets the connection's timeout (the server's timer watches it), or clears it. */
   #arm(kind: "head" | "idle" | "end" | undefined): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
     this.#timerKind = kind;
-    if (kind === undefined) return;
+    if (kind === undefined) {
+      this.#dueAt = Infinity;
+      return;
+    }
     const limits = this.#hooks.limits;
     const ms = kind === "idle" ? limits.idleTimeoutMs : limits.headTimeoutMs;
-    this.#timer = setTimeout(() => this.#onTimer(kind), ms);
+    this.#dueAt = Date.now() + ms;
+    this.#hooks.watch(this.#dueAt);
   }
 
-  #onTimer(kind: "head" | "idle" | "end"): void {
-    this.#timer = undefined;
+  /** When the connection's timeout or its exchange's deadline is due (`Date.now()` time); `Infinity` for none. */
+  get dueAt(): number {
+    if (this.#closed) return Infinity;
+    const expireAt = this.#exchange?.expireAt ?? Infinity;
+    return expireAt < this.#dueAt ? expireAt : this.#dueAt;
+  }
+
+  watch(at: number): void {
+    this.#hooks.watch(at);
+  }
+
+  /** Called by the server's timer: the exchange's deadline or the connection's timeout is due. */
+  timedOut(now: number): void {
+    const exchange = this.#exchange;
+    if (exchange !== undefined && exchange.expireAt <= now) exchange.expire();
+    const kind = this.#timerKind;
+    if (kind === undefined || this.#closed || this.#dueAt > now) return;
+    this.#arm(undefined);
     if (kind !== "head" || this.#exchange !== undefined) return this.destroy();
     const ms = this.#hooks.limits.headTimeoutMs;
     this.#answerAndClose(408, `request head not complete within ${ms} ms`);

@@ -634,6 +634,8 @@ export class Http2ServerStream extends LightEmitter {
   callDeadline = Infinity;
   /** Whether the transport answered `DEADLINE_EXCEEDED` (the call's own status never went out). */
   deadlineExceeded = false;
+  /** Called at `grpcDeadline` instead of the transport's own answer (see {@linkcode expireAfter}). */
+  #onExpire?: () => void;
 
   /** Made by the session for each request. */
   constructor(session: Http2ServerSession, id: number) {
@@ -739,6 +741,16 @@ export class Http2ServerStream extends LightEmitter {
   }
 
   /**
+   * Calls `expire` `ms` from now if the stream is still open then, on the
+   * session's one timer (a web call's deadline; its protocol answers it).
+   */
+  expireAfter(ms: number, expire: () => void): void {
+    this.#onExpire = expire;
+    this.grpcDeadline = Date.now() + ms;
+    this.session.watchDeadlines(this.grpcDeadline);
+  }
+
+  /**
    * Used by the session: the gRPC deadline passed. Sends the status grpc-js
    * sends then (trailers-only, or trailers after the queued messages); the
    * stream closes once they leave, which cancels the call in grpc-js.
@@ -746,6 +758,7 @@ export class Http2ServerStream extends LightEmitter {
   expireGrpcDeadline(): void {
     this.grpcDeadline = Infinity;
     if (this.#closed) return;
+    if (this.#onExpire !== undefined) return this.#onExpire();
     const connection = this.session.connection;
     const status: HeaderField[] = [["grpc-status", "4"], ["grpc-message", "Deadline%20exceeded"]];
     if (!this.headersSent) {

@@ -12,6 +12,7 @@
 
 import { Buffer } from "node:buffer";
 import { LightEmitter } from "../http2/emitter.ts";
+import { grpcTimeoutMs } from "../http2/server.ts";
 import { Status, WebError } from "./codes.ts";
 import type { HttpExchange } from "./exchange.ts";
 
@@ -70,7 +71,11 @@ export interface BridgeOptions {
   path: string;
   /** Request metadata for the call (custom headers only). */
   metadata: GrpcHeaders;
-  /** The call's deadline as a `grpc-timeout` value, when it has one. */
+  /**
+   * The call's deadline as a `grpc-timeout` value, when it has one. The
+   * exchange keeps it (its `expireAfter`) when it can, and grpc-js sees no
+   * timeout; else grpc-js does.
+   */
   grpcTimeout?: string;
   /** Decodes the request body; `undefined` when the call takes no body (Connect GET, unknown method). */
   decoder?: RequestDecoder;
@@ -148,6 +153,11 @@ export class GrpcBridgeStream extends LightEmitter {
   aborted = false;
   /** Whether grpc-js sent response headers. */
   headersSent = false;
+  /**
+   * The call's deadline (`Date.now()` time) when the exchange keeps it, not
+   * grpc-js (the call log reads it); `Infinity` for none.
+   */
+  callDeadline = Infinity;
   readonly #exchange: HttpExchange;
   readonly #responder: WebResponder;
   readonly #decoder?: RequestDecoder;
@@ -278,6 +288,19 @@ export class GrpcBridgeStream extends LightEmitter {
     queueMicrotask(() => this.emit("close"));
   }
 
+  /**
+   * Keeps the call's deadline, `ms` from now, on the exchange's shared
+   * timer: at it, the call is cancelled in grpc-js and the client answered
+   * `DEADLINE_EXCEEDED` with grpc-js's message, as grpc-js would.
+   */
+  keepDeadline(ms: number, expireAfter: (ms: number, expire: () => void) => void): void {
+    this.callDeadline = Date.now() + ms;
+    expireAfter(
+      ms,
+      () => this.#refuse(new WebError(Status.DEADLINE_EXCEEDED, "Deadline exceeded")),
+    );
+  }
+
   /** The request's input was refused: the call is cancelled and the client told why. */
   #refuse(error: WebError): void {
     if (this.#closed) return;
@@ -357,7 +380,15 @@ export function startBridge(options: BridgeOptions): GrpcBridgeStream {
     "content-type": "application/grpc",
     te: "trailers",
   };
-  if (options.grpcTimeout !== undefined) headers["grpc-timeout"] = options.grpcTimeout;
+  const timeout = options.grpcTimeout;
+  if (timeout !== undefined) {
+    const ms = grpcTimeoutMs(timeout);
+    const exchange = options.exchange;
+    // A malformed value goes to grpc-js, which answers it with INTERNAL.
+    if (ms !== undefined && exchange.expireAfter !== undefined) {
+      stream.keepDeadline(ms, (after, expire) => exchange.expireAfter!(after, expire));
+    } else headers["grpc-timeout"] = timeout;
+  }
   options.dispatch(stream, headers);
   return stream;
 }

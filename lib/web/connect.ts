@@ -171,6 +171,7 @@ export function createConnectUnaryResponder(options: ConnectResponderOptions): W
 
 /** The end-of-stream message's JSON: the error, if any, and the trailers. */
 export function endStreamJson(status: CallStatus, trailers: Metadata): Uint8Array {
+  if (status.code === Status.OK && isEmpty(trailers)) return EMPTY_END;
   const out: Record<string, unknown> = {};
   if (status.code !== Status.OK) {
     out.error = JSON.parse(new TextDecoder().decode(errorJson(status)));
@@ -178,6 +179,15 @@ export function endStreamJson(status: CallStatus, trailers: Metadata): Uint8Arra
   if (Object.keys(trailers).length > 0) out.metadata = trailers;
   return new TextEncoder().encode(JSON.stringify(out));
 }
+
+/** Whether metadata has no entries. */
+function isEmpty(metadata: Metadata): boolean {
+  for (const _ in metadata) return false;
+  return true;
+}
+
+/** The end-of-stream message of a call that ended OK without trailers (never written to). */
+const EMPTY_END = new TextEncoder().encode("{}");
 
 /** Writes a Connect streaming answer: envelopes, then the end-of-stream message. */
 export function createConnectStreamResponder(options: ConnectResponderOptions): WebResponder {

@@ -22,12 +22,34 @@ export interface Envelope {
 
 /** An envelope's bytes: the prefix, then `data`. */
 export function encodeEnvelope(flags: number, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + data.length);
+  const length = data.length;
+  const out = new Uint8Array(5 + length);
   out[0] = flags;
-  new DataView(out.buffer).setUint32(1, data.length);
+  // By hand: a DataView per envelope costs more than the four bytes.
+  out[1] = length >>> 24;
+  out[2] = (length >>> 16) & 0xff;
+  out[3] = (length >>> 8) & 0xff;
+  out[4] = length & 0xff;
   out.set(data, 5);
   return out;
 }
+
+/**
+ * A string's bytes in UTF-8: by hand for ASCII (the short header-like
+ * lines of trailers, always ASCII here), which costs less than a
+ * `TextEncoder` call; through it otherwise.
+ */
+export function utf8Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) return ENCODER.encode(text);
+    out[i] = code;
+  }
+  return out;
+}
+
+const ENCODER = new TextEncoder();
 
 /** Options for {@linkcode EnvelopeReader}. */
 export interface EnvelopeReaderOptions {
@@ -47,7 +69,8 @@ export interface EnvelopeReaderOptions {
 export class EnvelopeReader {
   readonly #maxBytes: number;
   readonly #what: string;
-  readonly #header = new Uint8Array(5);
+  // Made when an envelope's prefix is split across pieces, rarely.
+  #header?: Uint8Array;
   #headerBytes = 0;
   #flags = 0;
   #body?: Uint8Array;
@@ -84,12 +107,13 @@ export class EnvelopeReader {
           }
         }
         const take = Math.min(5 - this.#headerBytes, chunk.length - at);
-        this.#header.set(chunk.subarray(at, at + take), this.#headerBytes);
+        const header = this.#header ??= new Uint8Array(5);
+        header.set(chunk.subarray(at, at + take), this.#headerBytes);
         this.#headerBytes += take;
         at += take;
         if (this.#headerBytes < 5) break;
-        const length = this.#lengthAt(this.#header, 0);
-        this.#flags = this.#header[0];
+        const length = this.#lengthAt(header, 0);
+        this.#flags = header[0];
         this.#body = new Uint8Array(length);
         this.#bodyBytes = 0;
       }
@@ -121,7 +145,8 @@ export class EnvelopeReader {
 
   /** The declared length at `at`, refused when over the limit. */
   #lengthAt(bytes: Uint8Array, at: number): number {
-    const length = new DataView(bytes.buffer, bytes.byteOffset + at + 1, 4).getUint32(0);
+    const length = (bytes[at + 1] * 0x1000000) + (bytes[at + 2] << 16) + (bytes[at + 3] << 8) +
+      bytes[at + 4];
     if (length > this.#maxBytes) {
       throw new WebError(
         Status.RESOURCE_EXHAUSTED,

@@ -73,6 +73,13 @@ export interface HttpExchange {
    */
   readonly trailersSupported?: boolean;
   /**
+   * Calls `expire` once, `ms` from now, unless the exchange has ended by
+   * then: a call's deadline, on a timer the transport shares among its
+   * exchanges (none set per call). Without it, the bridge leaves the
+   * deadline to grpc-js, which sets a timer per call.
+   */
+  expireAfter?(ms: number, expire: () => void): void;
+  /**
    * Ends the exchange at once, its response unfinished: an HTTP/2 stream is
    * reset, an HTTP/1.x connection closed. `signal` aborts.
    */

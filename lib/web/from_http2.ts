@@ -107,6 +107,11 @@ export function exchangeFromHttp2(
       }
       stream.sendTrailers(fields);
     },
+    expireAfter(ms: number, expire: () => void) {
+      stream.expireAfter(ms, () => {
+        if (!ended) expire();
+      });
+    },
     abort() {
       ended = true;
       controller.abort();

@@ -16,6 +16,7 @@ import {
   type EnvelopeDecoderOptions,
   messageEnvelope,
   type ResponseCompression,
+  utf8Bytes,
 } from "./envelope.ts";
 import type { CallStatus, Metadata, RequestDecoder, WebResponder } from "./bridge.ts";
 import type { HeaderValue, HttpExchange } from "./exchange.ts";
@@ -116,14 +117,30 @@ export function percentEncode(message: string): string {
 
 /** The trailers frame's payload: `name: value\r\n` lines, names lower case, status first. */
 export function trailerBlock(status: CallStatus, trailers: Metadata): Uint8Array {
+  if (isPlainOk(status, trailers)) return OK_BLOCK;
   let text = `grpc-status: ${status.code}\r\n`;
   if (status.message !== "") text += `grpc-message: ${percentEncode(status.message)}\r\n`;
   if (status.detailsBin !== undefined) text += `grpc-status-details-bin: ${status.detailsBin}\r\n`;
   for (const name in trailers) {
     for (const value of trailers[name]) text += `${name.toLowerCase()}: ${value}\r\n`;
   }
-  return new TextEncoder().encode(text);
+  return utf8Bytes(text);
 }
+
+/** Whether a call ended OK with nothing but its status to send (most do). */
+function isPlainOk(status: CallStatus, trailers: Metadata): boolean {
+  if (status.code !== Status.OK || status.message !== "" || status.detailsBin !== undefined) {
+    return false;
+  }
+  for (const _ in trailers) return false;
+  return true;
+}
+
+/** The trailers of a plain OK answer, made once (never written to). */
+const OK_BLOCK = utf8Bytes("grpc-status: 0\r\n");
+
+/** Its trailers frame, made once (never written to). */
+const OK_FRAME = encodeEnvelope(TRAILERS_FLAG, OK_BLOCK);
 
 /** Options for {@linkcode createGrpcWebResponder}. */
 export interface GrpcWebResponderOptions {
@@ -172,7 +189,10 @@ export function createGrpcWebResponder(options: GrpcWebResponderOptions): WebRes
     },
     end(status, trailers) {
       respond({});
-      exchange.end(asText(encodeEnvelope(TRAILERS_FLAG, trailerBlock(status, trailers))));
+      const frame = isPlainOk(status, trailers)
+        ? OK_FRAME
+        : encodeEnvelope(TRAILERS_FLAG, trailerBlock(status, trailers));
+      exchange.end(asText(frame));
     },
   };
 }

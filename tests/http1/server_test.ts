@@ -177,6 +177,42 @@ Deno.test("Http1Server: an idle keep-alive connection closes after idleTimeoutMs
   }
 });
 
+Deno.test("Http1Server: the timeouts of several connections each fire in time, and a request restarts a connection's idle time", async () => {
+  // One timer serves the whole server, set again after each firing for the
+  // earliest timeout still ahead.
+  const { port, server, stop } = await startServer((ex) => answer(ex, 200, "x"), {
+    idleTimeoutMs: 1500,
+    headTimeoutMs: 300,
+  });
+  const idle = new RawClient(port);
+  const first = new RawClient(port);
+  let slow: RawClient | undefined;
+  try {
+    idle.write(GET("/"));
+    await idle.response();
+    first.write("GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ");
+    // Once this 408 is out, the timer waits for the idle connection's timeout.
+    await within(first.closed, 1200, "the first slow connection's 408");
+    assert.match(await first.rest(), /^HTTP\/1\.1 408 /);
+    slow = new RawClient(port);
+    const started = Date.now();
+    slow.write("GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ");
+    await within(slow.closed, 1000, "the slow connection's 408, before the idle one's timeout");
+    assert.match(await slow.rest(), /^HTTP\/1\.1 408 /);
+    assert.ok(Date.now() - started >= 250);
+    // A request on the idle connection restarts its idle time.
+    idle.write(GET("/again"));
+    assert.equal((await idle.response()).status, 200);
+    const again = Date.now();
+    await within(idle.closed, 5000, "the idle connection closing");
+    assert.ok(Date.now() - again >= 1400, `closed ${Date.now() - again} ms after its last answer`);
+    await waitFor(() => server.size === 0, () => `${server.size} connections open`);
+  } finally {
+    for (const client of [idle, first, slow]) client?.socket.destroy();
+    await stop();
+  }
+});
+
 Deno.test("Http1Server: close() closes idle connections at once and adds Connection: close to an answer in flight", async () => {
   let held: Http1Exchange | undefined;
   let arrived!: () => void;

@@ -15,14 +15,15 @@ export const TEST_FLAGS =
 
 /**
  * The permissions of the in-process runner's worker (a forked `deno run`): those of the tests,
- * and the project's deno.json (its import map) from the sandbox, Stryker's cwd there. The lock
- * is not frozen: Deno rewrites the sandbox's copy (pruned to what the worker loads, at the
- * locked versions), which a frozen lock refuses.
+ * and the project's deno.json (its import map) from the sandbox, Stryker's cwd there. No lock:
+ * the worker also loads Stryker's own files, which the project's lock does not hold, and with a
+ * writable lock Deno rewrote the project's own deno.lock (pruned, Stryker added); the versions
+ * are the import map's exact pins, and the packages are already in the cache.
  */
 export const WORKER_ARGS = [
   "run",
   "--config=deno.json",
-  "--frozen=false",
+  "--no-lock",
   "--allow-net",
   "--allow-read",
   "--allow-write",

@@ -52,6 +52,7 @@ const WEB_TESTS = [
   "connect",
   "cors",
   "envelope",
+  "from_http2",
   "grpc_web",
   "handler",
   "healthz",
