@@ -129,8 +129,6 @@ interface Stream {
   /** The request's content-length, when it gave one. */
   contentLength?: number;
   received: number;
-  /** Our END_STREAM went out (half-closed local). */
-  localEnded: boolean;
 }
 
 /** Headers that only HTTP/1 uses (RFC 9113 §8.2.2). */
@@ -226,7 +224,9 @@ export function requestHeaderFault(
       if (bit === undefined) return `the pseudo-header ${name} is not one of a request`;
       if ((seen & bit) !== 0) return `the pseudo-header ${name} twice`;
       seen |= bit;
-      if (name === ":path" && value === "") return "an empty :path";
+      // None may be empty: :method is a token and :scheme a scheme (1 character or more), :path
+      // must not be empty for http(s) (RFC 9113 §8.3.1), nor the host of an authority (RFC 9110 §4.2).
+      if (value === "") return `an empty ${name}`;
     } else {
       regular = true;
       if (CONNECTION_SPECIFIC.has(name)) return `the connection-specific header ${name}`;
@@ -605,19 +605,18 @@ export class ServerConnection {
     return false;
   }
 
-  /** Counts a reset of an unanswered stream; false (and the connection ended) past the rate. */
-  #resetUnanswered(): boolean {
+  /** Counts a reset of an unanswered stream; past the rate, ends the connection (closing every stream). */
+  #resetUnanswered(): void {
     const now = this.#now();
     if (now - this.#resetWindowStart >= 1000) {
       this.#resetWindowStart = now;
       this.#resets = 0;
     }
-    if (++this.#resets <= this.#maxResets) return true;
+    if (++this.#resets <= this.#maxResets) return;
     this.#fail(
       ErrorCode.ENHANCE_YOUR_CALM,
       `over ${this.#maxResets} streams reset before their answer in a second`,
     );
-    return false;
   }
 
   #onFrame(frame: Frame | Http2Error): void {
@@ -794,7 +793,6 @@ export class ServerConnection {
       data: frame.data,
       endStream: frame.endStream,
     });
-    if (frame.endStream) this.#maybeClosed(stream);
   }
 
   #onHeaders(frame: HeadersFrame): void {
@@ -850,7 +848,6 @@ export class ServerConnection {
     }
     this.#checkRequest(stream, frame, headers);
     this.#events.push({ type: "request", streamId, headers, endStream: frame.endStream });
-    if (frame.endStream) this.#maybeClosed(stream);
   }
 
   /** Decodes a header block; `undefined` when the list is over our header list limit. */
@@ -906,7 +903,6 @@ export class ServerConnection {
       queue: [],
       queued: 0,
       received: 0,
-      localEnded: false,
     };
     this.#streams.set(streamId, stream);
     return stream;
@@ -959,7 +955,6 @@ export class ServerConnection {
     }
     stream.remoteEnded = true;
     this.#events.push({ type: "data", streamId: id, data: NO_BYTES, endStream: true });
-    this.#maybeClosed(stream);
   }
 
   #onReset(streamId: number, code: number): void {
@@ -970,7 +965,8 @@ export class ServerConnection {
       }
       return;
     }
-    if (!stream.headersSent && !this.#resetUnanswered()) return;
+    // When the count ends the connection, the stream is closed already and this does nothing.
+    if (!stream.headersSent) this.#resetUnanswered();
     this.#close(stream, { code, byPeer: true, resetByUs: false });
   }
 
@@ -1062,13 +1058,6 @@ export class ServerConnection {
     if (stream.queued > 0) this.#ready.add(stream);
   }
 
-  /** Closes a stream whose both sides ended. */
-  #maybeClosed(stream: Stream): void {
-    if (stream.remoteEnded && stream.localEnded) {
-      this.#close(stream, { code: ErrorCode.NO_ERROR, byPeer: false, resetByUs: false });
-    }
-  }
-
   /**
    * Our END_STREAM went out: the stream closes, at once when the client has
    * ended too. RFC 9113 §8.1 lets a server whose response is complete ask
@@ -1077,11 +1066,14 @@ export class ServerConnection {
    * had not quite finished sending, and the response is lost to them. So
    * the rest of a request is read and dropped, and the reset is sent only
    * if more than {@linkcode LINGER_BYTES} or {@linkcode LINGER_MS} follow.
-   * The stream is closed for the layer above either way.
+   * The stream is closed for the layer above either way. (So an open
+   * stream has never ended on our side: the client's END_STREAM alone
+   * never closes one.)
    */
   #endedLocally(stream: Stream): void {
-    stream.localEnded = true;
-    if (stream.remoteEnded) return this.#maybeClosed(stream);
+    if (stream.remoteEnded) {
+      return this.#close(stream, { code: ErrorCode.NO_ERROR, byPeer: false, resetByUs: false });
+    }
     this.#close(stream, { code: ErrorCode.NO_ERROR, byPeer: false, resetByUs: true });
     // A client whose stream window is used up (the layer above stopped
     // reading) could send nothing more, and would wait for a reset that only
@@ -1141,10 +1133,14 @@ export class ServerConnection {
     });
   }
 
-  /** Frames queued DATA within the windows, round robin over the streams, then ends them. */
+  /**
+   * Frames queued DATA within the windows, round robin over the streams,
+   * then ends them. Each pass frames data on every stream it keeps (one
+   * with no room leaves the set, or ends the call when the connection's
+   * window is shut), so the passes end.
+   */
   #schedule(): void {
     while (this.#ready.size > 0 && !this.#failed) {
-      let progressed = false;
       // Deleting the current element of a Set while iterating it is safe; nothing is added here.
       for (const stream of this.#ready) {
         if (stream.queued > 0) {
@@ -1155,13 +1151,11 @@ export class ServerConnection {
             continue;
           }
           this.#dataFrame(stream, Math.min(room, stream.queued));
-          progressed = true;
           if (stream.queued > 0) continue;
         }
         this.#ready.delete(stream);
         if (stream.ending && this.#streams.has(stream.id)) this.#finish(stream);
       }
-      if (!progressed) return;
     }
   }
 

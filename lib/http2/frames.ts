@@ -218,12 +218,8 @@ function uint32At(bytes: Uint8Array, at: number): number {
 }
 
 /** The payload without its pad length and padding (RFC 9113 §6.1). */
-function unpad(
-  payload: Uint8Array,
-  flags: number,
-  what: string,
-): { body: Uint8Array; padded: boolean } {
-  if ((flags & Flags.PADDED) === 0) return { body: payload, padded: false };
+function unpad(payload: Uint8Array, flags: number, what: string): Uint8Array {
+  if ((flags & Flags.PADDED) === 0) return payload;
   if (payload.length < 1) {
     throw new Http2Error(ErrorCode.FRAME_SIZE_ERROR, `a padded ${what} frame has no pad length`);
   }
@@ -234,7 +230,7 @@ function unpad(
       `the padding of a ${what} frame (${padLength} bytes) is not shorter than its payload (${payload.length} bytes)`,
     );
   }
-  return { body: payload.subarray(1, payload.length - padLength), padded: true };
+  return payload.subarray(1, payload.length - padLength);
 }
 
 /** Checks that a frame that must name a stream does. */
@@ -254,7 +250,7 @@ function needsConnection(streamId: number, what: string): void {
 /** A DATA frame's payload, without its padding (RFC 9113 §6.1). */
 function decodeData(flags: number, streamId: number, payload: Uint8Array): DataFrame {
   needsStream(streamId, "DATA");
-  const { body } = unpad(payload, flags, "DATA");
+  const body = unpad(payload, flags, "DATA");
   return {
     type: FrameType.DATA,
     streamId,
@@ -267,7 +263,7 @@ function decodeData(flags: number, streamId: number, payload: Uint8Array): DataF
 /** A HEADERS frame's payload, without its padding and priority fields (RFC 9113 §6.2). */
 function decodeHeaders(flags: number, streamId: number, payload: Uint8Array): HeadersFrame {
   needsStream(streamId, "HEADERS");
-  let { body } = unpad(payload, flags, "HEADERS");
+  let body = unpad(payload, flags, "HEADERS");
   let dependsOn: number | undefined;
   if ((flags & Flags.PRIORITY) !== 0) {
     if (body.length < 5) {
@@ -546,29 +542,5 @@ export const FrameWriter = {
     view.setUint32(4, code >>> 0);
     payload.set(text, 8);
     return FrameWriter.frame(FrameType.GOAWAY, 0, 0, payload);
-  },
-
-  /**
-   * A header block as one HEADERS frame and as many CONTINUATION frames as
-   * `maxFrameSize` asks for.
-   */
-  headers(
-    streamId: number,
-    block: Uint8Array,
-    options: { endStream: boolean; maxFrameSize: number },
-  ): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    const { maxFrameSize } = options;
-    let at = 0;
-    do {
-      const end = Math.min(block.length, at + maxFrameSize);
-      const last = end === block.length;
-      const type = at === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
-      let flags = last ? Flags.END_HEADERS : 0;
-      if (at === 0 && options.endStream) flags |= Flags.END_STREAM;
-      out.push(FrameWriter.frame(type, flags, streamId, block.subarray(at, end)));
-      at = end;
-    } while (at < block.length);
-    return out;
   },
 };

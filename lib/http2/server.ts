@@ -373,8 +373,7 @@ export class Http2ServerSession extends EventEmitter {
   /** Sends GOAWAY; new streams are ignored, open ones go on. */
   goaway(code: number = ErrorCode.NO_ERROR, lastStreamId?: number, opaqueData?: Uint8Array): void {
     if (this.#destroyed) throw new Error("the HTTP/2 session is destroyed");
-    // decode(undefined) is "".
-    const debug = new TextDecoder().decode(opaqueData);
+    const debug = opaqueData === undefined ? "" : new TextDecoder().decode(opaqueData);
     this.#connection.goaway(code, lastStreamId, debug);
     this.#process();
   }
@@ -415,8 +414,8 @@ export class Http2ServerSession extends EventEmitter {
 
   /**
    * Used by streams: one of them has something due at `at` (`Date.now()`
-   * time). One timer per session, set for the earliest time due: with calls
-   * of equal timeouts it is set once per sweep, not once per call.
+   * time). One timer per session, set for the earliest time due: a later
+   * time leaves it as it is.
    */
   watchDeadlines(at: number): void {
     if (at >= this.#sweepAt || this.#destroyed) return;
@@ -462,8 +461,6 @@ export class Http2ServerSession extends EventEmitter {
   }
 
   #onEvent(event: ConnectionEvent): void {
-    // No case for "closed" (the connection failed): the flush that follows every batch of
-    // events ends the socket then, as it checks `connection.failed`.
     switch (event.type) {
       case "request": {
         const stream = new Http2ServerStream(this, event.streamId);
@@ -501,6 +498,9 @@ export class Http2ServerSession extends EventEmitter {
       case "goaway":
         this.emit("goaway", event.code, event.lastStreamId);
         return;
+      case "closed":
+        this.#endSocket();
+        return;
     }
   }
 
@@ -521,12 +521,12 @@ export class Http2ServerSession extends EventEmitter {
     // An empty answer is the connection's own list, which the callbacks of writes made by the
     // listeners below go into: not kept, or they come back twice (from it and from `more`).
     if (due.length === 0) due = NO_CALLBACKS;
-    // Trailers asked for by 'wantTrailers' leave in the same write.
+    // Trailers asked for by 'wantTrailers' leave in the same write. (Events here come from
+    // framing and from the streams' calls, never request data: #process takes those at once.)
     for (let round = 0;; round++) {
       const events = connection.takeEvents();
       if (events.length === 0) break;
       for (const event of events) this.#onEvent(event);
-      this.#deliverData();
       const more = connection.frameReady();
       if (more.length > 0) due = due.length === 0 ? more : due.concat(more);
       if (round === 16) {
@@ -731,8 +731,8 @@ export class Http2ServerStream extends LightEmitter {
   }
 
   /**
-   * Resets the stream (CANCEL) if it is still open `ms` from now (give or
-   * take the session's sweep period): one timer per session, none per stream.
+   * Resets the stream (CANCEL) if it is still open `ms` from now: one timer
+   * per session, none per stream.
    */
   resetAfter(ms: number): void {
     this.resetAt = Date.now() + ms;

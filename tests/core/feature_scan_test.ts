@@ -40,13 +40,16 @@ function assertSameDb(actual: FeatureDbBuild, expected: FeatureDbBuild): void {
 }
 
 /** Scans `text` whole and in chunks of several sizes, and compares each with the general path. */
-function assertScansLikeGeneral(text: string | Uint8Array): void {
+function assertScansLikeGeneral(
+  text: string | Uint8Array,
+  chunks: readonly number[] = [1, 7, 64, 4096],
+): void {
   const bytes = typeof text === "string" ? encode(text) : text;
   const expected = general(bytes);
   const whole = scanFeatureBytes(bytes);
   assert.ok(whole !== undefined, "the scanner declined it");
   assertSameDb(buildFeatureDb(whole), expected);
-  for (const chunk of [1, 7, 64, 4096]) {
+  for (const chunk of chunks) {
     const columns = scanInChunks(bytes, chunk);
     assert.ok(columns !== undefined, `declined in chunks of ${chunk}`);
     assertSameDb(buildFeatureDb(columns), expected);
@@ -85,8 +88,8 @@ Deno.test("the scanner builds the same database as the general path from the shi
   assertScansLikeGeneral(bytes);
 });
 
-Deno.test("the scanner builds the same database as the general path from generated files", () => {
-  const features = randomFeatures(3000, 17);
+/** The features in each layout a file may have: make_db.py's, compact, indented, CRLF and tabs. */
+function layouts(features: Feature[]): string[] {
   // The layout of the peers' make_db.py: one feature a line, after its comma.
   const makeDb = "[" +
     features.map((f, i) =>
@@ -94,10 +97,19 @@ Deno.test("the scanner builds the same database as the general path from generat
         JSON.stringify(f.name)
       }, "location": {"latitude": ${f.location.latitude}, "longitude": ${f.location.longitude}}}`
     ).join("") + "\n]\n";
-  assertScansLikeGeneral(makeDb);
-  assertScansLikeGeneral(JSON.stringify(features));
-  assertScansLikeGeneral(JSON.stringify(features, null, 2));
-  assertScansLikeGeneral(JSON.stringify(features, null, "\t").replaceAll("\n", "\r\n"));
+  return [
+    makeDb,
+    JSON.stringify(features),
+    JSON.stringify(features, null, 2),
+    JSON.stringify(features, null, "\t").replaceAll("\n", "\r\n"),
+  ];
+}
+
+Deno.test("the scanner builds the same database as the general path from generated files", () => {
+  // Every chunk size on a small file (a byte at a time splits every token somewhere); the larger
+  // file, with its repeated points and names, in chunks that cross feature boundaries.
+  for (const text of layouts(randomFeatures(200, 5))) assertScansLikeGeneral(text);
+  for (const text of layouts(randomFeatures(3000, 17))) assertScansLikeGeneral(text, [64, 4096]);
 });
 
 Deno.test("the scanner reads every coordinate edge, empty arrays and any whitespace", () => {

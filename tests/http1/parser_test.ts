@@ -303,3 +303,62 @@ Deno.test("parser: after an error every further call throws the same error", () 
     (e: Http1ParseError) => e.status === 505,
   );
 });
+
+Deno.test("parser: Content-Length: 0 ends the request with no body event (RFC 9112 §6.3)", () => {
+  const { seen, error } = parse("POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+  assert.equal(error, undefined);
+  assert.deepEqual(seen.map((e) => e.type), ["head", "end"]);
+});
+
+Deno.test("parser: CONNECT's authority-form target is kept; an absolute-form target needs a host (RFC 9112 §3.2)", () => {
+  const { seen, error } = parse(
+    "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+  );
+  assert.equal(error, undefined);
+  assert.equal(seen[0].type === "head" && seen[0].target, "example.com:443");
+  refuses(
+    "GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n",
+    400,
+    /absolute-form target without a valid host/,
+  );
+  refuses("GET example.com:443 HTTP/1.1\r\nHost: h\r\n\r\n", 400, /invalid request target/);
+});
+
+Deno.test("parser: the empty lines skipped before a request line count against the request line's budget", () => {
+  const budget = { maxRequestLineBytes: 16 };
+  // Eight empty lines are 16 bytes: the budget exactly.
+  const { seen, error } = parse("\r\n".repeat(8) + "GET / HTTP/1.1\r\nHost: h\r\n\r\n", budget);
+  assert.equal(error, undefined);
+  assert.equal(seen[0].type, "head");
+  refuses("\r\n".repeat(9) + "GET / HTTP/1.1\r\n\r\n", 400, /too many empty lines/, budget);
+});
+
+Deno.test("parser: a line that arrives byte by byte, longer than the line buffer's first 256 bytes, is read whole", () => {
+  const target = "/" + "a".repeat(1000);
+  const bytes = encoder.encode(
+    `GET ${target} HTTP/1.1\r\nHost: h\r\nX-Long: ${"b".repeat(600)}\r\n\r\n`,
+  );
+  const { seen, error } = feed([...bytes].map((b) => Uint8Array.of(b)));
+  assert.equal(error, undefined);
+  assert.ok(seen[0].type === "head");
+  assert.equal(seen[0].target, target);
+  assert.deepEqual(seen[0].headers[1], ["x-long", "b".repeat(600)]);
+  // A start, then more than twice the buffer at once.
+  const split = feed([
+    encoder.encode("GET /"),
+    encoder.encode(`${target.slice(1)} HTTP/1.1\r\nHost: h\r\n\r\n`),
+  ]);
+  assert.equal(split.error, undefined);
+  assert.equal(split.seen[0].type === "head" && split.seen[0].target, target);
+});
+
+Deno.test("parser: inBody is true only while a body is being read", () => {
+  const parser = new RequestParser();
+  assert.equal(parser.inBody, false);
+  parser.receive(encoder.encode("POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n"));
+  parser.takeEvents();
+  assert.equal(parser.inBody, true);
+  parser.receive(encoder.encode("ok"));
+  parser.takeEvents();
+  assert.equal(parser.inBody, false);
+});

@@ -5,12 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { requestHeaderFault } from "../../lib/http2/connection.ts";
+import { requestHeaderFault, ServerConnection } from "../../lib/http2/connection.ts";
 import { HpackDecoder } from "../../lib/http2/hpack.ts";
 import {
   concat,
   ErrorCode,
   frame,
+  FrameParser,
   FrameType,
   grpcRequestHeaders,
   hpackLiterals,
@@ -43,6 +44,7 @@ function assertConnectionError(peer: Peer, code: number, lastStreamId?: number):
 /** Asserts stream `id` alone was reset with `code` and the connection still answers PINGs. */
 function assertStreamError(peer: Peer, id: number, code: number): void {
   assert.deepEqual(peer.resets().filter(([s]) => s === id), [[id, code]]);
+  assert.equal(peer.connection.isOpen(id), false, `stream ${id} still open after its reset`);
   assert.equal(peer.goaway(), undefined);
   const acks = peer.send(pingFrame(99)).filter((f) => f.type === FrameType.PING);
   assert.equal(acks.length, 1, "the connection stopped answering");
@@ -915,4 +917,673 @@ Deno.test("response headers over the client's MAX_FRAME_SIZE go out as HEADERS +
     ],
   );
   assert.deepEqual(peer.headerLists, [[[":status", "200"], ["x-big", big]]]);
+});
+
+Deno.test("field names (RFC 9113 §8.2.1): no 0x00-0x20, upper case or 0x7f and up; a colon only first", () => {
+  const base = grpcRequestHeaders("/svc/Method");
+  const fault = (name: string) => requestHeaderFault([...base, [name, "v"]], false);
+  // Next to the forbidden ranges: "!" 0x21, "@" 0x40, "[" 0x5b, "~" 0x7e.
+  for (const name of ["x!", "x@", "x[", "x~", "x-ok"]) {
+    assert.equal(fault(name), undefined, `${JSON.stringify(name)} refused`);
+  }
+  for (const name of ["x y", "x\x1f", "\x00x", "xA", "xZ", "Ax", "x\x7f", "x\u00e9", "x:y"]) {
+    assert.match(String(fault(name)), /character HTTP\/2 forbids/, JSON.stringify(name));
+  }
+  assert.equal(fault(""), "an empty header name");
+});
+
+Deno.test("field values (RFC 9113 §8.2.1): no NUL, CR or LF, no white space at either end", () => {
+  const base = grpcRequestHeaders("/svc/Method");
+  const fault = (value: string) => requestHeaderFault([...base, ["x-v", value]], false);
+  for (const value of ["", "a", "a b", "a\tb", "a\u00e9"]) {
+    assert.equal(fault(value), undefined, `${JSON.stringify(value)} refused`);
+  }
+  for (const value of [" a", "a ", "\ta", "a\t", " ", "a\x00b", "a\rb", "a\nb", "\x00", "a\r"]) {
+    assert.match(String(fault(value)), /value of header x-v/, JSON.stringify(value));
+  }
+});
+
+Deno.test("pseudo-headers: none after a regular header, none empty (RFC 9113 §8.3.1, RFC 9110 §4.2, §9.1)", () => {
+  const base = grpcRequestHeaders("/svc/Method");
+  const pseudo = base.filter(([n]) => n.startsWith(":"));
+  const regular = base.filter(([n]) => !n.startsWith(":"));
+  // Each pseudo-header once, but :authority after the regular ones.
+  const late = [...pseudo.filter(([n]) => n !== ":authority"), ...regular, [":authority", "h"]];
+  assert.equal(
+    requestHeaderFault(late as [string, string][], false),
+    "the pseudo-header :authority after a regular header",
+  );
+  for (const [name] of pseudo) {
+    const empty = base.map(([n, v]): [string, string] => [n, n === name ? "" : v]);
+    assert.equal(requestHeaderFault(empty, false), `an empty ${name}`);
+  }
+});
+
+Deno.test("content-length must be digits, and 0 when HEADERS end the request (RFC 9113 §8.1.1)", async (t) => {
+  const base = grpcRequestHeaders("/svc/Method");
+  for (const length of ["abc", "-1", "1e3", "0x10", "5 5"]) {
+    await t.step(`content-length ${JSON.stringify(length)}: RST_STREAM PROTOCOL_ERROR`, () => {
+      const peer = new Peer();
+      peer.request(1, false, [...base, ["content-length", length]]);
+      assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+    });
+  }
+  await t.step("content-length 5 on HEADERS with END_STREAM: RST_STREAM PROTOCOL_ERROR", () => {
+    const peer = new Peer();
+    peer.request(1, true, [...base, ["content-length", "5"]]);
+    assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+    assert.equal(peer.events.some((e) => e.type === "request"), false);
+  });
+  await t.step("content-length 0 on HEADERS with END_STREAM: a request", () => {
+    const peer = new Peer();
+    peer.request(1, true, [...base, ["content-length", "0"]]);
+    assert.deepEqual(peer.resets(), []);
+    assert.ok(peer.events.some((e) => e.type === "request" && e.endStream));
+  });
+});
+
+Deno.test("defaults: SETTINGS of 100 streams, a 256 KiB stream window, 64 KiB of header list; a 1 MiB connection window", () => {
+  const peer = new Peer();
+  const [settings, update] = peer.parser.frames;
+  assert.equal(settings.type, FrameType.SETTINGS);
+  // MAX_CONCURRENT_STREAMS 0x3, INITIAL_WINDOW_SIZE 0x4, MAX_HEADER_LIST_SIZE 0x6 (RFC 9113 §6.5.2).
+  assert.deepEqual(parseSettings(settings), [[0x3, 100], [0x4, 262144], [0x6, 65536]]);
+  assert.equal(update.type, FrameType.WINDOW_UPDATE);
+  assert.equal(readUint32(update.payload), 1048576 - 65535);
+});
+
+Deno.test("events come out once each, in order; a fresh connection has none", () => {
+  const peer = new Peer({ preface: false });
+  assert.deepEqual(peer.connection.takeEvents(), []);
+  peer.send(PREFACE, settingsFrame());
+  peer.request(1, true);
+  peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+  peer.pump();
+  assert.deepEqual(peer.events, [
+    { type: "request", streamId: 1, headers: grpcRequestHeaders("/svc/Method"), endStream: true },
+    { type: "streamClosed", streamId: 1, code: ErrorCode.NO_ERROR, byPeer: false },
+  ]);
+  assert.deepEqual(peer.connection.takeEvents(), []);
+});
+
+Deno.test("settingsAcked turns true with the client's SETTINGS ACK; openStreams counts open streams", () => {
+  const peer = new Peer();
+  assert.equal(peer.connection.settingsAcked, false);
+  peer.send(frame(FrameType.SETTINGS, ACK, 0));
+  assert.equal(peer.connection.settingsAcked, true);
+  assert.equal(peer.connection.openStreams, 0);
+  peer.request(1);
+  peer.request(3);
+  assert.equal(peer.connection.openStreams, 2);
+  peer.connection.reset(1, ErrorCode.CANCEL);
+  assert.equal(peer.connection.openStreams, 1);
+});
+
+Deno.test("an unexpected error while reading (a clock that throws) is GOAWAY INTERNAL_ERROR, never a throw", () => {
+  const peer = new Peer({
+    now: () => {
+      throw new Error("the clock broke");
+    },
+  });
+  peer.request(1);
+  // An unanswered stream reset by the client reads the clock (the rapid-reset count).
+  peer.send(frame(FrameType.RST_STREAM, 0, 1, uint32(ErrorCode.CANCEL)));
+  assertConnectionError(peer, ErrorCode.INTERNAL_ERROR);
+  const closed = peer.events.find((e) => e.type === "closed");
+  assert.match(closed?.type === "closed" ? closed.message : "", /the clock broke/);
+});
+
+Deno.test("sendData on a stream that is gone: false, and its callback gets an error naming the stream", () => {
+  const peer = new Peer();
+  const errors: (Error | undefined)[] = [];
+  assert.equal(peer.connection.sendData(7, new Uint8Array(3), (e) => errors.push(e)), false);
+  assert.deepEqual(errors, [], "called before takeOutput handed it out");
+  peer.pump();
+  assert.equal(errors.length, 1);
+  assert.match(String(errors[0]), /stream 7 is closed/);
+  assert.equal(peer.sent(FrameType.DATA).length, 0);
+});
+
+Deno.test("end() before any response headers answers :status 200 with END_STREAM", () => {
+  const peer = new Peer();
+  peer.request(1, true);
+  peer.connection.end(1);
+  peer.pump();
+  assert.deepEqual(peer.headerLists, [[[":status", "200"]]]);
+  const [headers] = peer.sent(FrameType.HEADERS);
+  assert.equal(headers.flags & END_STREAM, END_STREAM);
+  assert.equal(peer.connection.isOpen(1), false);
+});
+
+Deno.test("sendTrailers: false on an unknown stream or a second time", () => {
+  const peer = new Peer();
+  peer.request(1, true);
+  assert.equal(peer.connection.sendTrailers(1, [["grpc-status", "0"]]), false, "before headers");
+  peer.connection.respond(1, [[":status", "200"]]);
+  assert.equal(peer.connection.sendTrailers(9, [["grpc-status", "0"]]), false);
+  assert.equal(peer.connection.sendTrailers(1, [["grpc-status", "0"]]), true);
+  assert.equal(peer.connection.sendTrailers(1, [["grpc-status", "1"]]), false);
+  peer.pump();
+  assert.deepEqual(peer.headerLists, [[[":status", "200"]], [["grpc-status", "0"]]]);
+});
+
+Deno.test("ping() sends a PING (not an ACK) with our payload; nothing once the connection failed", () => {
+  const peer = new Peer();
+  const payload = pingFrame(77).subarray(9);
+  peer.connection.ping(payload);
+  const [ping] = peer.pump();
+  assert.equal(ping.type, FrameType.PING);
+  assert.equal(ping.flags, 0);
+  assert.equal(ping.streamId, 0);
+  assert.deepEqual(ping.payload, payload);
+  peer.connection.goaway(ErrorCode.PROTOCOL_ERROR);
+  peer.connection.ping(payload);
+  assert.equal(peer.pump().filter((f) => f.type === FrameType.PING).length, 0);
+});
+
+Deno.test("goaway() with an error code sends one GOAWAY and ends the connection", () => {
+  const peer = new Peer();
+  peer.request(1);
+  peer.connection.goaway(ErrorCode.ENHANCE_YOUR_CALM, 1, "calm down");
+  peer.pump();
+  assert.equal(peer.sent(FrameType.GOAWAY).length, 1);
+  assertConnectionError(peer, ErrorCode.ENHANCE_YOUR_CALM, 1);
+  assert.ok(peer.events.some((e) => e.type === "streamClosed" && e.streamId === 1));
+});
+
+Deno.test("a stream error in the middle of a header block is a connection error (RFC 9113 §6.10)", () => {
+  const peer = new Peer();
+  peer.send(
+    frame(FrameType.HEADERS, 0, 1, REQUEST.subarray(0, 5)),
+    // PRIORITY of 4 bytes: alone, a stream error (RST_STREAM FRAME_SIZE_ERROR).
+    frame(FrameType.PRIORITY, 0, 3, new Uint8Array(4)),
+  );
+  assertConnectionError(peer, ErrorCode.PROTOCOL_ERROR);
+  assert.deepEqual(peer.resets(), []);
+});
+
+/** Bytes 0, 1, 2, … (mod 251): a payload whose every byte tells where it came from. */
+function pattern(length: number, start = 0): Uint8Array {
+  return Uint8Array.from({ length }, (_, i) => (start + i) % 251);
+}
+
+/** The DATA payloads the server sent on a stream, joined. */
+function dataSent(peer: Peer, streamId: number): Uint8Array {
+  return concat(
+    peer.sent(FrameType.DATA).filter((f) => f.streamId === streamId).map((f) => f.payload),
+  );
+}
+
+Deno.test("a response ended without trailers: END_STREAM on its last DATA frame only", async (t) => {
+  await t.step("queued DATA, then end(): one DATA frame with END_STREAM", () => {
+    const peer = new Peer();
+    peer.request(1, true);
+    assert.equal(peer.connection.respond(1, [[":status", "200"]]), true);
+    assert.equal(peer.connection.sendData(1, pattern(100)), true);
+    peer.connection.end(1);
+    peer.pump();
+    const [headers] = peer.sent(FrameType.HEADERS);
+    assert.equal(headers.flags, END_HEADERS, "END_STREAM on HEADERS that were not the end");
+    assert.deepEqual(
+      peer.sent(FrameType.DATA).map((f) => [f.payload, f.flags]),
+      [[pattern(100), END_STREAM]],
+    );
+    assert.equal(peer.events.some((e) => e.type === "wantTrailers"), false);
+    assert.equal(peer.connection.isOpen(1), false);
+  });
+
+  await t.step("nothing queued, then end(): an empty DATA frame with END_STREAM", () => {
+    const peer = new Peer();
+    peer.request(1, true);
+    peer.connection.respond(1, [[":status", "200"]]);
+    peer.pump();
+    peer.connection.end(1);
+    peer.pump();
+    assert.deepEqual(peer.sent(FrameType.DATA).map((f) => [f.payload.length, f.flags]), [
+      [0, END_STREAM],
+    ]);
+    assert.equal(peer.connection.isOpen(1), false);
+    assert.equal(peer.events.filter((e) => e.type === "streamClosed").length, 1);
+  });
+
+  await t.step(
+    "40,000 bytes: three DATA frames from one takeOutput, END_STREAM on the third",
+    () => {
+      const peer = new Peer();
+      peer.request(1, true);
+      peer.connection.respond(1, [[":status", "200"]]);
+      peer.connection.sendData(1, pattern(40_000));
+      peer.connection.end(1);
+      const { bytes } = peer.connection.takeOutput();
+      const data = new FrameParser().push(bytes!).filter((f) => f.type === FrameType.DATA);
+      assert.deepEqual(data.map((f) => [f.payload.length, f.flags]), [
+        [16384, 0],
+        [16384, 0],
+        [40_000 - 2 * 16384, END_STREAM],
+      ]);
+      assert.deepEqual(concat(data.map((f) => f.payload)), pattern(40_000));
+    },
+  );
+});
+
+Deno.test("DATA split by a small window keeps every byte in order", () => {
+  const peer = new Peer();
+  peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 10]]));
+  peer.request(1, true);
+  peer.connection.respond(1, [[":status", "200"]]);
+  peer.connection.sendData(1, pattern(25));
+  peer.connection.sendData(1, pattern(15, 25));
+  peer.pump();
+  for (const increment of [7, 3, 11, 4, 100]) {
+    peer.send(frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(increment)));
+  }
+  assert.deepEqual(dataSent(peer, 1), pattern(40));
+});
+
+Deno.test("a stream out of window does not hold up another that has room", () => {
+  const peer = new Peer();
+  peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 0]]));
+  peer.request(1, true);
+  peer.request(3, true);
+  peer.send(frame(FrameType.WINDOW_UPDATE, 0, 3, uint32(100)));
+  for (const id of [1, 3]) {
+    peer.connection.respond(id, [[":status", "200"]]);
+    peer.connection.sendData(id, pattern(100));
+  }
+  peer.pump();
+  assert.equal(peer.dataBytes(1), 0);
+  assert.deepEqual(dataSent(peer, 3), pattern(100));
+});
+
+Deno.test("a reset stream's queued bytes no longer count against the connection window (fits)", () => {
+  const peer = new Peer();
+  peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 0]]));
+  peer.request(1, true);
+  peer.request(3, true);
+  peer.send(frame(FrameType.WINDOW_UPDATE, 0, 3, uint32(100_000)));
+  peer.connection.respond(1, [[":status", "200"]]);
+  peer.connection.respond(3, [[":status", "200"]]);
+  peer.connection.sendData(1, new Uint8Array(1000));
+  peer.pump();
+  assert.equal(peer.connection.fits(3, 65535), false);
+  peer.connection.reset(1, ErrorCode.CANCEL);
+  assert.equal(peer.connection.queuedBytes(1), 0);
+  assert.equal(peer.connection.fits(3, 65535), true);
+  assert.equal(peer.connection.fits(3, 65536), false);
+});
+
+Deno.test("queuedBytes: what waits for the window; 0 for an unknown stream", () => {
+  const peer = new Peer();
+  peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 10]]));
+  peer.request(1, true);
+  peer.connection.respond(1, [[":status", "200"]]);
+  peer.connection.sendData(1, new Uint8Array(25));
+  assert.equal(peer.connection.queuedBytes(1), 25);
+  peer.pump();
+  assert.equal(peer.connection.queuedBytes(1), 15);
+  assert.equal(peer.connection.queuedBytes(9), 0);
+});
+
+Deno.test("wantTrailers is reported once, even when a SETTINGS change wakes the stream again", () => {
+  const peer = new Peer();
+  peer.request(1, true);
+  peer.connection.respond(1, [[":status", "200"]], { waitForTrailers: true });
+  peer.connection.end(1);
+  peer.pump();
+  peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 1000]]));
+  peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 2000]]));
+  assert.equal(peer.events.filter((e) => e.type === "wantTrailers").length, 1);
+});
+
+Deno.test("respond(): false on an unknown stream or a second time; END_STREAM only when asked", () => {
+  const peer = new Peer();
+  peer.request(1, true);
+  assert.equal(peer.connection.respond(9, [[":status", "200"]]), false);
+  assert.equal(peer.connection.respond(1, [[":status", "200"]]), true);
+  assert.equal(peer.connection.respond(1, [[":status", "500"]]), false);
+  peer.pump();
+  assert.deepEqual(peer.headerLists, [[[":status", "200"]]]);
+  assert.deepEqual(peer.sent(FrameType.HEADERS).map((f) => f.flags), [END_HEADERS]);
+  assert.ok(peer.connection.isOpen(1));
+});
+
+Deno.test("consumed(): nothing for an unknown stream, for 0 bytes, or once the client ended the stream", async (t) => {
+  const streamUpdates = (peer: Peer) =>
+    peer.sent(FrameType.WINDOW_UPDATE).filter((f) => f.streamId === 1).map((f) =>
+      readUint32(f.payload)
+    );
+  await t.step("an unknown stream", () => {
+    const peer = new Peer();
+    peer.connection.consumed(9, 1000);
+    assert.deepEqual(peer.pump(), []);
+  });
+  await t.step("0 bytes, with an update's worth of window used but not consumed", () => {
+    const peer = new Peer({ streamWindow: 65535 });
+    peer.request(1);
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(1000)));
+    peer.connection.consumed(1, 1000);
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(16384)));
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(16384)));
+    peer.connection.consumed(1, 0);
+    peer.pump();
+    assert.deepEqual(streamUpdates(peer), []);
+  });
+  await t.step("after the client's END_STREAM", () => {
+    const peer = new Peer({ streamWindow: 65535 });
+    peer.request(1);
+    peer.send(frame(FrameType.DATA, END_STREAM, 1, new Uint8Array(16384)));
+    peer.connection.consumed(1, 16384);
+    peer.connection.consumed(1, 16384);
+    peer.pump();
+    assert.deepEqual(streamUpdates(peer), []);
+  });
+});
+
+Deno.test("reset(): RST_STREAM and a streamClosed event not by the peer; an unknown stream is left alone", () => {
+  const peer = new Peer();
+  peer.request(1);
+  peer.connection.reset(9, ErrorCode.CANCEL);
+  peer.connection.reset(1, ErrorCode.CANCEL);
+  peer.pump();
+  assert.deepEqual(peer.resets(), [[1, ErrorCode.CANCEL]]);
+  assert.deepEqual(peer.events.filter((e) => e.type === "streamClosed"), [
+    { type: "streamClosed", streamId: 1, code: ErrorCode.CANCEL, byPeer: false },
+  ]);
+});
+
+Deno.test("a failed connection sends nothing more: no second GOAWAY, closed event or reset", () => {
+  let now = 0;
+  const peer = new Peer({ now: () => now });
+  peer.request(1);
+  peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+  peer.send(frame(FrameType.DATA, 0, 0, new Uint8Array(4)));
+  assertConnectionError(peer, ErrorCode.PROTOCOL_ERROR);
+  peer.connection.goaway(ErrorCode.NO_ERROR);
+  peer.connection.goaway(ErrorCode.INTERNAL_ERROR);
+  peer.connection.settingsTimedOut();
+  now = 5000;
+  peer.send(pingFrame(1));
+  assert.equal(peer.sent(FrameType.GOAWAY).length, 1);
+  assert.equal(peer.events.filter((e) => e.type === "closed").length, 1);
+  assert.deepEqual(peer.resets(), [], "a lingering stream was reset after the GOAWAY");
+});
+
+Deno.test("a connection error closes the open streams with CANCEL and fails their pending writes", () => {
+  const peer = new Peer();
+  peer.send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 0]]));
+  peer.request(1);
+  peer.connection.respond(1, [[":status", "200"]]);
+  const errors: (Error | undefined)[] = [];
+  peer.connection.sendData(1, new Uint8Array(10), (e) => errors.push(e));
+  peer.send(frame(FrameType.DATA, 0, 0, new Uint8Array(4)));
+  assert.equal(peer.connection.isOpen(1), false);
+  assert.equal(peer.connection.openStreams, 0);
+  assert.deepEqual(peer.events.filter((e) => e.type === "streamClosed"), [
+    { type: "streamClosed", streamId: 1, code: ErrorCode.CANCEL, byPeer: false },
+  ]);
+  assert.equal(errors.length, 1);
+  assert.match(String(errors[0]), /stream 1 closed/);
+});
+
+Deno.test("goaway() with a last stream id above the newest lets streams up to it in", () => {
+  const peer = new Peer();
+  peer.request(1);
+  peer.connection.goaway(ErrorCode.NO_ERROR, 5);
+  peer.request(3, true);
+  peer.request(5, true);
+  peer.request(7, true);
+  assert.deepEqual(
+    peer.events.filter((e) => e.type === "request").map((e) => e.type === "request" && e.streamId),
+    [1, 3, 5],
+  );
+});
+
+Deno.test("response headers split over CONTINUATION: END_STREAM on the HEADERS frame only (RFC 9113 §6.10)", () => {
+  const big = "v".repeat(40_000);
+  for (const endStream of [false, true]) {
+    const peer = new Peer();
+    peer.request(1, true);
+    peer.connection.respond(1, [[":status", "200"], ["x-big", big]], { endStream });
+    const flags = peer.pump().filter((f) => f.streamId === 1).map((f) => [f.type, f.flags]);
+    assert.deepEqual(flags, [
+      [FrameType.HEADERS, endStream ? END_STREAM : 0],
+      [FrameType.CONTINUATION, 0],
+      [FrameType.CONTINUATION, END_HEADERS],
+    ]);
+  }
+});
+
+Deno.test("rapid reset counts resets per second of the clock, starting over at exactly 1 s", async (t) => {
+  const resetStreams = (peer: Peer, first: number, count: number) => {
+    const frames = [];
+    for (let i = 0; i < count; i++) {
+      frames.push(frame(FrameType.HEADERS, END_HEADERS, first + 2 * i, REQUEST));
+      frames.push(frame(FrameType.RST_STREAM, 0, first + 2 * i, uint32(ErrorCode.CANCEL)));
+    }
+    peer.send(...frames);
+  };
+  await t.step("a clock far from 0 that stands still: the 1,001st reset is too many", () => {
+    const peer = new Peer({ now: () => 5000 });
+    resetStreams(peer, 1, 1001);
+    assertConnectionError(peer, ErrorCode.ENHANCE_YOUR_CALM);
+  });
+  await t.step("1,000 resets, then 1,000 more exactly 1 s later: no attack", () => {
+    let now = 5000;
+    const peer = new Peer({ now: () => now });
+    resetStreams(peer, 1, 1000);
+    now = 6000;
+    resetStreams(peer, 2001, 1000);
+    assert.equal(peer.goaway(), undefined);
+  });
+});
+
+Deno.test("frames after a connection error in the same read are ignored", () => {
+  const peer = new Peer({ maxUnsentAcks: 2 });
+  peer.send(
+    pingFrame(1),
+    pingFrame(2),
+    pingFrame(3),
+    frame(FrameType.HEADERS, END_HEADERS, 1, REQUEST),
+  );
+  assertConnectionError(peer, ErrorCode.ENHANCE_YOUR_CALM);
+  assert.equal(peer.events.some((e) => e.type === "request"), false);
+});
+
+Deno.test("the client's GOAWAY is reported with its last stream id and code", () => {
+  const peer = new Peer();
+  const payload = concat([uint32(7), uint32(ErrorCode.ENHANCE_YOUR_CALM)]);
+  peer.send(frame(FrameType.GOAWAY, 0, 0, payload));
+  assert.deepEqual(peer.events.filter((e) => e.type === "goaway"), [
+    { type: "goaway", lastStreamId: 7, code: ErrorCode.ENHANCE_YOUR_CALM },
+  ]);
+});
+
+Deno.test("a PING ACK's payload is the connection's own copy, not a view of the bytes read", () => {
+  const connection = new ServerConnection();
+  const bytes = concat([PREFACE, settingsFrame(), frame(FrameType.PING, ACK, 0, pattern(8))]);
+  connection.receive(bytes);
+  bytes.fill(0);
+  const acks = connection.takeEvents().filter((e) => e.type === "pingAck");
+  assert.deepEqual(acks, [{ type: "pingAck", payload: pattern(8) }]);
+});
+
+Deno.test("frames in flight after a stream error on a closed stream are dropped (RFC 9113 §5.4.2)", () => {
+  const peer = new Peer();
+  peer.request(1, true);
+  peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+  peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(3)));
+  peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(3)));
+  assert.deepEqual(peer.resets(), [[1, ErrorCode.STREAM_CLOSED]]);
+});
+
+Deno.test("DATA after the client's own RST_STREAM: RST_STREAM STREAM_CLOSED (RFC 9113 §5.1)", () => {
+  const peer = new Peer();
+  peer.request(1);
+  peer.connection.respond(1, [[":status", "200"]]);
+  peer.send(frame(FrameType.RST_STREAM, 0, 1, uint32(ErrorCode.CANCEL)));
+  assert.deepEqual(peer.resets(), []);
+  peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(3)));
+  assertStreamError(peer, 1, ErrorCode.STREAM_CLOSED);
+});
+
+Deno.test("RST_STREAM and WINDOW_UPDATE on a closed stream are ignored (RFC 9113 §5.1)", () => {
+  const peer = new Peer();
+  peer.request(1, true);
+  peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+  peer.send(
+    frame(FrameType.WINDOW_UPDATE, 0, 1, uint32(100)),
+    frame(FrameType.RST_STREAM, 0, 1, uint32(ErrorCode.CANCEL)),
+  );
+  assert.equal(peer.goaway(), undefined);
+  assert.deepEqual(peer.resets(), []);
+});
+
+Deno.test("trailers over the header list limit: RST_STREAM PROTOCOL_ERROR", () => {
+  const peer = new Peer({ maxHeaderListSize: 400 });
+  peer.request(1);
+  const big = hpackLiterals([["x-big", "y".repeat(500)]]);
+  peer.send(frame(FrameType.HEADERS, END_HEADERS | END_STREAM, 1, big));
+  assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+});
+
+Deno.test("SETTINGS values at their limits are accepted (RFC 9113 §6.5.2)", () => {
+  const peer = new Peer();
+  peer.send(
+    settingsFrame([
+      [0x2, 0],
+      [0x2, 1],
+      [SETTINGS_INITIAL_WINDOW_SIZE, 2 ** 31 - 1],
+      [SETTINGS_MAX_FRAME_SIZE, 16384],
+      [SETTINGS_MAX_FRAME_SIZE, 2 ** 24 - 1],
+    ]),
+  );
+  assert.equal(peer.goaway(), undefined);
+  assert.equal(peer.sent(FrameType.SETTINGS).filter((f) => f.flags === ACK).length, 2);
+});
+
+Deno.test("a lingering request that ends is forgotten: no RST_STREAM when its time is up", async (t) => {
+  for (const how of ["DATA", "trailers"]) {
+    await t.step(`ended by ${how}`, () => {
+      let now = 0;
+      const peer = new Peer({ now: () => now });
+      peer.request(1);
+      peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+      peer.send(
+        how === "DATA"
+          ? frame(FrameType.DATA, END_STREAM, 1, new Uint8Array(10))
+          : frame(FrameType.HEADERS, END_HEADERS | END_STREAM, 1, hpackLiterals([["x", "y"]])),
+      );
+      now = 5000;
+      peer.send(pingFrame(1));
+      assert.deepEqual(peer.resets(), []);
+    });
+  }
+});
+
+Deno.test("a lingering stream is reset once: at 16 KiB, or after more than 1 s (not at exactly 1 s)", async (t) => {
+  await t.step("past 16 KiB, then time passes", () => {
+    let now = 0;
+    const peer = new Peer({ now: () => now });
+    peer.request(1);
+    peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(16384)));
+    peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(1)));
+    now = 5000;
+    peer.send(pingFrame(1));
+    assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
+  });
+  await t.step("at exactly 1 s, then after, then later", () => {
+    let now = 0;
+    const peer = new Peer({ now: () => now });
+    peer.request(1);
+    peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+    now = 1000;
+    peer.send(pingFrame(1));
+    assert.deepEqual(peer.resets(), []);
+    now = 1001;
+    peer.send(pingFrame(2));
+    now = 3000;
+    peer.send(pingFrame(3));
+    assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
+  });
+});
+
+Deno.test("the 431 answer ends the stream; the header block cap is named in the GOAWAY", () => {
+  const peer = new Peer({ maxHeaderListSize: 400 });
+  peer.request(1, true, [...grpcRequestHeaders("/svc/Method"), ["x-big", "y".repeat(300)]]);
+  assert.deepEqual(peer.sent(FrameType.HEADERS).map((f) => f.flags), [END_HEADERS | END_STREAM]);
+  assert.equal(peer.connection.isOpen(1), false);
+  peer.send(frame(FrameType.HEADERS, 0, 3, new Uint8Array(16384)));
+  peer.send(frame(FrameType.CONTINUATION, 0, 3, new Uint8Array(401)));
+  const goaway = peer.sent(FrameType.GOAWAY)[0];
+  assert.match(new TextDecoder().decode(goaway.payload.subarray(8)), /over 16784 bytes/);
+});
+
+Deno.test("the preface split unevenly: its rest and the first frames in one read", () => {
+  const peer = new Peer({ preface: false });
+  const bytes = concat([PREFACE, settingsFrame(), pingFrame(5)]);
+  peer.send(bytes.subarray(0, 10));
+  peer.send(bytes.subarray(10));
+  assert.equal(peer.goaway(), undefined);
+  assert.equal(peer.sent(FrameType.PING).length, 1);
+});
+
+Deno.test("output past the first buffers grows to fit: a 40,000-byte GOAWAY debug text", () => {
+  const peer = new Peer();
+  const debug = "d".repeat(40_000);
+  peer.connection.goaway(ErrorCode.NO_ERROR, 0, debug);
+  const goaway = peer.pump().find((f) => f.type === FrameType.GOAWAY)!;
+  assert.equal(new TextDecoder().decode(goaway.payload.subarray(8)), debug);
+});
+
+Deno.test("content-length of several digits is read as a number", () => {
+  const peer = new Peer();
+  peer.request(1, false, [...grpcRequestHeaders("/svc/Method"), ["content-length", "1234"]]);
+  peer.send(frame(FrameType.DATA, END_STREAM, 1, new Uint8Array(1234)));
+  assert.deepEqual(peer.resets(), []);
+});
+
+Deno.test("a PRIORITY frame making a stream depend on itself: RST_STREAM PROTOCOL_ERROR (RFC 9113 §5.3.1)", () => {
+  const peer = new Peer();
+  peer.request(1);
+  peer.send(frame(FrameType.PRIORITY, 0, 1, concat([uint32(1), new Uint8Array([16])])));
+  assertStreamError(peer, 1, ErrorCode.PROTOCOL_ERROR);
+});
+
+Deno.test("any read, even an empty one, checks the lingering streams' deadline", () => {
+  let now = 0;
+  const peer = new Peer({ now: () => now });
+  peer.request(1);
+  peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+  peer.pump();
+  now = 1001;
+  peer.send(new Uint8Array(0));
+  assert.deepEqual(peer.resets(), [[1, ErrorCode.NO_ERROR]]);
+});
+
+Deno.test("DATA after the client's trailers: RST_STREAM STREAM_CLOSED (RFC 9113 §5.1, half-closed remote)", () => {
+  const peer = new Peer();
+  peer.request(1);
+  peer.send(frame(FrameType.HEADERS, END_HEADERS | END_STREAM, 1, hpackLiterals([["x", "y"]])));
+  assert.deepEqual(peer.resets(), []);
+  peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(3)));
+  assertStreamError(peer, 1, ErrorCode.STREAM_CLOSED);
+});
+
+Deno.test("a response ending early tops the stream window up to 16 KiB + 1 only when it is lower (never an increment of 0, RFC 9113 §6.9)", async (t) => {
+  const streamUpdates = (peer: Peer) =>
+    peer.sent(FrameType.WINDOW_UPDATE).filter((f) => f.streamId === 1)
+      .map((f) => readUint32(f.payload));
+  for (const [sent, expected] of [[0, []], [65535 - 16385, []], [65535 - 16384, [1]]] as const) {
+    await t.step(`${65535 - sent} bytes of window left: ${JSON.stringify(expected)}`, () => {
+      const peer = new Peer({ streamWindow: 65535 });
+      peer.request(1);
+      for (let left = sent; left > 0; left -= 16384) {
+        peer.send(frame(FrameType.DATA, 0, 1, new Uint8Array(Math.min(16384, left))));
+      }
+      peer.connection.respond(1, [[":status", "200"]], { endStream: true });
+      peer.pump();
+      assert.deepEqual(streamUpdates(peer), expected);
+    });
+  }
 });

@@ -571,3 +571,50 @@ Deno.test("HpackDecoder decodes long raw and Huffman-coded strings (past its scr
   assert.deepEqual(decoder.decode(block), [huffman, raw]);
   assert.deepEqual(decoder.decode(encoder.encode([["x-short", "abc"]])), [["x-short", "abc"]]);
 });
+
+Deno.test("HpackDecoder and HpackEncoder accept table sizes up to 2^32 - 1 exactly", () => {
+  const decoder = new HpackDecoder({ maxTableSize: 2 ** 32 - 1 });
+  assert.deepEqual(decoder.decode(new Uint8Array([0x82])), [[":method", "GET"]]);
+  const encoder = new HpackEncoder({ maxTableSize: 2 ** 32 - 1 });
+  encoder.setPeerMaxTableSize(2 ** 32 - 1);
+});
+
+Deno.test("a dynamic table of 40 entries, past its first 16 slots, on both sides (RFC 7541 §2.3.2)", () => {
+  const fields: HeaderField[] = Array.from(
+    { length: 40 },
+    (_, i) => [`x-field-${i}`, `value ${i}`],
+  );
+  const encoder = new HpackEncoder();
+  const decoder = new HpackDecoder();
+  assert.deepEqual(decoder.decode(encoder.encode(fields)), fields);
+  const expectedTable = fields.toReversed();
+  assert.deepEqual(encoder.tableEntries(), expectedTable);
+  assert.deepEqual(decoder.tableEntries(), expectedTable);
+  // Sent again, each field is one octet: its index, 62 (newest) to 101 (oldest), §2.3.3.
+  const again = encoder.encode(fields);
+  assert.deepEqual([...again], fields.map((_, i) => 0x80 | (62 + 39 - i)));
+  assert.deepEqual(decoder.decode(again), fields);
+});
+
+Deno.test("a string of 255 octets has its length as 7f 80 01 (RFC 7541 §5.1: 255 - 127 = 128)", () => {
+  const value = "\x00".repeat(255); // NUL's Huffman code is 13 bits: the raw string is shorter
+  const block = new HpackEncoder().encode([["x-a", value]]);
+  // 0x40: literal with incremental indexing, new name (§6.2.1); 0x03 "x-a"; then the value's length.
+  assert.deepEqual([...block.subarray(0, 8)], [0x40, 0x03, 0x78, 0x2d, 0x61, 0x7f, 0x80, 0x01]);
+  assert.equal(block.length, 8 + 255);
+  assert.deepEqual(new HpackDecoder().decode(block), [["x-a", value]]);
+});
+
+Deno.test("HpackEncoder: evicting one value of a name keeps the others indexed", () => {
+  // Entries of 3 + 1 + 32 = 36 octets (§4.1): a 100-octet table holds two.
+  const encoder = new HpackEncoder({ maxTableSize: 100 });
+  const decoder = new HpackDecoder({ maxTableSize: 100 });
+  for (const field of [["x-a", "1"], ["x-a", "2"], ["x-b", "3"]] as HeaderField[]) {
+    decoder.decode(encoder.encode([field]));
+  }
+  assert.deepEqual(encoder.tableEntries(), [["x-b", "3"], ["x-a", "2"]]);
+  // ["x-a", "2"] is the second dynamic entry: index 63, one octet.
+  const block = encoder.encode([["x-a", "2"]]);
+  assert.deepEqual([...block], [0x80 | 63]);
+  assert.deepEqual(decoder.decode(block), [["x-a", "2"]]);
+});

@@ -32,19 +32,32 @@ Deno.test("the table names only files that exist, and every module has a test fi
   for (const [module, tests] of Object.entries(MODULE_TESTS)) {
     assert.ok(tests.length > 0, `${module} has no tests`);
   }
-  assert.deepEqual(missingPaths({ "a.ts": ["b.ts", "a.ts"] }, (p) => p === "a.ts"), ["b.ts"]);
+  assert.deepEqual(
+    missingPaths({ "a.ts": ["b.ts", "a.ts"] }, (p) => p === "a.ts"),
+    ["b.ts"],
+  );
 });
 
 Deno.test("targets: a module, a folder (trailing slash or not), or an error naming the target", () => {
-  const table = { "lib/x/a.ts": ["t"], "lib/x/b.ts": ["t"], "lib/xy/c.ts": ["t"] };
+  const table = {
+    "lib/x/a.ts": ["t"],
+    "lib/x/b.ts": ["t"],
+    "lib/xy/c.ts": ["t"],
+  };
   assert.deepEqual(modulesFor("lib/x/a.ts", table), ["lib/x/a.ts"]);
   assert.deepEqual(modulesFor("./lib/x/", table), ["lib/x/a.ts", "lib/x/b.ts"]);
-  assert.deepEqual(modulesFor("lib", table), ["lib/x/a.ts", "lib/x/b.ts", "lib/xy/c.ts"]);
+  assert.deepEqual(modulesFor("lib", table), [
+    "lib/x/a.ts",
+    "lib/x/b.ts",
+    "lib/xy/c.ts",
+  ]);
   assert.throws(() => modulesFor("lib/z", table), /"lib\/z" names no module/);
 });
 
 Deno.test("log calls are left unmutated; other calls are not", () => {
-  const call = (callee: object) => ({ node: { type: "CallExpression", callee } } as never);
+  const call = (
+    callee: object,
+  ) => ({ node: { type: "CallExpression", callee } } as never);
   const member = (name: string) => ({
     type: "MemberExpression",
     property: { type: "Identifier", name },
@@ -53,17 +66,31 @@ Deno.test("log calls are left unmutated; other calls are not", () => {
   assert.equal(shouldIgnore(call(member("error"))), "a log call");
   assert.equal(
     shouldIgnore({
-      node: { type: "OptionalCallExpression", callee: member("onUnexpectedError") },
+      node: {
+        type: "OptionalCallExpression",
+        callee: member("onUnexpectedError"),
+      },
     } as never),
     "a log call",
   );
   assert.equal(shouldIgnore(call(member("push"))), undefined);
-  assert.equal(shouldIgnore(call({ type: "Identifier", name: "settle" })), undefined);
-  assert.equal(shouldIgnore({ node: { type: "BinaryExpression" } } as never), undefined);
+  assert.equal(
+    shouldIgnore(call({ type: "Identifier", name: "settle" })),
+    undefined,
+  );
+  assert.equal(
+    shouldIgnore({ node: { type: "BinaryExpression" } } as never),
+    undefined,
+  );
   assert.equal(calleeName({ type: "CallExpression" }), undefined);
 });
 
-const at = (line: number, column: number, endLine: number, endColumn: number) => ({
+const at = (
+  line: number,
+  column: number,
+  endLine: number,
+  endColumn: number,
+) => ({
   start: { line, column },
   end: { line: endLine, column: endColumn },
 });
@@ -78,9 +105,24 @@ Deno.test("scores: timeouts count as killed; equivalents and ignored are left ou
   const source = "if (a > b) f();\n";
   const gt = at(1, 5, 1, 10);
   const results: MutantOutcome[] = [
-    { mutatorName: "EqualityOperator", replacement: "a >= b", status: "Survived", location: gt },
-    { mutatorName: "EqualityOperator", replacement: "a <= b", status: "Killed", location: gt },
-    { mutatorName: "ConditionalExpression", replacement: "true", status: "Timeout", location: gt },
+    {
+      mutatorName: "EqualityOperator",
+      replacement: "a >= b",
+      status: "Survived",
+      location: gt,
+    },
+    {
+      mutatorName: "EqualityOperator",
+      replacement: "a <= b",
+      status: "Killed",
+      location: gt,
+    },
+    {
+      mutatorName: "ConditionalExpression",
+      replacement: "true",
+      status: "Timeout",
+      location: gt,
+    },
     {
       mutatorName: "ConditionalExpression",
       replacement: "false",
@@ -132,8 +174,14 @@ Deno.test("scores: timeouts count as killed; equivalents and ignored are left ou
 });
 
 Deno.test("each module's incremental results have their own cache file under .mutation-cache/", () => {
-  assert.equal(cacheFile("lib/http2/flow.ts"), ".mutation-cache/lib__http2__flow.json");
-  assert.equal(cacheFile("lib/core/geo.ts", "/tmp/c"), "/tmp/c/lib__core__geo.json");
+  assert.equal(
+    cacheFile("lib/http2/flow.ts"),
+    ".mutation-cache/lib__http2__flow.json",
+  );
+  assert.equal(
+    cacheFile("lib/core/geo.ts", "/tmp/c"),
+    "/tmp/c/lib__core__geo.json",
+  );
 });
 
 Deno.test("tests changed: the cache forgets the mutants they did not kill, keeps the killed", () => {
@@ -151,15 +199,42 @@ Deno.test("tests changed: the cache forgets the mutants they did not kill, keeps
     },
   };
   assert.equal(forgetUnkilled(report), 3);
-  assert.deepEqual(report.files["lib/a.ts"].mutants.map((m) => m.id), ["1", "3"]);
+  assert.deepEqual(report.files["lib/a.ts"].mutants.map((m) => m.id), [
+    "1",
+    "3",
+  ]);
   assert.deepEqual(report.files["lib/b.ts"].mutants, []);
   assert.equal(forgetUnkilled({}), 0);
+});
+
+Deno.test("an equivalent with a line matches only a mutant on a line containing it", () => {
+  const source = "f({ a: true });\ng({ b: true });\n";
+  const at = (line: number) => ({
+    mutatorName: "BooleanLiteral",
+    replacement: "false",
+    status: "Survived",
+    location: { start: { line, column: 8 }, end: { line, column: 12 } },
+  });
+  const equivalents = [{
+    file: "m.ts",
+    mutator: "BooleanLiteral",
+    original: "true",
+    replacement: "false",
+    line: "g({ b:",
+    kind: "test",
+  }];
+  const score = scoreModule("m.ts", source, [at(1), at(2)], equivalents);
+  assert.equal(score.equivalent, 1);
+  assert.deepEqual(score.survivors.map((s) => s.line), [1]);
 });
 
 Deno.test("an equivalent's code ending in … matches by its beginning (long blocks)", () => {
   assert.equal(sameCode("a > b", "a > b"), true);
   assert.equal(sameCode("a > b", "a > bc"), false);
-  assert.equal(sameCode("{\n  const keys…", "{\n  const keys = new Float64Array(n);\n}"), true);
+  assert.equal(
+    sameCode("{\n  const keys…", "{\n  const keys = new Float64Array(n);\n}"),
+    true,
+  );
   assert.equal(sameCode("{\n  const keys…", "{\n  return;\n}"), false);
 });
 
@@ -168,7 +243,9 @@ Deno.test("each module runs in process unless the table names it for the command
     assert.ok(module in MODULE_TESTS, `${module} is not in MODULE_TESTS`);
     assert.ok(why.length > 0, `${module}: no reason given`);
   }
-  const table = { "lib/x/slow.ts": "its tests reach it in a spawned server only" };
+  const table = {
+    "lib/x/slow.ts": "its tests reach it in a spawned server only",
+  };
   assert.equal(runnerFor("lib/x/fast.ts", undefined, table), "deno");
   assert.equal(runnerFor("lib/x/slow.ts", undefined, table), "command");
   assert.equal(runnerFor("lib/x/slow.ts", "deno", table), "deno");
@@ -182,7 +259,9 @@ Deno.test("each module runs in process unless the table names it for the command
 Deno.test("runner options: in process with per-test coverage, or deno test per mutant", () => {
   const inProcess = runnerOptions("deno", ["tests/a_test.ts", "lib/a.ts"]);
   assert.equal(inProcess.testRunner, "deno");
-  assert.deepEqual(inProcess.denoRunner, { testFiles: ["tests/a_test.ts", "lib/a.ts"] });
+  assert.deepEqual(inProcess.denoRunner, {
+    testFiles: ["tests/a_test.ts", "lib/a.ts"],
+  });
   assert.equal(inProcess.coverageAnalysis, "perTest");
   // The worker reads the sandbox's deno.json (its import map), with the tests' permissions.
   const args = inProcess.testRunnerNodeArgs as string[];
@@ -200,15 +279,23 @@ Deno.test("runner options: in process with per-test coverage, or deno test per m
 
 Deno.test("the sandbox's tasks may read __STRYKER_ACTIVE_MUTANT__ wherever they list env names", () => {
   assert.equal(
-    allowActiveMutant("deno run --allow-env=GRPC_*,no_proxy --allow-net server.ts"),
+    allowActiveMutant(
+      "deno run --allow-env=GRPC_*,no_proxy --allow-net server.ts",
+    ),
     "deno run --allow-env=GRPC_*,no_proxy,__STRYKER_ACTIVE_MUTANT__ --allow-net server.ts",
   );
   // --allow-env with no list allows it already; a list that has it is left alone.
-  assert.equal(allowActiveMutant("deno test --allow-env x"), "deno test --allow-env x");
+  assert.equal(
+    allowActiveMutant("deno test --allow-env x"),
+    "deno test --allow-env x",
+  );
   const once = "deno run --allow-env=A,__STRYKER_ACTIVE_MUTANT__ a.ts";
   assert.equal(allowActiveMutant(once), once);
   const patched = JSON.parse(patchDenoJson(JSON.stringify({
-    tasks: { a: "deno run --allow-env=A a.ts", b: { command: "deno run --allow-env=B b.ts" } },
+    tasks: {
+      a: "deno run --allow-env=A a.ts",
+      b: { command: "deno run --allow-env=B b.ts" },
+    },
     imports: { x: "npm:x@1.0.0" },
   })));
   assert.deepEqual(patched, {

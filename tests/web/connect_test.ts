@@ -7,9 +7,10 @@ import {
   createConnectUnaryDecoder,
   createConnectUnaryResponder,
   endStreamJson,
+  errorJson,
   grpcTimeoutFromConnect,
 } from "../../lib/web/connect.ts";
-import type { WebError } from "../../lib/web/codes.ts";
+import { codeFromConnectName, type WebError } from "../../lib/web/codes.ts";
 import { fakeExchange } from "./_exchange.ts";
 import { envelopes } from "./_http.ts";
 
@@ -87,4 +88,93 @@ Deno.test("the end-of-stream message (flag 0x02): metadata always as lists; erro
     error: { code: "unavailable", message: "gone" },
     metadata: { "x-t": ["v"] },
   });
+});
+
+Deno.test("connect-timeout-ms: 99999999 ms is the largest grpc-timeout in ms (8 digits); one more is in whole seconds, rounded up", () => {
+  assert.equal(grpcTimeoutFromConnect("99999999"), "99999999m");
+  assert.equal(grpcTimeoutFromConnect("100000000"), "100000S");
+  assert.equal(grpcTimeoutFromConnect("100000001"), "100001S");
+});
+
+Deno.test("the unary decoder: exactly maxBytes passes; a compressed body may be up to 4 × maxBytes + 1024 bytes before decompression; the codec converts", () => {
+  const decode = (options: Parameters<typeof createConnectUnaryDecoder>[0], sizes: number[]) => {
+    const decoder = createConnectUnaryDecoder(options);
+    const out: Uint8Array[] = [];
+    for (const size of sizes) decoder.push(new Uint8Array(size), () => {});
+    decoder.end((m) => out.push(m));
+    return out;
+  };
+  assert.equal(decode({ maxBytes: 4 }, [2, 2])[0].length, 4);
+  const firstFour = (data: Uint8Array) => data.subarray(0, 4);
+  assert.equal(decode({ maxBytes: 4, decompress: firstFour }, [1040])[0].length, 4);
+  assert.throws(
+    () => decode({ maxBytes: 4, decompress: firstFour }, [1040, 1]),
+    (e) => (e as WebError).code === 8,
+  );
+  const converted = decode({ maxBytes: 8, convert: (data) => Uint8Array.of(data.length) }, [3]);
+  assert.deepEqual(converted.map((m) => [...m]), [[3]]);
+});
+
+Deno.test("errorJson(): no message key for an empty message, no details key when the status has none", () => {
+  const json = (status: Parameters<typeof errorJson>[0]) =>
+    JSON.parse(new TextDecoder().decode(errorJson(status)));
+  assert.deepEqual(json({ code: 5, message: "" }), { code: "not_found" });
+  // google.rpc.Status {code: 5} (field 1, varint): no details.
+  assert.deepEqual(json({ code: 5, message: "x", detailsBin: "CAU=" }), {
+    code: "not_found",
+    message: "x",
+  });
+});
+
+Deno.test("Connect unary: an OK end without a message is unimplemented (HTTP 501)", async () => {
+  const fake = fakeExchange({ path: "/x.Y/Z" });
+  createConnectUnaryResponder({ exchange: fake.exchange, codec: "proto" })
+    .end({ code: 0, message: "" }, {});
+  const answer = await fake.answer;
+  assert.equal(answer.status, 501);
+  assert.equal(JSON.parse(answer.text()).code, "unimplemented");
+});
+
+Deno.test("Connect responders: the JSON codec's message is converted; a unary body is compressed from minBytes on", async () => {
+  const toJson = (binary: Uint8Array) => new TextEncoder().encode(`{"n":${binary.length}}`);
+  const compression = {
+    name: "gzip",
+    minBytes: 8,
+    compress: (data: Uint8Array) => Uint8Array.of(data.length),
+  };
+  const unary = async (bytes: number) => {
+    const fake = fakeExchange({ path: "/x.Y/Z" });
+    const responder = createConnectUnaryResponder({
+      exchange: fake.exchange,
+      codec: "json",
+      toJson,
+      compression,
+    });
+    responder.message(new Uint8Array(bytes), () => {});
+    responder.end({ code: 0, message: "" }, {});
+    return await fake.answer;
+  };
+  const small = await unary(0); // {"n":0}: 7 bytes, under minBytes
+  assert.equal(small.text(), '{"n":0}');
+  assert.equal(small.headers["content-encoding"], undefined);
+  const exact = await unary(10); // {"n":10}: 8 bytes, compressed
+  assert.deepEqual([...exact.body], [8]);
+  assert.equal(exact.headers["content-encoding"], "gzip");
+  assert.equal(exact.headers["content-length"], "1");
+
+  const fake = fakeExchange({ path: "/x.Y/Z" });
+  const stream = createConnectStreamResponder({ exchange: fake.exchange, codec: "json", toJson });
+  stream.message(new Uint8Array(3), () => {}, Uint8Array.of(0, 0, 0, 0, 3, 0, 0, 0));
+  stream.end({ code: 0, message: "" }, {});
+  const frames = envelopes((await fake.answer).body);
+  assert.equal(new TextDecoder().decode(frames[0].data), '{"n":3}');
+});
+
+Deno.test("codeFromConnectName(): the Connect spec's names to gRPC codes, ok (0) included; other spellings are undefined", () => {
+  assert.equal(codeFromConnectName("ok"), 0);
+  assert.equal(codeFromConnectName("canceled"), 1);
+  assert.equal(codeFromConnectName("invalid_argument"), 3);
+  assert.equal(codeFromConnectName("unauthenticated"), 16);
+  assert.equal(codeFromConnectName("cancelled"), undefined);
+  assert.equal(codeFromConnectName("INVALID_ARGUMENT"), undefined);
 });

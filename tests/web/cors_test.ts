@@ -138,3 +138,32 @@ Deno.test("preflight() leaves everything but a CORS preflight to the caller", ()
     assert.equal(response.status, undefined);
   }
 });
+
+Deno.test("a preflight that names no headers still allows the gRPC-Web and Connect clients' own", () => {
+  const allowed = list(preflight([SITE], SITE), "access-control-allow-headers");
+  for (
+    const name of [
+      "content-type",
+      "x-grpc-web",
+      "x-user-agent",
+      "grpc-timeout",
+      "connect-protocol-version",
+      "connect-timeout-ms",
+    ]
+  ) assert.ok(allowed.includes(name), name);
+});
+
+Deno.test("a preflight's allowed headers name each header once, whatever case it was asked in", () => {
+  const allowed = list(
+    preflight([SITE], SITE, "Content-Type, X-Route-Id, x-route-id"),
+    "access-control-allow-headers",
+  );
+  assert.equal(new Set(allowed).size, allowed.length, allowed.join(", "));
+  assert.ok(allowed.includes("x-route-id"));
+});
+
+Deno.test("listed origins are matched without surrounding spaces or trailing slashes", () => {
+  for (const listed of [` ${SITE} `, `${SITE}/`, `${SITE}//`]) {
+    assert.equal(preflight([listed], SITE)["access-control-allow-origin"], SITE, listed);
+  }
+});

@@ -91,3 +91,79 @@ Deno.test("createEnvelopeDecoder() refuses flags other than 0x01, and 0x01 witho
   converted.push(bytes(1, 0, 0, 0, 1, 4), (m) => out.push(m));
   assert.deepEqual(out, [bytes(50)]);
 });
+
+Deno.test("EnvelopeReader: by default a declared length of 4 MiB is allowed and one byte more refused, from the prefix alone", () => {
+  assert.deepEqual(new EnvelopeReader().push(bytes(0, 0, 0x40, 0, 0)), []);
+  assert.throws(
+    () => new EnvelopeReader().push(bytes(0, 0, 0x40, 0, 1)),
+    (e) =>
+      e instanceof WebError && e.code === 8 &&
+      /^the message is 4194305 bytes, more than the limit of 4194304$/.test(e.message),
+  );
+});
+
+Deno.test("EnvelopeReader and createEnvelopeDecoder name what they read in their errors", () => {
+  const what = "request message";
+  assert.throws(
+    () => new EnvelopeReader({ what, maxBytes: 1 }).push(bytes(0, 0, 0, 0, 2)),
+    /WebError: the request message is 2 bytes/,
+  );
+  assert.throws(
+    () => createEnvelopeDecoder({ what }).push(bytes(0x80, 0, 0, 0, 0), () => {}),
+    /WebError: a request message envelope has flags 0x80/,
+  );
+  assert.throws(
+    () => createEnvelopeDecoder().push(bytes(0x80, 0, 0, 0, 0), () => {}),
+    /WebError: a message envelope has flags 0x80/,
+  );
+});
+
+Deno.test("EnvelopeReader: the end of a cut-off stream says how much of the envelope arrived", () => {
+  const prefix = new EnvelopeReader();
+  prefix.push(bytes(0, 0, 0));
+  assert.throws(() => prefix.end(), /\(3 of its 5 prefix bytes arrived\)/);
+  const payload = new EnvelopeReader();
+  payload.push(bytes(0, 0, 0, 0, 4, 1, 2));
+  assert.throws(() => payload.end(), /\(2 of its 4 bytes arrived\)/);
+});
+
+Deno.test("EnvelopeReader.partial: whether part of an envelope waits for more bytes", () => {
+  const reader = new EnvelopeReader();
+  assert.equal(reader.partial, false);
+  reader.push(bytes(0, 0, 0));
+  assert.equal(reader.partial, true);
+  reader.push(bytes(0, 1));
+  assert.equal(reader.partial, true);
+  reader.push(bytes(7));
+  assert.equal(reader.partial, false);
+});
+
+Deno.test("EnvelopeReader: an envelope that arrives in one piece comes with `whole`, a view of that piece; a split one without", () => {
+  // Two envelopes (the second empty, exactly 5 bytes) and the start of a third, in one fresh buffer.
+  const piece = bytes(0, 0, 0, 0, 2, 7, 8, 2, 0, 0, 0, 0, 1, 0);
+  const reader = new EnvelopeReader();
+  const [first, second, ...rest] = reader.push(piece);
+  assert.deepEqual(rest, []);
+  assert.deepEqual(first.whole, bytes(0, 0, 0, 0, 2, 7, 8));
+  assert.equal(first.whole?.buffer, piece.buffer);
+  assert.equal(first.data.buffer, piece.buffer);
+  assert.deepEqual(second.whole, bytes(2, 0, 0, 0, 0));
+  const [third] = reader.push(bytes(0, 0, 1, 9));
+  assert.deepEqual([third.flags, [...third.data], third.whole], [1, [9], undefined]);
+  // An empty envelope that ends its piece, exactly 5 bytes.
+  assert.deepEqual(reader.push(bytes(2, 0, 0, 0, 0))[0].whole, bytes(2, 0, 0, 0, 0));
+});
+
+Deno.test("createEnvelopeDecoder(): a plain binary message goes on with its envelope; the JSON codec converts uncompressed ones too; a cut-off body is invalid_argument at its end", () => {
+  const plain = createEnvelopeDecoder();
+  const seen: [number[], number[] | undefined][] = [];
+  plain.push(bytes(0, 0, 0, 0, 1, 4), (m, framed) => seen.push([[...m], framed && [...framed]]));
+  assert.deepEqual(seen, [[[4], [0, 0, 0, 0, 1, 4]]]);
+  const json = createEnvelopeDecoder({ convert: (d) => d.map((b) => b * 10) });
+  const converted: [number[], boolean][] = [];
+  json.push(bytes(0, 0, 0, 0, 1, 4), (m, framed) => converted.push([[...m], framed === undefined]));
+  assert.deepEqual(converted, [[[40], true]]);
+  const cut = createEnvelopeDecoder();
+  cut.push(bytes(0, 0, 0), () => {});
+  assert.throws(() => cut.end(() => {}), (e) => e instanceof WebError && e.code === 3);
+});

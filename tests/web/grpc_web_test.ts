@@ -89,3 +89,69 @@ Deno.test("an error before any message still answers 200 with the trailers frame
   assert.equal(answer.status, 200);
   assert.deepEqual([...answer.body.subarray(0, 1)], [0x80]);
 });
+
+Deno.test("Base64Stream: padding at a group's first or second character is refused; a padded segment may be followed by unpadded groups", () => {
+  for (const bad of ["=AA=", "A=A=", "AAAA=AA="]) {
+    assert.throws(() => new Base64Stream().push(ascii(bad)), /padding/, bad);
+  }
+  assert.deepEqual([...new Base64Stream().push(ascii("AA==AAAA"))], [0, 0, 0, 0]);
+});
+
+Deno.test("createGrpcWebDecoder() in text mode: a cut-off base64 group or a cut-off envelope is invalid_argument at the end", () => {
+  const group = createGrpcWebDecoder({ text: true });
+  group.push(ascii("AAAAAA"), () => {});
+  assert.throws(() => group.end(() => {}), /unfinished group/);
+  const envelope = createGrpcWebDecoder({ text: true });
+  envelope.push(ascii("AAAA"), () => {}); // three bytes of a five-byte prefix
+  assert.throws(() => envelope.end(() => {}), /middle of an envelope/);
+});
+
+Deno.test("wantsText() knows application/grpc-web-text+proto; percentEncode() escapes control characters and keeps ~", () => {
+  assert.ok(wantsText({ "content-type": "application/grpc-web-text+proto" }));
+  assert.equal(percentEncode("a\nb~"), "a%0Ab~");
+});
+
+Deno.test("trailerBlock() and the trailers frame: no message line for an empty message; an error, details or trailers are never the plain OK", async () => {
+  assert.equal(
+    new TextDecoder().decode(trailerBlock({ code: 3, message: "" }, {})),
+    "grpc-status: 3\r\n",
+  );
+  const frameOf = async (
+    status: Parameters<typeof trailerBlock>[0],
+    trailers: Record<string, string[]>,
+  ) => {
+    const fake = fakeExchange({ path: "/x.Y/Z" });
+    createGrpcWebResponder({ exchange: fake.exchange, text: false, codec: "proto" }).end(
+      status,
+      trailers,
+    );
+    const body = (await fake.answer).body;
+    return new TextDecoder().decode(body.subarray(5));
+  };
+  assert.equal(await frameOf({ code: 3, message: "" }, {}), "grpc-status: 3\r\n");
+  assert.equal(
+    await frameOf({ code: 0, message: "", detailsBin: "CAA" }, {}),
+    "grpc-status: 0\r\ngrpc-status-details-bin: CAA\r\n",
+  );
+  assert.equal(
+    await frameOf({ code: 0, message: "" }, { "x-t": ["1"] }),
+    "grpc-status: 0\r\nx-t: 1\r\n",
+  );
+});
+
+Deno.test("the responder: a message before any headers sends them first; the JSON codec converts each message", async () => {
+  const fake = fakeExchange({ path: "/x.Y/Z" });
+  const responder = createGrpcWebResponder({
+    exchange: fake.exchange,
+    text: false,
+    codec: "json",
+    toJson: (binary) => ascii(`{"n":${binary.length}}`),
+  });
+  responder.message(new Uint8Array(3), () => {}, Uint8Array.of(0, 0, 0, 0, 3, 0, 0, 0));
+  responder.end({ code: 0, message: "" }, {});
+  const answer = await fake.answer;
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers["content-type"], "application/grpc-web+json");
+  const length = answer.body[4];
+  assert.equal(new TextDecoder().decode(answer.body.subarray(5, 5 + length)), '{"n":3}');
+});

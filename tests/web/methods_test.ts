@@ -198,3 +198,51 @@ Deno.test("a real U+FFFD in the JSON is accepted; only invalid UTF-8 is refused"
     JsonInputError,
   );
 });
+
+Deno.test("JsonInputError messages say exactly what was wrong, and keep the library's error as their cause", () => {
+  const messageOf = (path: string, input: Uint8Array) => {
+    try {
+      method(path).requestFromJson(input);
+    } catch (error) {
+      assert.ok(error instanceof JsonInputError, String(error));
+      return error;
+    }
+    assert.fail(`${text(input)} was accepted`);
+  };
+  const point = (json: string) => messageOf(GET_FEATURE, utf8(json)).message;
+  const prefix = "invalid JSON for routeguide.Point: ";
+  assert.equal(point("[1]"), `${prefix}expected an object, got an array`);
+  assert.equal(point("null"), `${prefix}expected an object, got null`);
+  assert.equal(point("5"), `${prefix}expected an object, got 5`);
+  assert.equal(point('"text"'), `${prefix}expected an object, got "text"`);
+  // JSON.parse's own words follow; never the "expected an object" of a value that was not read.
+  assert.doesNotMatch(point('{"latitude'), /expected an object/);
+  assert.doesNotMatch(
+    messageOf(GET_FEATURE, Uint8Array.of(0x7b, 0xff, 0x7d)).message,
+    /expected an object/,
+  );
+  const range = messageOf(GET_FEATURE, utf8('{"latitude":3000000000}'));
+  assert.equal(
+    range.message,
+    `${prefix}field "latitude": expected an integer in the int32 range, got 3000000000`,
+  );
+  assert.ok(range.cause instanceof Error);
+  const nested = messageOf("/routeguide.RouteGuide/RouteChat", utf8('{"location":5}'));
+  assert.equal(
+    nested.message,
+    "invalid JSON for routeguide.RouteNote: routeguide.Point from JSON: 5",
+  );
+  assert.ok(nested.cause instanceof Error);
+});
+
+Deno.test("responseToJson(): enums by name, snake_case fields in lowerCamelCase (proto3 JSON mapping)", () => {
+  // grpc.health.v1.HealthCheckResponse{status: SERVING (1)}; routeguide.RouteSummary{point_count: 3}.
+  assert.equal(
+    text(method("/grpc.health.v1.Health/Check").responseToJson(Uint8Array.of(0x08, 1))),
+    '{"status":"SERVING"}',
+  );
+  assert.equal(
+    text(method("/routeguide.RouteGuide/RecordRoute").responseToJson(Uint8Array.of(0x08, 3))),
+    '{"pointCount":3}',
+  );
+});

@@ -58,3 +58,31 @@ Deno.test("negotiate(): other HTTP methods on an RPC path are 405 with Allow", (
   const del = negotiate({ method: "DELETE", noSideEffects: true });
   assert.ok(isRefusal(del) && del.headers.allow === "GET, POST");
 });
+
+Deno.test("mediaType(): a content type that starts with a parameter is empty, not the parameter", () => {
+  assert.equal(mediaType(";charset=utf-8"), "");
+  assert.equal(mediaType(undefined), "");
+});
+
+Deno.test("negotiate(): a Connect GET with encoding=proto is binary; the 415 names the encoding it got, or none", () => {
+  const proto = negotiate({ method: "GET", noSideEffects: true, getEncoding: "proto" });
+  assert.ok(!isRefusal(proto));
+  assert.deepEqual(
+    [proto.protocol, proto.codec, proto.text, proto.streaming, proto.get],
+    ["connect", "proto", false, false, true],
+  );
+  const none = negotiate({ method: "GET", noSideEffects: true, getEncoding: null });
+  assert.ok(isRefusal(none));
+  assert.match(none.message, /\(got none\)$/);
+  const xml = negotiate({ method: "GET", noSideEffects: true, getEncoding: "xml" });
+  assert.ok(isRefusal(xml));
+  assert.match(xml.message, /\(got "xml"\)$/);
+});
+
+Deno.test("negotiate(): the 415 for a POST says what it accepts in Accept-Post (RFC 9110 §15.5.16)", () => {
+  const result = negotiate({ method: "POST", contentType: "text/xml" });
+  assert.ok(isRefusal(result));
+  const accepted = String(result.headers["accept-post"]).split(", ");
+  assert.ok(accepted.includes("application/grpc-web"));
+  assert.ok(accepted.includes("application/json"));
+});

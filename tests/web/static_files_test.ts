@@ -192,3 +192,37 @@ Deno.test("a missing root serves nothing and throws nothing", async () => {
   const serve = createStaticFiles({ root: new URL("file:///nonexistent/web/") });
   assert.equal((await get(serve, "/")).served, false);
 });
+
+Deno.test("a dot folder's files and doubled slashes are never served; a 304 ends its answer; a tag with W/ inside its quotes is not the ETag", async () => {
+  const { base, serve } = await makeSite();
+  try {
+    await Deno.mkdir(`${base}/web/.git`);
+    await Deno.writeTextFile(`${base}/web/.git/config.txt`, "secret");
+    for (const path of ["/.git/config.txt", "/sub//deep.txt"]) {
+      assert.equal((await get(serve, path)).served, false, path);
+    }
+    const etag = (await get(serve, "/")).response.headers["etag"] as string;
+    const cached = await get(serve, "/", "GET", { "if-none-match": etag });
+    assert.equal(cached.response.status, 304);
+    assert.equal(cached.response.ended, true);
+    const inside = await get(serve, "/", "GET", { "if-none-match": `"W/${etag.slice(1)}` });
+    assert.equal(inside.response.status, 200);
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test("a root missing at first is looked for again: created later, its files are served", async () => {
+  const base = await Deno.makeTempDir({ prefix: "static_files_test_" });
+  try {
+    const serve = createStaticFiles({ root: new URL(`file://${base}/web/`) });
+    assert.equal((await get(serve, "/notes.txt")).served, false);
+    await Deno.mkdir(`${base}/web`);
+    await Deno.writeTextFile(`${base}/web/notes.txt`, "notes");
+    const later = await get(serve, "/notes.txt");
+    assert.equal(later.served, true);
+    assert.equal(later.text, "notes");
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});

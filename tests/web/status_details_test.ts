@@ -92,3 +92,43 @@ Deno.test("the two directions round-trip", () => {
   const header = statusBinFromConnectDetails(14, "try later", details);
   assert.deepEqual(connectDetailsFromStatusBin(header), details);
 });
+
+Deno.test("connectDetailsFromStatusBin(): a header value's surrounding spaces are ignored", () => {
+  assert.deepEqual(connectDetailsFromStatusBin(` ${padded(STATUS)} `), [
+    { type: "google.rpc.BadRequest", value: "CgA" },
+  ]);
+});
+
+Deno.test("connectDetailsFromStatusBin(): fields of other wire types than length-delimited are skipped, in the Status and in each Any", () => {
+  // Any with: field 1 as a varint (skipped), the type URL, the value, an unknown field 3, field 2 as a varint.
+  const any = [0x08, 1, 0x0a, 5, ...ascii("a.b/C"), 0x12, 1, 0x41, 0x1a, 1, 0x42, 0x10, 7];
+  // Status with: field 3 as a varint (skipped), then the Any.
+  const status = [0x18, 5, 0x1a, any.length, ...any];
+  assert.deepEqual(connectDetailsFromStatusBin(unpadded(status)), [{ type: "C", value: "QQ" }]);
+});
+
+Deno.test("statusBinFromConnectDetails(): code 0 and an empty message are left out; an empty value writes no value field", () => {
+  assert.equal(statusBinFromConnectDetails(0, "", []), "");
+  const typeUrl = ascii("type.googleapis.com/x.Y");
+  const any = [0x0a, typeUrl.length, ...typeUrl];
+  assert.equal(
+    statusBinFromConnectDetails(0, "", [{ type: "x.Y", value: "" }]),
+    unpadded([0x1a, any.length, ...any]),
+  );
+});
+
+Deno.test("statusBinFromConnectDetails(): a detail without a string type or value, or with bad padding, is left out; URL-safe base64 is read", () => {
+  const status = unpadded([0x08, 3, 0x12, 3, ...ascii("bad")]);
+  const left = [
+    { type: "x.Y", value: 5 },
+    { value: "CgA" },
+    { type: "x.Y", value: "CgA==" },
+  ] as unknown as { type: string; value: string }[];
+  assert.equal(statusBinFromConnectDetails(3, "bad", left), status);
+  const typeUrl = ascii("type.googleapis.com/x.Y");
+  const any = [0x0a, typeUrl.length, ...typeUrl, 0x12, 2, 0xfb, 0xff];
+  assert.equal(
+    statusBinFromConnectDetails(0, "", [{ type: "x.Y", value: "-_8" }]),
+    unpadded([0x1a, any.length, ...any]),
+  );
+});

@@ -11,7 +11,10 @@ export interface MutantOutcome {
   mutatorName: string;
   replacement?: string;
   status: string;
-  location: { start: { line: number; column: number }; end: { line: number; column: number } };
+  location: {
+    start: { line: number; column: number };
+    end: { line: number; column: number };
+  };
 }
 
 /** A mutant known to behave as the original, so no test can kill it. */
@@ -24,6 +27,11 @@ export interface Equivalent {
   original: string;
   /** What it puts there, exactly. */
   replacement: string;
+  /**
+   * Text the source line where the mutant starts must contain, to tell apart
+   * a short code that occurs on many lines (a `true` in one call among many).
+   */
+  line?: string;
   /** The kind, for docs/mutation.md's list. */
   kind: string;
 }
@@ -48,7 +56,10 @@ export interface ModuleScore {
 }
 
 /** The source text a location spans (lines 1-based, columns 1-based as Stryker reports them). */
-export function textAt(source: string, location: MutantOutcome["location"]): string {
+export function textAt(
+  source: string,
+  location: MutantOutcome["location"],
+): string {
   const lines = source.split("\n");
   const { start, end } = location;
   if (start.line === end.line) {
@@ -84,6 +95,7 @@ export function scoreModule(
     survivors: [],
   };
   const known = equivalents.filter((e) => e.file === file);
+  const lines = source.split("\n");
   for (const result of results) {
     switch (result.status) {
       case "Killed":
@@ -101,7 +113,9 @@ export function scoreModule(
         const replacement = result.replacement ?? "";
         const equivalent = known.some((e) =>
           e.mutator === result.mutatorName && sameCode(e.original, original) &&
-          e.replacement === replacement
+          e.replacement === replacement &&
+          (e.line === undefined ||
+            lines[result.location.start.line - 1].includes(e.line))
         );
         if (equivalent) {
           score.equivalent++;
@@ -125,7 +139,9 @@ export function scoreModule(
 }
 
 /** Killed (timeouts included) ÷ (killed + survived), in percent; `undefined` with no mutants. */
-export function percent(score: Pick<ModuleScore, "killed" | "timedOut" | "survived">) {
+export function percent(
+  score: Pick<ModuleScore, "killed" | "timedOut" | "survived">,
+) {
   const detected = score.killed + score.timedOut;
   const total = detected + score.survived;
   return total === 0 ? undefined : (100 * detected) / total;

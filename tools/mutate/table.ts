@@ -52,6 +52,7 @@ const WEB_TESTS = [
   "connect",
   "cors",
   "envelope",
+  "from_http2",
   "grpc_web",
   "handler",
   "healthz",
@@ -82,33 +83,54 @@ export const MODULE_TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/core/handlers.ts": ["tests/core/handlers_test.ts"],
   // Its one function is checked by its own doc example.
   "lib/core/points.ts": ["lib/core/points.ts", "tests/core/geo_test.ts"],
-  "lib/core/rpc_error.ts": ["tests/core/rpc_error_test.ts", "tests/core/handlers_test.ts"],
+  "lib/core/rpc_error.ts": [
+    "tests/core/rpc_error_test.ts",
+    "tests/core/handlers_test.ts",
+  ],
   "lib/core/usage_error.ts": ["tests/server/config_test.ts"],
   "lib/notes/memory.ts": ["tests/notes/memory_test.ts"],
   "lib/grpc/call_registry.ts": ["tests/grpc/call_registry_test.ts"],
-  "lib/grpc/adapter.ts": ["tests/grpc/client_test.ts", "tests/grpc/native_transport_test.ts"],
+  "lib/grpc/adapter.ts": [
+    "tests/grpc/client_test.ts",
+    "tests/grpc/native_transport_test.ts",
+  ],
   "lib/server/listener.ts": [
     "tests/server/listener_test.ts",
     "tests/server/tls_test.ts",
     "tests/server/refusals_test.ts",
   ],
-  "lib/http2/flow.ts": ["tests/http2/flow_test.ts", "tests/http2/connection_test.ts"],
+  "lib/http2/flow.ts": [
+    "tests/http2/flow_test.ts",
+    "tests/http2/connection_test.ts",
+  ],
   "lib/http2/frames.ts": [
+    "tests/http2/frames_test.ts",
     "tests/http2/connection_test.ts",
     "tests/http2/fuzz_test.ts",
     "tests/http2/server_test.ts",
   ],
-  "lib/http2/hpack.ts": ["tests/http2/hpack_test.ts", "tests/http2/connection_test.ts"],
-  "lib/http2/huffman.ts": ["tests/http2/huffman_test.ts", "tests/http2/hpack_test.ts"],
+  "lib/http2/hpack.ts": [
+    "tests/http2/hpack_test.ts",
+    "tests/http2/connection_test.ts",
+  ],
+  "lib/http2/huffman.ts": [
+    "tests/http2/huffman_test.ts",
+    "tests/http2/hpack_test.ts",
+  ],
   "lib/http2/connection.ts": [
     "tests/http2/connection_test.ts",
     "tests/http2/flow_test.ts",
     "tests/http2/fuzz_test.ts",
     "tests/http2/server_test.ts",
   ],
-  "lib/http2/emitter.ts": ["tests/http2/emitter_test.ts", ...HTTP2_SERVER_TESTS],
+  "lib/http2/emitter.ts": [
+    "tests/http2/emitter_test.ts",
+    ...HTTP2_SERVER_TESTS,
+  ],
   "lib/http2/server.ts": HTTP2_SERVER_TESTS,
-  ...Object.fromEntries(HTTP1_MODULES.map((m) => [`lib/http1/${m}.ts`, HTTP1_TESTS])),
+  ...Object.fromEntries(
+    HTTP1_MODULES.map((m) => [`lib/http1/${m}.ts`, HTTP1_TESTS]),
+  ),
   ...Object.fromEntries(WEB_MODULES.map((m) => [`lib/web/${m}.ts`, WEB_TESTS])),
 };
 
