@@ -86,7 +86,11 @@ export const MODULE_TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/core/usage_error.ts": ["tests/server/config_test.ts"],
   "lib/notes/memory.ts": ["tests/notes/memory_test.ts"],
   "lib/grpc/call_registry.ts": ["tests/grpc/call_registry_test.ts"],
-  "lib/grpc/adapter.ts": ["tests/grpc/client_test.ts", "tests/grpc/native_transport_test.ts"],
+  "lib/grpc/adapter.ts": [
+    "tests/grpc/adapter_test.ts",
+    "tests/grpc/client_test.ts",
+    "tests/grpc/native_transport_test.ts",
+  ],
   "lib/server/listener.ts": [
     "tests/server/listener_test.ts",
     "tests/server/tls_test.ts",
