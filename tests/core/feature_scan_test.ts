@@ -333,3 +333,23 @@ Deno.test("the scanner takes the size hint of a million-feature file (108 MB)", 
   assert.deepEqual(columns?.latitudes, new Int32Array([1]));
   assert.deepEqual(columns?.longitudes, new Int32Array([2]));
 });
+
+Deno.test("the scanner packs plain names into one piece and each other name into its own, with no empty pieces", () => {
+  const text = "[" +
+    ["a", "b", "é", "ü", "c"].map((name, i) =>
+      `{"name": "${name}", "location": {"latitude": ${i}, "longitude": 0}}`
+    ).join(",") + "]";
+  const names = scanFeatureBytes(encode(text))!.names;
+  assert.deepEqual(names.pieces, ["ab", "é", "ü", "c"]);
+  assert.deepEqual([...names.pieceStarts], [0, 2, 3, 4]);
+  assert.deepEqual([...names.pieceOf], [0, 0, 1, 2, 3]);
+  assert.deepEqual([...names.starts], [0, 1, 2, 3, 4, 5]);
+  // A special name last: nothing follows it in a piece of its own.
+  const last = scanFeatureBytes(
+    encode(
+      '[{"name": "x", "location": {"latitude": 1, "longitude": 1}},' +
+        '{"name": "\\u00e9", "location": {"latitude": 2, "longitude": 2}}]',
+    ),
+  )!.names;
+  assert.deepEqual(last.pieces, ["x", "é"]);
+});
