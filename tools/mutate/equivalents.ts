@@ -231,7 +231,8 @@ export const EQUIVALENTS: readonly Equivalent[] = [
   {
     file: "lib/http2/huffman.ts",
     mutator: "BlockStatement",
-    original: "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
+    original:
+      "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
     replacement: "{}",
     kind: "fast path: the slow path gives the same answer",
   },
@@ -299,4 +300,74 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: ";",
     kind: "buffer size or reuse only",
   },
+  // --- lib/core/feature_index.ts, from the Stryker run of 2026-12-08 (helper killcore) ---
+  // buildFeatureDb(): the longitude column left unsliced after duplicates were dropped (or sliced
+  // when nothing was). Every reader bounds itself by the latitude column's length (`size`,
+  // buildStripIndex's n, the indices it yields): the longer column only keeps the input's memory.
+  ...[
+    ["ConditionalExpression", "size === count", "true"],
+    ["EqualityOperator", "size === count", "size !== count"],
+    ["MethodExpression", "longitudes.slice(0, size)", "longitudes"],
+    // keptNames(): one name more than the kept features (sourceIndex has count > size entries
+    // whenever names are rebuilt); no index past size - 1 is ever asked for.
+    ["EqualityOperator", "k < size", "k <= size"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/core/feature_index.ts",
+    mutator,
+    original,
+    replacement,
+    kind: "memory released",
+  })),
+  // One step past a typed array's end: the extra step reads `undefined` (so the loop's other test
+  // is false, or a typed array's lookup of the key "undefined" finds nothing and a write there
+  // sets a plain property no one reads), writes past the end (ignored), or writes stripStart[strips],
+  // which is set to n right after the loop.
+  ...[
+    ["i < count", "i <= count"], // identity()
+    ["i < values.length", "i <= values.length"], // PositionSorter.sort(), keys and positions
+    ["d < 65537", "d <= 65537"], // the prefix sums of a pass
+    ["k < n", "k <= n"], // buildStripIndex(): stripOf, order, sortedLongitudes
+    ["s < strips", "s <= strips"], // buildStripIndex()'s strips; indicesWithin()'s strip loop
+  ].map(([original, replacement]) => ({
+    file: "lib/core/feature_index.ts",
+    mutator: "EqualityOperator",
+    original,
+    replacement,
+    kind: "one step past a typed array's end",
+  })),
+  // indicesWithin(): at s === strips, stripMinLatitude[s] is undefined and `undefined <= x` is
+  // false, so forcing `s < strips` true ends the loop there all the same.
+  {
+    file: "lib/core/feature_index.ts",
+    mutator: "ConditionalExpression",
+    original: "s < strips",
+    replacement: "true",
+    kind: "one step past a typed array's end",
+  },
+  // PointTable: a table of twice the size when the capacity is a power of two: more empty slots.
+  {
+    file: "lib/core/feature_index.ts",
+    mutator: "EqualityOperator",
+    original: "size < capacity * 2",
+    replacement: "size <= capacity * 2",
+    kind: "buffer size or reuse only",
+  },
+  // indicesWithin()'s strip pruning: starting at strip 0 (the binary search never moving up), or
+  // going on past the last strip whose latitudes touch the range, visits more strips, and each
+  // feature is still checked against the latitude range before it is yielded.
+  ...[
+    ["ConditionalExpression", "stripMaxLatitude[mid] < minLatitude", "false"],
+    [
+      "LogicalOperator",
+      "s < strips && stripMinLatitude[s] <= maxLatitude",
+      "s < strips || stripMinLatitude[s] <= maxLatitude",
+    ],
+    ["ConditionalExpression", "stripMinLatitude[s] <= maxLatitude", "true"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/core/feature_index.ts",
+    mutator,
+    original,
+    replacement,
+    kind: "fast path: the slow path gives the same answer",
+  })),
 ];
