@@ -353,3 +353,26 @@ Deno.test("the scanner packs plain names into one piece and each other name into
   )!.names;
   assert.deepEqual(last.pieces, ["x", "é"]);
 });
+
+Deno.test("the scanner declines a unit that is not a feature even where its buffer starts", () => {
+  // Fed so that the second unit starts at the first byte of the scanner's buffer (the bytes
+  // before it are read and dropped): `", "location": …}` there is the tail of a feature without
+  // its `{"name": "`, and invalid JSON.
+  const first = encode('[{"name": "a", "location": {"latitude": 1, "longitude": 2}},');
+  const second = encode('", "location": {"latitude": 3, "longitude": 4}}]');
+  const scanner = createFeatureScanner({ chunkBytes: 64 });
+  for (const piece of [first, second]) {
+    scanner.space().set(piece);
+    scanner.add(piece.length);
+  }
+  assert.equal(scanner.finish(), undefined);
+  assert.equal(scanFeatureBytes(concatBytes(first, second)), undefined);
+});
+
+/** Two byte arrays as one. */
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
