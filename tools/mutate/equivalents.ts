@@ -231,8 +231,7 @@ export const EQUIVALENTS: readonly Equivalent[] = [
   {
     file: "lib/http2/huffman.ts",
     mutator: "BlockStatement",
-    original:
-      "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
+    original: "{\n    return String.fromCharCode.apply(null, bytes as unknown as number[]);\n  }",
     replacement: "{}",
     kind: "fast path: the slow path gives the same answer",
   },
