@@ -450,4 +450,13 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "false",
     kind: "buffer size or reuse only",
   },
+  // feature_scan.ts NameBuffer: the count of names pending in the buffer is only compared with 0
+  // and set back to 0, so counting down from 0 is as good as counting up.
+  {
+    file: "lib/core/feature_scan.ts",
+    mutator: "UpdateOperator",
+    original: "this.#pending++",
+    replacement: "this.#pending--",
+    kind: "another encoding as good",
+  },
 ];
