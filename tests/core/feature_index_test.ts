@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { createFeatureDb, type Feature, type FeatureDb } from "../../lib/core/feature_index.ts";
+import {
+  buildFeatureDb,
+  createFeatureDb,
+  type Feature,
+  type FeatureDb,
+} from "../../lib/core/feature_index.ts";
 import { type Bounds, type E7Point, normalizeRectangle } from "../../lib/core/geo.ts";
 import { contains, pt, WORLD } from "../_geo.ts";
 import { seededRandom } from "../_random.ts";
@@ -94,6 +99,34 @@ Deno.test("createFeatureDb() names the first entry of a duplicate after earlier 
     duplicates.map(({ index, firstIndex }) => [index, firstIndex]),
     [[1, 0], [2, 0], [4, 3], [6, 5]],
   );
+});
+
+Deno.test("createFeatureDb() keeps each kept feature's own name after dropped duplicates", () => {
+  const { db } = createFeatureDb([
+    feature("A", 1, 1),
+    feature("A again", 1, 1),
+    feature("B", 2, 2),
+    feature("C", 3, 3),
+  ]);
+  assert.deepEqual([db.nameAt(0), db.nameAt(1), db.nameAt(2)], ["A", "B", "C"]);
+  assert.equal(db.get(pt(3, 3))?.name, "C");
+  assert.deepEqual(db.at(1), feature("B", 2, 2));
+});
+
+Deno.test("buildFeatureDb() reads names packed in several pieces, each name in its piece", () => {
+  // PackedNames: the names "a", "b", "é", "c", "d" in the pieces "ab", "é", "cd", which start at
+  // units 0, 2 and 3 of the sequence of all names.
+  const { db } = buildFeatureDb({
+    latitudes: new Int32Array([1, 2, 3, 4, 5]),
+    longitudes: new Int32Array([0, 0, 0, 0, 0]),
+    names: {
+      pieces: ["ab", "é", "cd"],
+      pieceStarts: new Uint32Array([0, 2, 3]),
+      pieceOf: new Uint32Array([0, 0, 1, 2, 2]),
+      starts: new Uint32Array([0, 1, 2, 3, 4, 5]),
+    },
+  });
+  assert.deepEqual([0, 1, 2, 3, 4].map((i) => db.nameAt(i)), ["a", "b", "é", "c", "d"]);
 });
 
 Deno.test("createFeatureDb() reads a missing name as the empty string", () => {

@@ -345,3 +345,46 @@ Deno.test("the scanner takes the size hint of a million-feature file (108 MB)", 
   assert.deepEqual(columns?.latitudes, new Int32Array([1]));
   assert.deepEqual(columns?.longitudes, new Int32Array([2]));
 });
+
+Deno.test("the scanner packs plain names into one piece and each other name into its own, with no empty pieces", () => {
+  const text = "[" +
+    ["a", "b", "é", "ü", "c"].map((name, i) =>
+      `{"name": "${name}", "location": {"latitude": ${i}, "longitude": 0}}`
+    ).join(",") + "]";
+  const names = scanFeatureBytes(encode(text))!.names;
+  assert.deepEqual(names.pieces, ["ab", "é", "ü", "c"]);
+  assert.deepEqual([...names.pieceStarts], [0, 2, 3, 4]);
+  assert.deepEqual([...names.pieceOf], [0, 0, 1, 2, 3]);
+  assert.deepEqual([...names.starts], [0, 1, 2, 3, 4, 5]);
+  // A special name last: nothing follows it in a piece of its own.
+  const last = scanFeatureBytes(
+    encode(
+      '[{"name": "x", "location": {"latitude": 1, "longitude": 1}},' +
+        '{"name": "\\u00e9", "location": {"latitude": 2, "longitude": 2}}]',
+    ),
+  )!.names;
+  assert.deepEqual(last.pieces, ["x", "é"]);
+});
+
+Deno.test("the scanner declines a unit that is not a feature even where its buffer starts", () => {
+  // Fed so that the second unit starts at the first byte of the scanner's buffer (the bytes
+  // before it are read and dropped): `", "location": …}` there is the tail of a feature without
+  // its `{"name": "`, and invalid JSON.
+  const first = encode('[{"name": "a", "location": {"latitude": 1, "longitude": 2}},');
+  const second = encode('", "location": {"latitude": 3, "longitude": 4}}]');
+  const scanner = createFeatureScanner({ chunkBytes: 64 });
+  for (const piece of [first, second]) {
+    scanner.space().set(piece);
+    scanner.add(piece.length);
+  }
+  assert.equal(scanner.finish(), undefined);
+  assert.equal(scanFeatureBytes(concatBytes(first, second)), undefined);
+});
+
+/** Two byte arrays as one. */
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

@@ -1147,4 +1147,164 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: 'createHash("sha256").update(body).digest("base64url")',
     kind: "another encoding as good",
   },
+  // --- lib/core/feature_index.ts, from the Stryker run of 2026-12-08 (helper killcore) ---
+  // buildFeatureDb(): the longitude column left unsliced after duplicates were dropped (or sliced
+  // when nothing was). Every reader bounds itself by the latitude column's length (`size`,
+  // buildStripIndex's n, the indices it yields): the longer column only keeps the input's memory.
+  ...[
+    ["ConditionalExpression", "size === count", "true"],
+    ["EqualityOperator", "size === count", "size !== count"],
+    ["MethodExpression", "longitudes.slice(0, size)", "longitudes"],
+    // keptNames(): one name more than the kept features (sourceIndex has count > size entries
+    // whenever names are rebuilt); no index past size - 1 is ever asked for.
+    ["EqualityOperator", "k < size", "k <= size"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/core/feature_index.ts",
+    mutator,
+    original,
+    replacement,
+    kind: "memory released",
+  })),
+  // One step past a typed array's end: the extra step reads `undefined` (so the loop's other test
+  // is false, or a typed array's lookup of the key "undefined" finds nothing and a write there
+  // sets a plain property no one reads), writes past the end (ignored), or writes stripStart[strips],
+  // which is set to n right after the loop.
+  ...[
+    ["i < count", "i <= count"], // identity()
+    ["i < values.length", "i <= values.length"], // PositionSorter.sort(), keys and positions
+    ["d < 65537", "d <= 65537"], // the prefix sums of a pass
+    ["k < n", "k <= n"], // buildStripIndex(): stripOf, order, sortedLongitudes
+    ["s < strips", "s <= strips"], // buildStripIndex()'s strips; indicesWithin()'s strip loop
+  ].map(([original, replacement]) => ({
+    file: "lib/core/feature_index.ts",
+    mutator: "EqualityOperator",
+    original,
+    replacement,
+    kind: "one step past a typed array's end",
+  })),
+  // indicesWithin(): at s === strips, stripMinLatitude[s] is undefined and `undefined <= x` is
+  // false, so forcing `s < strips` true ends the loop there all the same.
+  {
+    file: "lib/core/feature_index.ts",
+    mutator: "ConditionalExpression",
+    original: "s < strips",
+    replacement: "true",
+    kind: "one step past a typed array's end",
+  },
+  // PointTable: a table of twice the size when the capacity is a power of two: more empty slots.
+  {
+    file: "lib/core/feature_index.ts",
+    mutator: "EqualityOperator",
+    original: "size < capacity * 2",
+    replacement: "size <= capacity * 2",
+    kind: "buffer size or reuse only",
+  },
+  // indicesWithin()'s strip pruning: starting at strip 0 (the binary search never moving up), or
+  // going on past the last strip whose latitudes touch the range, visits more strips, and each
+  // feature is still checked against the latitude range before it is yielded.
+  ...[
+    ["ConditionalExpression", "stripMaxLatitude[mid] < minLatitude", "false"],
+    [
+      "LogicalOperator",
+      "s < strips && stripMinLatitude[s] <= maxLatitude",
+      "s < strips || stripMinLatitude[s] <= maxLatitude",
+    ],
+    ["ConditionalExpression", "stripMinLatitude[s] <= maxLatitude", "true"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/core/feature_index.ts",
+    mutator,
+    original,
+    replacement,
+    kind: "fast path: the slow path gives the same answer",
+  })),
+  // --- lib/core/feature_scan.ts, planted by hand on 2026-12-08 (helper killcore): the Stryker
+  // run had not reached these lines by then. Sizes of buffers and columns only: every buffer grows
+  // to what it must hold before it is written (reserve(), space(), #push()).
+  ...[
+    [
+      "MethodExpression",
+      "Math.ceil(sizeHint / 96)",
+      "Math.floor(sizeHint / 96)",
+    ],
+    [
+      "ArithmeticOperator",
+      "bytes.length - nameFrom",
+      "bytes.length + nameFrom",
+    ],
+    [
+      "EqualityOperator",
+      "this.#length + extra <= this.#bytes.length",
+      "this.#length + extra < this.#bytes.length",
+    ],
+    [
+      "ArithmeticOperator",
+      "this.#bytes.length * 1.5",
+      "this.#bytes.length / 1.5",
+    ],
+    // A piece cut one byte later: each piece still holds whole names.
+    [
+      "EqualityOperator",
+      "this.#length >= PIECE_BYTES",
+      "this.#length > PIECE_BYTES",
+    ],
+  ].map(([mutator, original, replacement]) => ({
+    file: "lib/core/feature_scan.ts",
+    mutator,
+    original,
+    replacement,
+    kind: "buffer size or reuse only",
+  })),
+  // copyPlainString(): a byte 0x80 taken as plain. Any other byte >= 0x80 still makes the name
+  // special, so 0x80 here is a lone continuation byte, after ASCII or another 0x80: decoding the
+  // piece turns it into one U+FFFD (one UTF-16 unit for its one byte, as the plain path counts),
+  // as the special path and decoding the whole file do.
+  {
+    file: "lib/core/feature_scan.ts",
+    mutator: "EqualityOperator",
+    original: "b >= 0x80",
+    replacement: "b > 0x80",
+    kind: "another encoding as good",
+  },
+  // A position is -1 or just past a pattern, a string or an integer, never 0, in #feature() and
+  // integerEnd() (matchPattern()'s own `pos < 0` may see 0 and its `<=` is killed: the match is
+  // by code, so this entry covers it too should it ever survive).
+  {
+    file: "lib/core/feature_scan.ts",
+    mutator: "EqualityOperator",
+    original: "pos < 0",
+    replacement: "pos <= 0",
+    kind: "guard against a value that cannot occur",
+  },
+  // The guards against -1 in matchPattern() and integerEnd(), and #feature()'s after the name and
+  // after the longitude: going on from -1 reads bytes[-1], `undefined`, which every pattern's
+  // first fixed byte and every digit test refuse (so -1 comes out again); after the name, byte 0
+  // of the buffer is where a unit starts (whitespace, `{` or `[`), never the `,` the latitude's
+  // pattern needs; after the longitude, the separator read at -1 fails, and nothing is kept.
+  // #feature()'s first guard (before the name) is killed: "declines a unit that is not a feature
+  // even where its buffer starts".
+  {
+    file: "lib/core/feature_scan.ts",
+    mutator: "ConditionalExpression",
+    original: "pos < 0",
+    replacement: "false",
+    kind: "guard against a value that cannot occur",
+  },
+  // --- lib/server/listener.ts, planted by hand on 2026-12-08 (helper killcore). sniff(): the
+  // first chunk concatenated onto the empty buffer instead of taken as it is: the same bytes.
+  {
+    file: "lib/server/listener.ts",
+    mutator: "ConditionalExpression",
+    original: "seen.length === 0",
+    replacement: "false",
+    kind: "buffer size or reuse only",
+  },
+  // feature_scan.ts NameBuffer: the count of names pending in the buffer is only compared with 0
+  // and set back to 0, so counting down from 0 is as good as counting up.
+  {
+    file: "lib/core/feature_scan.ts",
+    mutator: "UpdateOperator",
+    original: "this.#pending++",
+    replacement: "this.#pending--",
+    kind: "another encoding as good",
+  },
 ];

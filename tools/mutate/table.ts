@@ -91,6 +91,9 @@ export const MODULE_TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/notes/memory.ts": ["tests/notes/memory_test.ts"],
   "lib/grpc/call_registry.ts": ["tests/grpc/call_registry_test.ts"],
   "lib/grpc/adapter.ts": [
+    "tests/grpc/adapter_test.ts",
+    // The definition with encode-once Feature serializers (bindRouteGuide's `features`).
+    "tests/grpc/feature_bytes_test.ts",
     "tests/grpc/client_test.ts",
     "tests/grpc/native_transport_test.ts",
   ],
