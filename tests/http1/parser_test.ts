@@ -303,3 +303,21 @@ Deno.test("parser: after an error every further call throws the same error", () 
     (e: Http1ParseError) => e.status === 505,
   );
 });
+
+Deno.test("parser: receive() stops after each event, a body piece too, so a paused reader is handed no further chunk", () => {
+  const parser = new RequestParser();
+  const text = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+  let bytes = encoder.encode(text);
+  const calls: string[][] = [];
+  while (bytes.length > 0) {
+    const n = parser.receive(bytes);
+    bytes = bytes.subarray(n);
+    calls.push(
+      parser.takeEvents().map((e) =>
+        e.type === "body" ? `body ${new TextDecoder().decode(e.chunk)}` : e.type
+      ),
+    );
+  }
+  assert.deepEqual(calls, [["head"], ["body abc"], ["body de"], ["end"]]);
+});

@@ -20,6 +20,7 @@ const HTTP1_MODULES = ["exchange", "parser", "response", "server"];
 const HTTP1_TESTS = [
   "abuse",
   "backpressure",
+  "body",
   "exchange",
   "fuzz",
   "parser",
