@@ -299,4 +299,29 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: ";",
     kind: "buffer size or reuse only",
   },
+  // lib/http1/exchange.ts. resumeBody() without a pause: pump() again parses only what the
+  // exchange wants (nothing more than the last pump left), and is a no-op while pumping.
+  {
+    file: "lib/http1/exchange.ts",
+    mutator: "ConditionalExpression",
+    original: "!this.#paused",
+    replacement: "false",
+    kind: "guard whose absence does nothing twice",
+  },
+  // end(chunk) with an empty chunk: writing it queues no byte (a content-length body takes 0
+  // bytes, a chunked one queues nothing, since an empty chunk would read as the last).
+  {
+    file: "lib/http1/exchange.ts",
+    mutator: "ConditionalExpression",
+    original: "chunk.length > 0",
+    replacement: "true",
+    kind: "guard whose absence does nothing twice",
+  },
+  {
+    file: "lib/http1/exchange.ts",
+    mutator: "EqualityOperator",
+    original: "chunk.length > 0",
+    replacement: "chunk.length >= 0",
+    kind: "guard whose absence does nothing twice",
+  },
 ];
