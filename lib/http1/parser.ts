@@ -156,11 +156,6 @@ export class RequestParser {
     return this.#state === BODY_LENGTH ? this.#remaining : undefined;
   }
 
-  /** Whether a head was parsed and its request has not ended. */
-  get inBody(): boolean {
-    return this.#state >= BODY_LENGTH;
-  }
-
   /**
    * Parses `bytes`; returns how many were consumed, stopping after each
    * event (a head, a body piece, a request's end). Throws {@linkcode Http1ParseError}, then again on every call.

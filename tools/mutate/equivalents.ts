@@ -324,4 +324,103 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "chunk.length >= 0",
     kind: "guard whose absence does nothing twice",
   },
+  // lib/http1/parser.ts. Every step returns the offset after what it took (a line's LF + 1, at +
+  // n with n >= 1 body bytes, at + 1 for a chunk's CR or LF) or -1, never 0: `< 0` and `<= 0`,
+  // `>= 0` and `> 0` agree on every value that occurs.
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "EqualityOperator",
+    original: "at < 0",
+    replacement: "at <= 0",
+    kind: "guard against a value that cannot occur",
+  },
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "EqualityOperator",
+    original: "next >= 0",
+    replacement: "next > 0",
+    kind: "guard against a value that cannot occur",
+  },
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "EqualityOperator",
+    original: "next < 0",
+    replacement: "next <= 0",
+    kind: "guard against a value that cannot occur",
+  },
+  // receive(): only Http1ParseError can come out of parsing a Uint8Array (the one input the type
+  // allows); no other error exists to be kept, or not, as the failure.
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ConditionalExpression",
+    original: "error instanceof Http1ParseError",
+    replacement: "true",
+    kind: "guard against a value that cannot occur",
+  },
+  // #headers' first value: #onRequestLine() sets a fresh array before any field is read. (The
+  // other `[]` of this module, events and framing lists, are killed.)
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    kind: "guard against a value that cannot occur",
+  },
+  // A Buffer's plain view made for a plain Uint8Array too: the same bytes, one object more.
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ConditionalExpression",
+    original: "Object.getPrototypeOf(bytes) === Uint8Array.prototype",
+    replacement: "false",
+    kind: "buffer size or reuse only",
+  },
+  // #takeLine(): a line complete in one read copied through the line buffer anyway; the buffer
+  // grown one step early, or only to the size needed: the same bytes, more copying.
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ConditionalExpression",
+    original: "this.#lineLength === 0",
+    replacement: "false",
+    kind: "buffer size or reuse only",
+  },
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "EqualityOperator",
+    original: "need > this.#line.length",
+    replacement: "need >= this.#line.length",
+    kind: "buffer size or reuse only",
+  },
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ArithmeticOperator",
+    original: "this.#line.length * 2",
+    replacement: "this.#line.length / 2",
+    kind: "buffer size or reuse only",
+  },
+  // An empty line before its LF: its last byte (undefined) is not CR either, and the bare-LF
+  // error follows all the same. An empty Transfer-Encoding list: its last element (undefined)
+  // is not "chunked" either, the same error.
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ConditionalExpression",
+    original: "line.length === 0",
+    replacement: "false",
+    kind: "guard whose absence does nothing twice",
+  },
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ConditionalExpression",
+    original: "list.length === 0",
+    replacement: "false",
+    kind: "guard whose absence does nothing twice",
+  },
+  // The absolute-form target's `$`: the target is checked to be visible ASCII (no line
+  // terminator), so `(.*)` takes the rest of it with or without the anchor.
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "Regex",
+    original: "/^https?:\\/\\/([^/?]*)(.*)$/i",
+    replacement: "/^https?:\\/\\/([^/?]*)(.*)/i",
+    kind: "guard against a value that cannot occur",
+  },
 ];
