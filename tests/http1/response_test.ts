@@ -82,3 +82,20 @@ Deno.test("plainErrorResponse: status, Connection: close, and the message as one
   assert.match(bytes, /\r\ncontent-type: text\/plain; charset=utf-8\r\n/);
   assert.match(bytes, /\r\n\r\nmore than 100 header fields\n$/);
 });
+
+Deno.test("serializeHead: a status is three digits, 100 to 999 (RFC 9110 §15); an interim one has no body and no Connection field", () => {
+  for (const bad of [99, 0, -200, 1000, 200.5, NaN]) {
+    assert.throws(() => serializeHead(bad, {}, v11), /invalid response status/, String(bad));
+  }
+  const interim = serializeHead(103, { link: "</a.css>; rel=preload" }, v11);
+  // The reason phrase is for people (RFC 9112 §4): any.
+  assert.match(
+    text(interim.bytes),
+    /^HTTP\/1\.1 103 [^\r\n]*\r\nlink: <\/a\.css>; rel=preload\r\n\r\n$/,
+  );
+  assert.equal(interim.framing, "none");
+  assert.equal(serializeHead(100, {}, v11).framing, "none");
+  assert.equal(serializeHead(199, { "content-length": "3" }, v11).framing, "none");
+  assert.equal(serializeHead(999, {}, v11).framing, "chunked");
+  assert.equal(serializeHead(200, {}, v11).framing, "chunked");
+});
