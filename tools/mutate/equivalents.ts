@@ -423,4 +423,13 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "/^https?:\\/\\/([^/?]*)(.*)/i",
     kind: "guard against a value that cannot occur",
   },
+  // lib/http1/response.ts latin1Bytes(): the extra step writes NaN at the typed array's length,
+  // which a typed array ignores.
+  {
+    file: "lib/http1/response.ts",
+    mutator: "EqualityOperator",
+    original: "i < text.length",
+    replacement: "i <= text.length",
+    kind: "one step past a typed array's end",
+  },
 ];
