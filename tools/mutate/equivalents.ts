@@ -432,4 +432,33 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "i <= text.length",
     kind: "one step past a typed array's end",
   },
+  // lib/http1/server.ts #flush() on a closed connection: #onClose() has run every waiting done
+  // and nothing queues one after it (the exchange's write() returns early once its signal
+  // aborted); without the early return the bytes go to a destroyed socket, which drops them.
+  // (Its `done();` → `;` is not listed: the same text elsewhere in the module is killed.)
+  {
+    file: "lib/http1/server.ts",
+    mutator: "BlockStatement",
+    original: "{\n      for (const done of dones) done();\n      return;\n    }",
+    replacement: "{}",
+    kind: "guard whose absence does nothing twice",
+  },
+  // timedOut(): the sweep calls it only for a connection due; one due by its own timer with an
+  // exchange still set is ending after a finished or aborted exchange, whose expire() does
+  // nothing, so expiring it "always" changes nothing. At now === expireAt exactly, `<` skips it
+  // and the sweep sets the timer for that same time (0 ms): it fires one timer turn later.
+  {
+    file: "lib/http1/server.ts",
+    mutator: "ConditionalExpression",
+    original: "exchange.expireAt <= now",
+    replacement: "true",
+    kind: "guard against a value that cannot occur",
+  },
+  {
+    file: "lib/http1/server.ts",
+    mutator: "EqualityOperator",
+    original: "exchange.expireAt <= now",
+    replacement: "exchange.expireAt < now",
+    kind: "boundary where both branches agree",
+  },
 ];

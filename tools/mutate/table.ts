@@ -21,6 +21,7 @@ const HTTP1_TESTS = [
   "abuse",
   "backpressure",
   "body",
+  "connection",
   "exchange",
   "fuzz",
   "parser",
