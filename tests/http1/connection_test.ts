@@ -285,3 +285,34 @@ Deno.test("Http1Server: a socket accepted after close(), or already destroyed, i
     await new Promise<void>((resolve) => listener.close(() => resolve()));
   }
 });
+
+Deno.test("Http1Server: the Date field is now (RFC 9110 §6.6.1), to the second", async () => {
+  const { port, stop } = await startServer((ex) => answer(ex, 200, "x"));
+  const client = new RawClient(port);
+  try {
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    client.write(GET("/"));
+    const r = await client.response();
+    const after = Date.now();
+    const date = Date.parse(r.headers["date"]);
+    assert.ok(date >= before && date <= after, `${r.headers["date"]} not within the request`);
+  } finally {
+    client.socket.destroy();
+    await stop();
+  }
+});
+
+Deno.test("Http1Server: after destroyAll() a new connection is refused, not served", async () => {
+  let served = 0;
+  const { port, server, stop } = await startServer(() => served++);
+  server.destroyAll();
+  const client = new RawClient(port);
+  try {
+    client.write(GET("/"));
+    assert.equal(await within(client.rest(), 5000, "the connection closing"), "");
+    assert.equal(served, 0);
+  } finally {
+    client.socket.destroy();
+    await stop();
+  }
+});

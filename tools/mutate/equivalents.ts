@@ -461,4 +461,28 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "exchange.expireAt < now",
     kind: "boundary where both branches agree",
   },
+  // The sweep: the earliest time due found with `<=` is the same time; #watch(Infinity) returns
+  // at once (Infinity is never earlier than the timer set); the Date text made again within its
+  // second is the same text.
+  {
+    file: "lib/http1/server.ts",
+    mutator: "EqualityOperator",
+    original: "after < next",
+    replacement: "after <= next",
+    kind: "boundary where both branches agree",
+  },
+  {
+    file: "lib/http1/server.ts",
+    mutator: "ConditionalExpression",
+    original: "next !== Infinity",
+    replacement: "true",
+    kind: "guard whose absence does nothing twice",
+  },
+  {
+    file: "lib/http1/server.ts",
+    mutator: "ConditionalExpression",
+    original: "second !== this.#dateSecond",
+    replacement: "true",
+    kind: "fast path: the slow path gives the same answer",
+  },
 ];
