@@ -316,3 +316,32 @@ Deno.test("Http1Server: after destroyAll() a new connection is refused, not serv
     await stop();
   }
 });
+
+Deno.test("Http1Server: destroyAll() closes every connection at once and aborts the exchange in flight", async () => {
+  let aborted!: () => void;
+  const signalled = new Promise<void>((r) => aborted = r);
+  let arrived!: () => void;
+  const heldArrived = new Promise<void>((r) => arrived = r);
+  const { port, server, stop } = await startServer((ex) => {
+    if (ex.path === "/hold") {
+      ex.signal.addEventListener("abort", () => aborted());
+      arrived();
+    } else answer(ex, 200, "x");
+  });
+  const idle = new RawClient(port);
+  const busy = new RawClient(port);
+  try {
+    idle.write(GET("/"));
+    await idle.response();
+    busy.write(GET("/hold"));
+    await heldArrived;
+    server.destroyAll();
+    assert.equal(server.size, 0);
+    await within(signalled, 5000, "the held exchange's signal aborting");
+    await within(Promise.all([idle.closed, busy.closed]), 5000, "both connections closing");
+  } finally {
+    idle.socket.destroy();
+    busy.socket.destroy();
+    await stop();
+  }
+});
