@@ -345,3 +345,34 @@ Deno.test("Http1Server: destroyAll() closes every connection at once and aborts 
     await stop();
   }
 });
+
+Deno.test("Http1Server: a response's head, a message after a promise and its end leave in one socket write", async () => {
+  const writes: number[] = [];
+  const server = new Http1Server(async (ex) => {
+    ex.respond(200, {});
+    await Promise.resolve();
+    ex.write(new TextEncoder().encode("message"));
+    await Promise.resolve();
+    ex.end(new TextEncoder().encode("trailers"));
+  });
+  const listener = net.createServer((socket) => {
+    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+    socket.write = ((...args: unknown[]) => {
+      writes.push((args[0] as Uint8Array).length);
+      return write(...args);
+    }) as typeof socket.write;
+    server.accept(socket);
+  });
+  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  const client = new RawClient((listener.address() as net.AddressInfo).port);
+  try {
+    client.write(GET("/"));
+    const r = await client.response();
+    assert.equal(r.body, "messagetrailers");
+    assert.equal(writes.length, 1, `socket writes of ${writes.join(", ")} bytes`);
+  } finally {
+    client.socket.destroy();
+    server.destroyAll();
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+  }
+});
