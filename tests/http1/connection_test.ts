@@ -376,3 +376,26 @@ Deno.test("Http1Server: a response's head, a message after a promise and its end
     await new Promise<void>((resolve) => listener.close(() => resolve()));
   }
 });
+
+Deno.test("Http1Server: an early answer keeps the connection with exactly maxDiscardBytes unread, and closes with one more (RFC 9112 §9.6)", async () => {
+  const { port, stop } = await startServer((ex) => answer(ex, 200, ex.path), {
+    maxDiscardBytes: 10,
+  });
+  const exact = new RawClient(port);
+  const over = new RawClient(port);
+  try {
+    // The head alone first: the answer goes out with all 10 (or 11) body bytes unread.
+    exact.write("POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n");
+    const kept = await exact.response();
+    assert.deepEqual([kept.body, kept.headers["connection"]], ["/a", undefined]);
+    exact.write("0123456789" + GET("/b"));
+    assert.equal((await exact.response()).body, "/b");
+    over.write("POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n");
+    const closing = await over.response();
+    assert.deepEqual([closing.body, closing.headers["connection"]], ["/a", "close"]);
+  } finally {
+    exact.socket.destroy();
+    over.socket.destroy();
+    await stop();
+  }
+});
