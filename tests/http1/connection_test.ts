@@ -399,3 +399,32 @@ Deno.test("Http1Server: an early answer keeps the connection with exactly maxDis
     await stop();
   }
 });
+
+Deno.test("Http1Server: an error on a served socket (a reset) is no uncaught error; the exchange aborts", async () => {
+  let serverSide!: net.Socket;
+  let aborted!: () => void;
+  const signalled = new Promise<void>((r) => aborted = r);
+  let arrived!: () => void;
+  const heldArrived = new Promise<void>((r) => arrived = r);
+  const server = new Http1Server((ex) => {
+    ex.signal.addEventListener("abort", () => aborted());
+    arrived();
+  });
+  const listener = net.createServer((socket) => {
+    serverSide = socket;
+    server.accept(socket);
+  });
+  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  const client = new RawClient((listener.address() as net.AddressInfo).port);
+  try {
+    client.write(GET("/"));
+    await heldArrived;
+    serverSide.destroy(new Error("ECONNRESET"));
+    await within(signalled, 5000, "the exchange aborting");
+    await within(client.closed, 5000, "the connection closing");
+  } finally {
+    client.socket.destroy();
+    server.destroyAll();
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+  }
+});

@@ -485,4 +485,14 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "true",
     kind: "fast path: the slow path gives the same answer",
   },
+  // start(): every socket accept() takes (node:net's and node:tls's) has setNoDelay, so `?.`
+  // never skips it. (Its `true` → `false`, Nagle on: only a latency, is not listed: the
+  // module's other `true` → `false` mutants have the same text.)
+  {
+    file: "lib/http1/server.ts",
+    mutator: "OptionalChaining",
+    original: "socket.setNoDelay?.(true)",
+    replacement: "socket.setNoDelay(true)",
+    kind: "guard against a value that cannot occur",
+  },
 ];
