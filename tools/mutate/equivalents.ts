@@ -495,4 +495,20 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "socket.setNoDelay(true)",
     kind: "guard against a value that cannot occur",
   },
+  // mayKeepAlive(): outside a Content-Length body `left` is undefined, and `undefined > n` is
+  // false: the undefined check only says so aloud.
+  {
+    file: "lib/http1/server.ts",
+    mutator: "ConditionalExpression",
+    original: "left !== undefined",
+    replacement: "true",
+    kind: "guard whose absence does nothing twice",
+  },
+  {
+    file: "lib/http1/server.ts",
+    mutator: "ConditionalExpression",
+    original: "!exchange.requestEnded && left !== undefined",
+    replacement: "true",
+    kind: "guard whose absence does nothing twice",
+  },
 ];
