@@ -293,13 +293,16 @@ export class Exchange implements Http1Exchange {
 
   /** Called by the connection for each piece of body. */
   deliver(chunk: Uint8Array): void {
-    if (this.wantsBody && chunk.length > 0) this.#onData!(chunk);
+    // The parser hands out no empty piece: no length check.
+    if (this.wantsBody) this.#onData!(chunk);
   }
 
   /** Called by the connection at the end of the request. */
   requestEnd(): void {
     this.#requestEnded = true;
-    if (this.#reading) this.#deliverEnd();
+    // Before readBody() there is no onEnd yet: #deliverEnd() skips it, and
+    // readBody() delivers the end later.
+    this.#deliverEnd();
   }
 
   #deliverEnd(): void {

@@ -112,8 +112,8 @@ function bad(message: string): Http1ParseError {
 
 /**
  * One connection's request parser. {@linkcode receive} consumes bytes and
- * stops after a head and after a request's end, so the caller decides when
- * the body and the next pipelined request are read.
+ * stops after each event (a head, a body piece, a request's end), so the
+ * caller decides when more of the body and the next pipelined request are read.
  */
 export class RequestParser {
   readonly #maxHeaderBytes: number;
@@ -156,14 +156,9 @@ export class RequestParser {
     return this.#state === BODY_LENGTH ? this.#remaining : undefined;
   }
 
-  /** Whether a head was parsed and its request has not ended. */
-  get inBody(): boolean {
-    return this.#state >= BODY_LENGTH;
-  }
-
   /**
-   * Parses `bytes`; returns how many were consumed, stopping after a head or
-   * a request's end. Throws {@linkcode Http1ParseError}, then again on every call.
+   * Parses `bytes`; returns how many were consumed, stopping after each
+   * event (a head, a body piece, a request's end). Throws {@linkcode Http1ParseError}, then again on every call.
    */
   receive(bytes: Uint8Array): number {
     if (this.#failure) throw this.#failure;
@@ -193,8 +188,9 @@ export class RequestParser {
       const before = this.#events.length;
       at = this.#step(bytes, at);
       if (at < 0) return bytes.length;
-      const last = this.#events[this.#events.length - 1];
-      if (this.#events.length > before && last.type !== "body") return at;
+      // Every event ends the call, a body piece too: a reader that pauses
+      // in its onData must not be handed the next chunk of the same read.
+      if (this.#events.length > before) return at;
     }
     return at;
   }

@@ -374,8 +374,8 @@ class Connection implements ExchangeOwner {
     this.#updateReading();
   }
 
+  /** Whether the parser should run on (pump()'s loop; #pending is cleared once closed or ending). */
   #wantsBytes(): boolean {
-    if (this.#closed || this.#ending) return false;
     const exchange = this.#exchange;
     if (exchange === undefined) return !this.#hooks.closing();
     if (this.#discardLeft >= 0) return true;

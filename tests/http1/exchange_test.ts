@@ -5,12 +5,15 @@
  */
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import net from "node:net";
 import type { HttpExchange } from "../../lib/web/exchange.ts";
 import type { Http1Exchange } from "../../lib/http1/mod.ts";
 import { Http1Server } from "../../lib/http1/mod.ts";
 import { answer, RawClient, startServer } from "./_client.ts";
 import { waitFor, within } from "../_async.ts";
+import { Exchange, type ExchangeOwner } from "../../lib/http1/exchange.ts";
+import type { RequestHead } from "../../lib/http1/parser.ts";
 
 /** Compiles only if every Http1Exchange is an HttpExchange. */
 const _assignable = (exchange: Http1Exchange): HttpExchange => exchange;
@@ -249,4 +252,380 @@ Deno.test("Http1Exchange.expireAfter(): the callback runs ms later while the ans
     client.socket.destroy();
     await stop();
   }
+});
+
+// ---- Exchange against a fake connection: what it asks of its owner, call by call.
+
+/** A connection that records what the exchange asks of it. */
+class FakeOwner implements ExchangeOwner {
+  calls: string[] = [];
+  queued: string[] = [];
+  /** What queue() answers (under the high-water mark or not). */
+  under = true;
+  keepAlive = true;
+  watched: number[] = [];
+  queue(bytes: Uint8Array | undefined, done?: () => void): boolean {
+    this.queued.push(
+      bytes === undefined ? "<none>" : Buffer.from(bytes).toString("latin1"),
+    );
+    if (done) queueMicrotask(done);
+    return this.under;
+  }
+  queueAll(pieces: Uint8Array[], done?: () => void): boolean {
+    this.queued.push(
+      pieces.map((p) => Buffer.from(p).toString("latin1")).join(""),
+    );
+    if (done) queueMicrotask(done);
+    return this.under;
+  }
+  pump(): void {
+    this.calls.push("pump");
+  }
+  mayKeepAlive(): boolean {
+    return this.keepAlive;
+  }
+  date(): string {
+    return "Tue, 08 Dec 2026 06:00:00 GMT";
+  }
+  closeAfterResponse(): void {
+    this.calls.push("closeAfterResponse");
+  }
+  responseEnded(requestEnded: boolean): void {
+    this.calls.push(`responseEnded ${requestEnded}`);
+  }
+  destroy(): void {
+    this.calls.push("destroy");
+  }
+  watch(at: number): void {
+    this.watched.push(at);
+  }
+  handlerFailed(): void {
+    this.calls.push("handlerFailed");
+  }
+}
+
+function makeExchange(
+  options: {
+    method?: string;
+    version?: "1.0" | "1.1";
+    headers?: [string, string][];
+    socket?: Record<string, unknown>;
+  } = {},
+): { ex: Exchange; owner: FakeOwner } {
+  const owner = new FakeOwner();
+  const head: RequestHead = {
+    method: options.method ?? "POST",
+    target: "/p?q=1",
+    version: options.version ?? "1.1",
+    headers: options.headers ?? [["host", "h"]],
+  };
+  const socket = options.socket ??
+    { remoteAddress: "127.0.0.9", remotePort: 4321 };
+  return {
+    ex: new Exchange(owner, head, socket as unknown as net.Socket),
+    owner,
+  };
+}
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+/** Lets queued microtasks run. */
+const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+Deno.test("Exchange: a repeated request field's values are joined by ', ' (RFC 9110 §5.3); the peer and TLS as the socket says", () => {
+  const { ex } = makeExchange({
+    headers: [["host", "h"], ["accept", "a/b"], ["x-one", "1"], [
+      "accept",
+      "c/d",
+    ]],
+  });
+  assert.deepEqual({ ...ex.headers }, {
+    host: "h",
+    accept: "a/b, c/d",
+    "x-one": "1",
+  });
+  assert.deepEqual([ex.method, ex.path, ex.httpVersion], [
+    "POST",
+    "/p?q=1",
+    "1.1",
+  ]);
+  assert.deepEqual([ex.remoteAddress, ex.remotePort, ex.encrypted], [
+    "127.0.0.9",
+    4321,
+    false,
+  ]);
+  assert.equal(
+    makeExchange({ socket: { encrypted: true } }).ex.encrypted,
+    true,
+  );
+});
+
+Deno.test("Exchange: readBody() asks the connection for bytes, delivers pieces while reading, then the end once; twice throws", () => {
+  const { ex, owner } = makeExchange();
+  assert.equal(ex.wantsBody, false);
+  const seen: string[] = [];
+  ex.readBody(
+    (c) => seen.push(Buffer.from(c).toString()),
+    () => seen.push("end"),
+  );
+  assert.deepEqual(owner.calls, ["pump"]);
+  assert.equal(ex.wantsBody, true);
+  assert.throws(
+    () => ex.readBody(() => {}, () => {}),
+    /readBody\(\) called twice/,
+  );
+  ex.deliver(bytes("ab"));
+  assert.equal(ex.requestEnded, false);
+  ex.requestEnd();
+  assert.equal(ex.requestEnded, true);
+  assert.deepEqual(seen, ["ab", "end"]);
+  assert.deepEqual(owner.queued, [], "no 100 Continue without Expect");
+});
+
+Deno.test("Exchange: the end of a request that came before readBody() is delivered after it, once; a throwing onEnd is the handler failing", async () => {
+  const { ex, owner } = makeExchange();
+  ex.requestEnd();
+  assert.equal(ex.requestEnded, true);
+  let ends = 0;
+  ex.readBody(() => assert.fail("no body"), () => ends++);
+  assert.deepEqual(owner.calls, [], "nothing to read: no pump");
+  await tick();
+  assert.equal(ends, 1);
+
+  const failing = makeExchange();
+  failing.ex.requestEnd();
+  failing.ex.readBody(() => {}, () => {
+    throw new Error("handler bug");
+  });
+  await tick();
+  assert.deepEqual(failing.owner.calls, ["handlerFailed"]);
+});
+
+Deno.test("Exchange: pauseBody() stops pieces, resumeBody() asks the connection for more", () => {
+  const { ex, owner } = makeExchange();
+  const seen: string[] = [];
+  ex.readBody(
+    (c) => seen.push(Buffer.from(c).toString()),
+    () => seen.push("end"),
+  );
+  ex.pauseBody();
+  assert.equal(ex.wantsBody, false);
+  ex.deliver(bytes("held"));
+  ex.resumeBody();
+  assert.equal(ex.wantsBody, true);
+  assert.deepEqual(owner.calls, ["pump", "pump"]);
+  ex.deliver(bytes("x"));
+  assert.deepEqual(seen, ["x"]);
+});
+
+Deno.test("Exchange: Expect: 100-continue gets 100 Continue at readBody() (RFC 9110 §10.1.1), not when the answer went out first", () => {
+  const waiting = makeExchange({
+    headers: [["host", "h"], ["expect", "100-Continue"]],
+  });
+  assert.equal(waiting.ex.awaitingContinue, true);
+  waiting.ex.readBody(() => {}, () => {});
+  assert.deepEqual(waiting.owner.queued, ["HTTP/1.1 100 Continue\r\n\r\n"]);
+  assert.equal(waiting.ex.awaitingContinue, false);
+
+  const answered = makeExchange({
+    headers: [["host", "h"], ["expect", "100-continue"]],
+  });
+  answered.ex.respond(413, { "content-length": "0" });
+  answered.ex.readBody(() => {}, () => {});
+  assert.equal(answered.owner.queued.length, 1);
+  assert.match(answered.owner.queued[0], /^HTTP\/1\.1 413 /);
+  assert.equal(answered.ex.awaitingContinue, false);
+
+  // HTTP/1.0 has no interim responses (RFC 9110 §15.2).
+  const old = makeExchange({
+    version: "1.0",
+    headers: [["expect", "100-continue"]],
+  });
+  assert.equal(old.ex.awaitingContinue, false);
+});
+
+Deno.test("Exchange: respond() twice, or with an interim status, throws; after the signal aborted it sends nothing", () => {
+  const { ex, owner } = makeExchange();
+  assert.equal(ex.headSent, false);
+  assert.throws(() => ex.respond(101, {}), RangeError);
+  assert.throws(() => ex.respond(199, {}), /final status, not 199/);
+  assert.equal(ex.headSent, false);
+  ex.respond(200, { "content-length": "2" });
+  assert.equal(ex.headSent, true);
+  assert.throws(() => ex.respond(200, {}), /respond\(\) called twice/);
+  assert.equal(owner.queued.length, 1);
+
+  const aborted = makeExchange();
+  aborted.ex.cancel("gone");
+  aborted.ex.respond(200, {});
+  aborted.ex.end(bytes("x"));
+  assert.deepEqual([aborted.owner.queued, aborted.owner.calls], [[], []]);
+});
+
+Deno.test("Exchange: a head that may not keep the connection says so to the connection", () => {
+  const { ex, owner } = makeExchange();
+  owner.keepAlive = false;
+  ex.respond(200, { "content-length": "0" });
+  assert.deepEqual(owner.calls, ["closeAfterResponse"]);
+  assert.match(owner.queued[0], /\r\nconnection: close\r\n/);
+});
+
+Deno.test("Exchange: write() before respond() throws; a content-length answer takes no byte more than it says", () => {
+  const { ex, owner } = makeExchange();
+  assert.throws(() => ex.write(bytes("x")), /write\(\) before respond\(\)/);
+  ex.respond(200, { "content-length": "3" });
+  assert.equal(ex.write(bytes("ab")), true);
+  assert.throws(() => ex.write(bytes("cd")), /longer than its content-length/);
+  ex.write(bytes("c"));
+  ex.end();
+  assert.deepEqual(owner.queued.slice(1), ["ab", "c"]);
+  assert.deepEqual(owner.calls, ["responseEnded false"]);
+  assert.equal(ex.finished, true);
+});
+
+Deno.test("Exchange: write() passes on the connection's backpressure and its done", async () => {
+  const { ex, owner } = makeExchange();
+  ex.respond(200, {});
+  owner.under = false;
+  let done = 0;
+  assert.equal(ex.write(bytes("abc"), () => done++), false);
+  // An empty write sends no chunk: a zero-size chunk would end the body (RFC 9112 §7.1).
+  assert.equal(ex.write(new Uint8Array(0), () => done++), false);
+  await tick();
+  assert.equal(done, 2);
+  assert.deepEqual(owner.queued.slice(1), ["3\r\nabc\r\n", "<none>"]);
+});
+
+Deno.test("Exchange: a HEAD answer takes no body bytes (RFC 9110 §9.3.2): write() runs done and returns true", async () => {
+  const { ex, owner } = makeExchange({ method: "HEAD" });
+  ex.respond(200, { "content-length": "5" });
+  owner.under = false;
+  let done = 0;
+  assert.equal(ex.write(bytes("hello"), () => done++), true);
+  await tick();
+  assert.equal(done, 1);
+  assert.equal(owner.queued.length, 1, "the head only");
+});
+
+Deno.test("Exchange: write() after the end or after the signal aborted queues nothing, runs done, returns true", async () => {
+  const { ex, owner } = makeExchange();
+  ex.respond(200, {});
+  ex.end();
+  owner.under = false;
+  let done = 0;
+  assert.equal(ex.write(bytes("late"), () => done++), true);
+  assert.equal(ex.write(bytes("late")), true);
+  const aborted = makeExchange();
+  aborted.ex.respond(200, {});
+  aborted.ex.cancel("gone");
+  aborted.owner.under = false;
+  assert.equal(aborted.ex.write(bytes("late"), () => done++), true);
+  await tick();
+  assert.equal(done, 2);
+  assert.deepEqual(owner.queued.slice(1), ["0\r\n\r\n"]);
+  assert.equal(aborted.owner.queued.length, 1);
+});
+
+Deno.test("Exchange: end() alone answers 200 with an empty chunked body (RFC 9112 §7.1); a second end() does nothing", () => {
+  const { ex, owner } = makeExchange();
+  ex.requestEnd();
+  ex.end();
+  ex.end();
+  ex.end(bytes("more"));
+  assert.equal(owner.queued.length, 2);
+  assert.match(owner.queued[0], /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(owner.queued[0], /\r\ntransfer-encoding: chunked\r\n/);
+  assert.equal(owner.queued[1], "0\r\n\r\n");
+  assert.deepEqual(owner.calls, ["responseEnded true"]);
+});
+
+Deno.test("Exchange: end(chunk) writes it first; end() with content-length bytes missing drops the connection and does not finish", () => {
+  const { ex, owner } = makeExchange();
+  ex.respond(200, { "content-length": "4" });
+  ex.end(bytes("four"));
+  assert.deepEqual(owner.queued.slice(1), ["four"]);
+  assert.equal(ex.finished, true);
+
+  const short = makeExchange();
+  short.ex.respond(200, { "content-length": "4" });
+  short.ex.write(bytes("fo"));
+  short.ex.end();
+  assert.deepEqual(short.owner.calls, ["destroy"]);
+  assert.equal(short.ex.finished, false);
+});
+
+Deno.test("Exchange: no piece and no end reach the reader after the signal aborted or the response ended", () => {
+  const { ex } = makeExchange();
+  const seen: string[] = [];
+  ex.readBody(
+    (c) => seen.push(Buffer.from(c).toString()),
+    () => seen.push("end"),
+  );
+  ex.cancel("the connection closed");
+  assert.equal(ex.wantsBody, false);
+  ex.deliver(bytes("late"));
+  ex.requestEnd();
+
+  const ended = makeExchange();
+  ended.ex.readBody(
+    (c) => seen.push(Buffer.from(c).toString()),
+    () => seen.push("end"),
+  );
+  ended.ex.end();
+  assert.equal(ended.ex.wantsBody, false);
+  ended.ex.deliver(bytes("late"));
+  assert.deepEqual(seen, []);
+});
+
+Deno.test("Exchange: cancel() aborts the signal once, with the first reason, and not after the response ended", () => {
+  const { ex } = makeExchange();
+  ex.cancel("first");
+  ex.cancel("second");
+  assert.equal(ex.signal.aborted, true);
+  assert.equal((ex.signal.reason as Error).message, "first");
+
+  const done = makeExchange();
+  done.ex.end();
+  done.ex.cancel("after the end");
+  assert.equal(done.ex.signal.aborted, false);
+});
+
+Deno.test("Exchange: abort() drops the connection unless the response ended", () => {
+  const { ex, owner } = makeExchange();
+  ex.abort();
+  assert.deepEqual(owner.calls, ["destroy"]);
+  const done = makeExchange();
+  done.ex.end();
+  done.ex.abort();
+  assert.deepEqual(done.owner.calls, ["responseEnded false"]);
+});
+
+Deno.test("Exchange: expireAfter() sets the time due and tells the connection; expire() calls back once, not after the end or an abort", () => {
+  const { ex, owner } = makeExchange();
+  assert.equal(ex.expireAt, Infinity);
+  let fired = 0;
+  const before = Date.now();
+  ex.expireAfter(5000, () => fired++);
+  const after = Date.now();
+  assert.ok(
+    ex.expireAt >= before + 5000 && ex.expireAt <= after + 5000,
+    `${ex.expireAt}`,
+  );
+  assert.deepEqual(owner.watched, [ex.expireAt]);
+  ex.expire();
+  ex.expire();
+  assert.equal(fired, 1);
+  assert.equal(ex.expireAt, Infinity);
+
+  for (
+    const finish of [
+      (e: Exchange) => e.end(),
+      (e: Exchange) => e.cancel("gone"),
+    ]
+  ) {
+    const other = makeExchange();
+    other.ex.expireAfter(1000, () => fired++);
+    finish(other.ex);
+    other.ex.expire();
+  }
+  assert.equal(fired, 1);
 });

@@ -6,8 +6,10 @@
  */
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import {
   Http1ParseError,
+  type RequestEvent,
   RequestParser,
   type RequestParserOptions,
 } from "../../lib/http1/parser.ts";
@@ -352,13 +354,214 @@ Deno.test("parser: a line that arrives byte by byte, longer than the line buffer
   assert.equal(split.seen[0].type === "head" && split.seen[0].target, target);
 });
 
-Deno.test("parser: inBody is true only while a body is being read", () => {
+Deno.test("parser: receive() stops after each event, a body piece too, so a paused reader is handed no further chunk", () => {
   const parser = new RequestParser();
-  assert.equal(parser.inBody, false);
-  parser.receive(encoder.encode("POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n"));
-  parser.takeEvents();
-  assert.equal(parser.inBody, true);
-  parser.receive(encoder.encode("ok"));
-  parser.takeEvents();
-  assert.equal(parser.inBody, false);
+  const text = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+  let bytes = encoder.encode(text);
+  const calls: string[][] = [];
+  while (bytes.length > 0) {
+    const n = parser.receive(bytes);
+    bytes = bytes.subarray(n);
+    calls.push(
+      parser.takeEvents().map((e) =>
+        e.type === "body" ? `body ${new TextDecoder().decode(e.chunk)}` : e.type
+      ),
+    );
+  }
+  assert.deepEqual(calls, [["head"], ["body abc"], ["body de"], ["end"]]);
+});
+
+/** A head's target, or the error's status and message. */
+function target(requestLine: string): string {
+  const { seen, error } = parse(`${requestLine}\r\nHost: h\r\n\r\n`);
+  if (error) return `${error.status} ${error.message}`;
+  return seen[0].type === "head" ? seen[0].target : "no head";
+}
+
+Deno.test("parser: a fresh parser has no events; idle holds only before a request's first byte", () => {
+  const parser = new RequestParser();
+  assert.deepEqual(parser.takeEvents(), []);
+  assert.equal(parser.idle, true);
+  parser.receive(encoder.encode("GE"));
+  assert.equal(parser.idle, false, "part of a request line");
+  const skipping = new RequestParser();
+  skipping.receive(encoder.encode("\r\n"));
+  assert.equal(skipping.idle, false, "an empty line before the request line");
+  const heading = new RequestParser();
+  heading.receive(encoder.encode("GET / HTTP/1.1\r\n"));
+  assert.equal(heading.idle, false, "the request line done, no field yet");
+  heading.receive(encoder.encode("Host: h\r\n\r\n"));
+  assert.deepEqual(heading.takeEvents().map((e) => e.type), ["head", "end"]);
+  assert.equal(heading.idle, true, "between requests");
+});
+
+Deno.test("parser: lengthLeft counts down a Content-Length body and is undefined in a chunked one", () => {
+  const parser = new RequestParser();
+  assert.equal(parser.lengthLeft, undefined);
+  parser.receive(encoder.encode("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n"));
+  assert.equal(parser.lengthLeft, 10);
+  parser.receive(encoder.encode("abcd"));
+  assert.equal(parser.lengthLeft, 6);
+  const chunked = new RequestParser();
+  chunked.receive(
+    encoder.encode("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"),
+  );
+  chunked.receive(encoder.encode("5\r\n"));
+  chunked.receive(encoder.encode("ab"));
+  assert.equal(chunked.lengthLeft, undefined, "inside a chunk");
+});
+
+Deno.test("parser: body pieces of a Buffer read are plain Uint8Array views, not Buffers", () => {
+  const parser = new RequestParser();
+  const request = Buffer.from(
+    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
+    "latin1",
+  );
+  let at = parser.receive(request);
+  at += parser.receive(request.subarray(at));
+  const body = parser.takeEvents().find((e) => e.type === "body");
+  assert.ok(body?.type === "body");
+  assert.equal(Object.getPrototypeOf(body.chunk), Uint8Array.prototype);
+  assert.equal(new TextDecoder().decode(body.chunk), "abc");
+});
+
+Deno.test("parser: lines longer than the line buffer, in pieces of any size, arrive whole", () => {
+  const value = "v".repeat(3000);
+  const text = `GET / HTTP/1.1\r\nHost: h\r\nX-Long: ${value}\r\n\r\n`;
+  const bytes = encoder.encode(text);
+  const cuts = [[100, 1200], [20, 40, 80, 160, 320, 640, 1280, 2560], [30, 31, 2900]];
+  for (const at of cuts) {
+    const pieces = [0, ...at].map((start, i) => bytes.subarray(start, [...at, bytes.length][i]));
+    const { seen, error } = feed(pieces);
+    assert.equal(error, undefined, `cut at ${at}`);
+    assert.deepEqual(
+      seen[0].type === "head" && seen[0].headers[1],
+      ["x-long", value],
+      `cut at ${at}`,
+    );
+  }
+});
+
+Deno.test("parser: a request line dribbled a byte at a time counts as one line, not as empty lines", () => {
+  const line = "GET /abc HTTP/1.1";
+  const bytes = encoder.encode(`${line}\r\nHost: h\r\n\r\n`);
+  const { error } = feed([...bytes].map((b) => Uint8Array.of(b)), {
+    maxRequestLineBytes: line.length,
+  });
+  assert.equal(error, undefined);
+});
+
+Deno.test("parser: empty lines before the request line are allowed up to maxRequestLineBytes bytes", () => {
+  const request = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+  assert.equal(parse("\r\n".repeat(5) + request, { maxRequestLineBytes: 20 }).error, undefined);
+  assert.equal(parse("\r\n".repeat(6) + request, { maxRequestLineBytes: 20 }).error, undefined);
+  refuses("\r\n".repeat(11) + request, 400, /too many empty lines/, { maxRequestLineBytes: 20 });
+  assert.equal(parse("\r\n".repeat(10) + request, { maxRequestLineBytes: 20 }).error, undefined);
+});
+
+Deno.test("parser: targets in each form (RFC 9112 §3.2): asterisk for OPTIONS, authority for CONNECT, absolute ones reduced", () => {
+  assert.equal(target("OPTIONS * HTTP/1.1"), "*");
+  assert.equal(target("CONNECT example.com:443 HTTP/1.1"), "example.com:443");
+  assert.match(target("GET example.com:443 HTTP/1.1"), /^400 invalid request target/);
+  assert.equal(target("GET http://example.com HTTP/1.1"), "/");
+  assert.equal(target("GET HTTP://example.com/a?b HTTP/1.1"), "/a?b");
+  assert.match(
+    target("GET http:///path HTTP/1.1"),
+    /^400 absolute-form target without a valid host/,
+  );
+  assert.match(target("GET http://user@example.com/ HTTP/1.1"), /^400 absolute-form target/);
+  assert.match(target("GET xhttp://example.com/p HTTP/1.1"), /^400 invalid request target/);
+});
+
+Deno.test("parser: a request line of two parts names HTTP/0.9 only when the second is not a version", () => {
+  refuses("GET HTTP/1.1\r\nHost: h\r\n\r\n", 400, /not method SP target SP version/);
+  refuses("GET /x\r\n", 400, /HTTP\/0\.9 is not served/);
+});
+
+Deno.test("parser: error messages quote at most a short prefix of a long bad value", () => {
+  const long = "x".repeat(4000);
+  const cases: [string, RegExp][] = [
+    [`GET /${long}# HTTP/1.1\r\nHost: h\r\n\r\n`, /invalid request target/],
+    [`GET ${long} HTTP/1.1\r\nHost: h\r\n\r\n`, /invalid request target/],
+    [`GET / HTTP/1.1\r\nHost: h\r\n${long}@: v\r\n\r\n`, /invalid header field name/],
+    [`POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1${long}\r\n\r\n`, /invalid Content-Length/],
+  ];
+  for (const [text, message] of cases) {
+    const { error } = parse(text, { maxRequestLineBytes: 8192 });
+    assert.ok(error, text.slice(0, 40));
+    assert.match(error.message, message);
+    assert.ok(
+      error.message.length < 200,
+      `${error.message.length} chars: ${error.message.slice(0, 60)}`,
+    );
+  }
+});
+
+Deno.test("parser: the header section may be exactly maxHeaderBytes (field lines with their CRLFs), over several lines", () => {
+  // "host: h\r\n" is 9 bytes, "x-a: " + 14 bytes + CRLF is 21: 30 in all.
+  const fits = "GET / HTTP/1.1\r\nhost: h\r\nx-a: " + "a".repeat(14) + "\r\n\r\n";
+  assert.equal(parse(fits, { maxHeaderBytes: 30 }).error, undefined);
+  refuses(fits, 431, /header section larger than 29 bytes/, { maxHeaderBytes: 29 });
+  const three = "GET / HTTP/1.1\r\nhost: h\r\nx-a: 1\r\nx-b: 2\r\n\r\n"; // 9 + 8 + 8 = 25
+  assert.equal(parse(three, { maxHeaderBytes: 25 }).error, undefined);
+  refuses(three, 431, /larger than 24/, { maxHeaderBytes: 24 });
+});
+
+Deno.test("parser: exactly maxHeaderFields fields pass, one more is 431", () => {
+  const request = "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\n\r\n";
+  assert.equal(parse(request, { maxHeaderFields: 3 }).error, undefined);
+  refuses(request, 431, /more than 2 header fields/, { maxHeaderFields: 2 });
+});
+
+Deno.test("parser: trailer fields never join the head's headers", () => {
+  const parser = new RequestParser();
+  let bytes = encoder.encode(
+    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-T: 1\r\n\r\n",
+  );
+  const events: RequestEvent[] = [];
+  while (bytes.length > 0) {
+    bytes = bytes.subarray(parser.receive(bytes));
+    events.push(...parser.takeEvents());
+  }
+  const head = events[0];
+  assert.ok(head.type === "head");
+  assert.deepEqual(head.head.headers, [["host", "h"], ["transfer-encoding", "chunked"]]);
+  assert.equal(events[events.length - 1].type, "end");
+});
+
+Deno.test("parser: a field line folded with a tab is 400; a name with inner whitespace is an invalid name (RFC 9112 §5.2, RFC 9110 §5.1)", () => {
+  refuses("GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n\tb\r\n\r\n", 400, /obsolete line folding/);
+  refuses("GET / HTTP/1.1\r\nHost: h\r\nX Y: 1\r\n\r\n", 400, /invalid header field name "X Y"/);
+});
+
+Deno.test("parser: empty elements of Transfer-Encoding are ignored (RFC 9110 §5.6.1)", () => {
+  for (const value of ["chunked,", ", chunked", "chunked , ,"]) {
+    const { seen, error } = parse(
+      `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: ${value}\r\n\r\n2\r\nab\r\n0\r\n\r\n`,
+    );
+    assert.equal(error, undefined, value);
+    assert.deepEqual(seen.map((e) => e.type === "body" ? e.text : e.type), ["head", "ab", "end"]);
+  }
+});
+
+Deno.test("parser: chunk sizes are hex with any number of leading zeros, up to 13 significant digits (RFC 9112 §7.1)", () => {
+  const chunked = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const body = "x".repeat(256);
+  const { seen, error } = parse(`${chunked}100\r\n${body}\r\n${"0".repeat(20)}1\r\ny\r\n0\r\n\r\n`);
+  assert.equal(error, undefined);
+  assert.deepEqual(seen.map((e) => e.type === "body" ? e.text : e.type), [
+    "head",
+    body + "y",
+    "end",
+  ]);
+  // 13 hex digits are taken (the body then runs on); 14 are refused.
+  const big = parse(`${chunked}1000000000000\r\nab`);
+  assert.equal(big.error, undefined);
+  assert.deepEqual(big.seen.map((e) => e.type === "body" ? e.text : e.type), ["head", "ab"]);
+  refuses(`${chunked}10000000000000\r\nab`, 400, /chunk size 10000000000000 too large/);
+  const { error: long } = parse(`${chunked}1;${"e".repeat(3000)}=\r\n`);
+  assert.ok(long);
+  assert.match(long.message, /invalid chunk size line/);
+  assert.ok(long.message.length < 200, `${long.message.length} chars`);
 });

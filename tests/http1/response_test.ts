@@ -82,3 +82,63 @@ Deno.test("plainErrorResponse: status, Connection: close, and the message as one
   assert.match(bytes, /\r\ncontent-type: text\/plain; charset=utf-8\r\n/);
   assert.match(bytes, /\r\n\r\nmore than 100 header fields\n$/);
 });
+
+Deno.test("serializeHead: a status is three digits, 100 to 999 (RFC 9110 §15); an interim one has no body and no Connection field", () => {
+  for (const bad of [99, 0, -200, 1000, 200.5, NaN]) {
+    assert.throws(() => serializeHead(bad, {}, v11), /invalid response status/, String(bad));
+  }
+  const interim = serializeHead(103, { link: "</a.css>; rel=preload" }, v11);
+  // The reason phrase is for people (RFC 9112 §4): any.
+  assert.match(
+    text(interim.bytes),
+    /^HTTP\/1\.1 103 [^\r\n]*\r\nlink: <\/a\.css>; rel=preload\r\n\r\n$/,
+  );
+  assert.equal(interim.framing, "none");
+  assert.equal(serializeHead(100, {}, v11).framing, "none");
+  assert.equal(serializeHead(199, { "content-length": "3" }, v11).framing, "none");
+  assert.equal(serializeHead(999, {}, v11).framing, "chunked");
+  assert.equal(serializeHead(200, {}, v11).framing, "chunked");
+});
+
+Deno.test("serializeHead: only a Connection field listing close closes, in any of its list forms (RFC 9110 §7.6.1, §5.6.1)", () => {
+  const other = serializeHead(200, { "x-note": "close", "content-length": "0" }, v11);
+  assert.equal(other.keepAlive, true);
+  assert.match(text(other.bytes), /\r\nx-note: close\r\n/);
+  assert.doesNotMatch(text(other.bytes), /connection/);
+  for (const value of ["keep-alive, close", "close , foo", "Close", ["keep-alive", "close"]]) {
+    const head = serializeHead(200, { connection: value, "content-length": "0" }, v11);
+    assert.equal(head.keepAlive, false, JSON.stringify(value));
+    assert.match(text(head.bytes), /\r\nconnection: close\r\n\r\n$/);
+  }
+  const kept = serializeHead(200, { connection: "keep-alive", "content-length": "0" }, v11);
+  assert.equal(kept.keepAlive, true);
+  // An interim response says nothing about the connection.
+  assert.doesNotMatch(
+    text(serializeHead(100, {}, { ...v11, keepAlive: false }).bytes),
+    /connection/,
+  );
+  assert.doesNotMatch(
+    text(serializeHead(103, {}, { version: "1.0", method: "GET", keepAlive: true }).bytes),
+    /connection/,
+  );
+});
+
+Deno.test("serializeHead: a content-length must be one decimal number", () => {
+  for (const bad of [["5", "5"], [], "5x", "12abc", " 5", "0x10", "1".repeat(16)]) {
+    assert.throws(
+      () => serializeHead(200, { "content-length": bad }, v11),
+      /invalid response content-length/,
+      JSON.stringify(bad),
+    );
+  }
+  assert.equal(serializeHead(200, { "content-length": ["7"] }, v11).length, 7);
+});
+
+Deno.test("plainErrorResponse: a run of CR and LF in the message is one space; the date given is sent", () => {
+  const bytes = text(
+    plainErrorResponse(400, "bad\r\n\r\nthing\nhere", "Tue, 08 Dec 2026 00:00:00 GMT"),
+  );
+  assert.match(bytes, /\r\n\r\nbad thing here\n$/);
+  assert.match(bytes, /\r\ncontent-length: 15\r\n/);
+  assert.match(bytes, /\r\ndate: Tue, 08 Dec 2026 00:00:00 GMT\r\n/);
+});

@@ -1307,4 +1307,216 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     replacement: "this.#pending--",
     kind: "another encoding as good",
   },
+  // lib/http1/exchange.ts. resumeBody() without a pause: pump() again parses only what the
+  // exchange wants (nothing more than the last pump left), and is a no-op while pumping.
+  {
+    file: "lib/http1/exchange.ts",
+    mutator: "ConditionalExpression",
+    original: "!this.#paused",
+    replacement: "false",
+    kind: "guard whose absence does nothing twice",
+  },
+  // end(chunk) with an empty chunk: writing it queues no byte (a content-length body takes 0
+  // bytes, a chunked one queues nothing, since an empty chunk would read as the last).
+  {
+    file: "lib/http1/exchange.ts",
+    mutator: "ConditionalExpression",
+    original: "chunk.length > 0",
+    replacement: "true",
+    kind: "guard whose absence does nothing twice",
+  },
+  {
+    file: "lib/http1/exchange.ts",
+    mutator: "EqualityOperator",
+    original: "chunk.length > 0",
+    replacement: "chunk.length >= 0",
+    kind: "guard whose absence does nothing twice",
+  },
+  // lib/http1/parser.ts. Every step returns the offset after what it took (a line's LF + 1, at +
+  // n with n >= 1 body bytes, at + 1 for a chunk's CR or LF) or -1, never 0: `< 0` and `<= 0`,
+  // `>= 0` and `> 0` agree on every value that occurs.
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "EqualityOperator",
+    original: "at < 0",
+    replacement: "at <= 0",
+    kind: "guard against a value that cannot occur",
+  },
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "EqualityOperator",
+    original: "next >= 0",
+    replacement: "next > 0",
+    kind: "guard against a value that cannot occur",
+  },
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "EqualityOperator",
+    original: "next < 0",
+    replacement: "next <= 0",
+    kind: "guard against a value that cannot occur",
+  },
+  // receive(): only Http1ParseError can come out of parsing a Uint8Array (the one input the type
+  // allows); no other error exists to be kept, or not, as the failure.
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ConditionalExpression",
+    original: "error instanceof Http1ParseError",
+    replacement: "true",
+    kind: "guard against a value that cannot occur",
+  },
+  // #headers' first value: #onRequestLine() sets a fresh array before any field is read. (The
+  // other `[]` of this module, events and framing lists, are killed.)
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    kind: "guard against a value that cannot occur",
+  },
+  // A Buffer's plain view made for a plain Uint8Array too: the same bytes, one object more.
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ConditionalExpression",
+    original: "Object.getPrototypeOf(bytes) === Uint8Array.prototype",
+    replacement: "false",
+    kind: "buffer size or reuse only",
+  },
+  // #takeLine(): a line complete in one read copied through the line buffer anyway; the buffer
+  // grown one step early, or only to the size needed: the same bytes, more copying.
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ConditionalExpression",
+    original: "this.#lineLength === 0",
+    replacement: "false",
+    kind: "buffer size or reuse only",
+  },
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "EqualityOperator",
+    original: "need > this.#line.length",
+    replacement: "need >= this.#line.length",
+    kind: "buffer size or reuse only",
+  },
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ArithmeticOperator",
+    original: "this.#line.length * 2",
+    replacement: "this.#line.length / 2",
+    kind: "buffer size or reuse only",
+  },
+  // An empty line before its LF: its last byte (undefined) is not CR either, and the bare-LF
+  // error follows all the same. An empty Transfer-Encoding list: its last element (undefined)
+  // is not "chunked" either, the same error.
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ConditionalExpression",
+    original: "line.length === 0",
+    replacement: "false",
+    kind: "guard whose absence does nothing twice",
+  },
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "ConditionalExpression",
+    original: "list.length === 0",
+    replacement: "false",
+    kind: "guard whose absence does nothing twice",
+  },
+  // The absolute-form target's `$`: the target is checked to be visible ASCII (no line
+  // terminator), so `(.*)` takes the rest of it with or without the anchor.
+  {
+    file: "lib/http1/parser.ts",
+    mutator: "Regex",
+    original: "/^https?:\\/\\/([^/?]*)(.*)$/i",
+    replacement: "/^https?:\\/\\/([^/?]*)(.*)/i",
+    kind: "guard against a value that cannot occur",
+  },
+  // lib/http1/response.ts latin1Bytes(): the extra step writes NaN at the typed array's length,
+  // which a typed array ignores.
+  {
+    file: "lib/http1/response.ts",
+    mutator: "EqualityOperator",
+    original: "i < text.length",
+    replacement: "i <= text.length",
+    kind: "one step past a typed array's end",
+  },
+  // lib/http1/server.ts #flush() on a closed connection: #onClose() has run every waiting done
+  // and nothing queues one after it (the exchange's write() returns early once its signal
+  // aborted); without the early return the bytes go to a destroyed socket, which drops them.
+  // (Its `done();` → `;` is not listed: the same text elsewhere in the module is killed.)
+  {
+    file: "lib/http1/server.ts",
+    mutator: "BlockStatement",
+    original: "{\n      for (const done of dones) done();\n      return;\n    }",
+    replacement: "{}",
+    kind: "guard whose absence does nothing twice",
+  },
+  // timedOut(): the sweep calls it only for a connection due; one due by its own timer with an
+  // exchange still set is ending after a finished or aborted exchange, whose expire() does
+  // nothing, so expiring it "always" changes nothing. At now === expireAt exactly, `<` skips it
+  // and the sweep sets the timer for that same time (0 ms): it fires one timer turn later.
+  {
+    file: "lib/http1/server.ts",
+    mutator: "ConditionalExpression",
+    original: "exchange.expireAt <= now",
+    replacement: "true",
+    kind: "guard against a value that cannot occur",
+  },
+  {
+    file: "lib/http1/server.ts",
+    mutator: "EqualityOperator",
+    original: "exchange.expireAt <= now",
+    replacement: "exchange.expireAt < now",
+    kind: "boundary where both branches agree",
+  },
+  // The sweep: the earliest time due found with `<=` is the same time; #watch(Infinity) returns
+  // at once (Infinity is never earlier than the timer set); the Date text made again within its
+  // second is the same text.
+  {
+    file: "lib/http1/server.ts",
+    mutator: "EqualityOperator",
+    original: "after < next",
+    replacement: "after <= next",
+    kind: "boundary where both branches agree",
+  },
+  {
+    file: "lib/http1/server.ts",
+    mutator: "ConditionalExpression",
+    original: "next !== Infinity",
+    replacement: "true",
+    kind: "guard whose absence does nothing twice",
+  },
+  {
+    file: "lib/http1/server.ts",
+    mutator: "ConditionalExpression",
+    original: "second !== this.#dateSecond",
+    replacement: "true",
+    kind: "fast path: the slow path gives the same answer",
+  },
+  // start(): every socket accept() takes (node:net's and node:tls's) has setNoDelay, so `?.`
+  // never skips it. (Its `true` → `false`, Nagle on: only a latency, is not listed: the
+  // module's other `true` → `false` mutants have the same text.)
+  {
+    file: "lib/http1/server.ts",
+    mutator: "OptionalChaining",
+    original: "socket.setNoDelay?.(true)",
+    replacement: "socket.setNoDelay(true)",
+    kind: "guard against a value that cannot occur",
+  },
+  // mayKeepAlive(): outside a Content-Length body `left` is undefined, and `undefined > n` is
+  // false: the undefined check only says so aloud.
+  {
+    file: "lib/http1/server.ts",
+    mutator: "ConditionalExpression",
+    original: "left !== undefined",
+    replacement: "true",
+    kind: "guard whose absence does nothing twice",
+  },
+  {
+    file: "lib/http1/server.ts",
+    mutator: "ConditionalExpression",
+    original: "!exchange.requestEnded && left !== undefined",
+    replacement: "true",
+    kind: "guard whose absence does nothing twice",
+  },
 ];

@@ -20,6 +20,8 @@ const HTTP1_MODULES = ["exchange", "parser", "response", "server"];
 const HTTP1_TESTS = [
   "abuse",
   "backpressure",
+  "body",
+  "connection",
   "exchange",
   "fuzz",
   "parser",
