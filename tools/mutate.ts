@@ -73,7 +73,7 @@ interface StrykerModule {
 }
 
 /**
- * StrykerJS, from the import map of `tools/mutate/deno.json` (the task runs with that config):
+ * StrykerJS, from the import map of `tools/mutate/stryker.json` (the task runs with that config):
  * it stays out of the project's lock, which Deno fetches whole on a first run. The specifier is
  * a variable so that `deno check` of the project does not resolve it.
  */
